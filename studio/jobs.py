@@ -1,0 +1,324 @@
+"""The job protocol: frozen requests with a content hash, and the events the engine emits.
+
+A request holds everything needed to reproduce a take or an export. Its canonical JSON
+(sorted keys, no whitespace, no NaN) is hashed with SHA-256; that hash is the take's id
+and the take store's cache key, so the same request never renders twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from fractions import Fraction
+from typing import Any
+
+from studio import _validate as v
+from studio.camera import CameraRig, rig_from_dict, rig_to_dict
+from studio.timeline import Timeline, timeline_from_dict, timeline_to_dict
+
+# Bumped when the meaning of a request changes, so old cache keys stop matching.
+REQUEST_VERSION = 1
+
+
+class CameraMode(StrEnum):
+    """How the camera rig reaches the model."""
+
+    PROMPT = "prompt"  # camera language appended to the prompt
+    GUIDED = "guided"  # the previz is the structure video of a video-to-video render
+    KEYFRAME = "keyframe"  # image-to-video from the keyframe, with camera language
+
+
+class Profile(StrEnum):
+    QUALITY = "quality"
+    FAST = "fast"
+    LOWVRAM = "lowvram"
+
+
+class Priority(IntEnum):
+    """Lower runs first: drafts and previz jump ahead of final renders."""
+
+    DRAFT = 0
+    FINAL = 1
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    LOADING = "loading"
+    ENCODING_PROMPT = "encoding prompt"
+    DENOISING = "denoising"
+    DECODING = "decoding"
+    WRITING = "writing"
+    EXPORTING = "exporting"
+
+
+def canonical_json(data: Any) -> str:
+    """One spelling for one value: sorted keys, no spaces, UTF-8, finite numbers only."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def content_hash(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def _norm_float(value: float) -> float:
+    # -0.0 and 0.0 are the same request.
+    return 0.0 if value == 0 else float(value)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything that determines a take's pixels."""
+
+    prompt: str
+    model_id: str
+    width: int
+    height: int
+    frames: int
+    fps: Fraction = Fraction(24)
+    seed: int = 0
+    negative_prompt: str = ""
+    backend: str = "diffusers"
+    profile: Profile = Profile.QUALITY
+    camera: CameraRig = field(default_factory=CameraRig)
+    camera_mode: CameraMode = CameraMode.PROMPT
+    keyframe_hash: str | None = None
+    reference_hashes: tuple[str, ...] = ()
+    continuity_source: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    strength: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"size must be positive, got {self.width}x{self.height}")
+        if self.frames <= 0:
+            raise ValueError(f"frames must be positive, got {self.frames}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+    @property
+    def duration_seconds(self) -> Fraction:
+        return Fraction(self.frames) / self.fps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": REQUEST_VERSION,
+            "kind": "generation",
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "model_id": self.model_id,
+            "backend": self.backend,
+            "profile": self.profile.value,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "fps": v.fraction_to_json(self.fps),
+            "seed": self.seed,
+            "camera": rig_to_dict(self.camera),
+            "camera_mode": self.camera_mode.value,
+            "keyframe_hash": self.keyframe_hash,
+            "reference_hashes": list(self.reference_hashes),
+            "continuity_source": self.continuity_source,
+            "steps": self.steps,
+            "guidance": None if self.guidance is None else _norm_float(self.guidance),
+            "strength": None if self.strength is None else _norm_float(self.strength),
+        }
+
+    def canonical_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "$.request") -> GenerationRequest:
+        keys = (
+            "version kind prompt negative_prompt model_id backend profile width height frames "
+            "fps seed camera camera_mode keyframe_hash reference_hashes continuity_source "
+            "steps guidance strength"
+        ).split()
+        d = v.expect_dict(data, path, keys)
+        version = v.get_int(d, "version", path)
+        if version != REQUEST_VERSION:
+            raise v.ProjectError(f"{path}.version", f"unsupported request version {version}")
+        if v.get_str(d, "kind", path) != "generation":
+            raise v.ProjectError(f"{path}.kind", "expected 'generation'")
+        steps = d.get("steps")
+        guidance = d.get("guidance")
+        strength = d.get("strength")
+        return cls(
+            prompt=v.get_str(d, "prompt", path),
+            negative_prompt=v.get_str(d, "negative_prompt", path, ""),
+            model_id=v.get_str(d, "model_id", path, nonempty=True),
+            backend=v.get_str(d, "backend", path, nonempty=True),
+            profile=v.get_enum(d, "profile", path, Profile),
+            width=v.get_int(d, "width", path, min_value=1, max_value=16384),
+            height=v.get_int(d, "height", path, min_value=1, max_value=16384),
+            frames=v.get_int(d, "frames", path, min_value=1, max_value=100_000),
+            fps=v.get_fraction(d, "fps", path),
+            seed=v.get_int(d, "seed", path, min_value=0, max_value=2**63 - 1),
+            camera=rig_from_dict(d.get("camera", {}), f"{path}.camera"),
+            camera_mode=v.get_enum(d, "camera_mode", path, CameraMode),
+            keyframe_hash=v.get_optional_str(d, "keyframe_hash", path),
+            reference_hashes=tuple(
+                v.get_list_of(d, "reference_hashes", path, _read_str, default=())
+            ),
+            continuity_source=v.get_optional_str(d, "continuity_source", path),
+            steps=None if steps is None else v.check_int(steps, f"{path}.steps", min_value=1),
+            guidance=None if guidance is None else v.check_float(guidance, f"{path}.guidance"),
+            strength=None
+            if strength is None
+            else v.check_float(strength, f"{path}.strength", min_value=0.0, max_value=1.0),
+        )
+
+
+def _read_str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise v.ProjectError(path, f"expected a string, found {v.type_name(value)}")
+    return value
+
+
+class ExportPreset(StrEnum):
+    WEB = "web"
+    HEVC = "hevc"
+    PRORES = "prores"
+    WEBM = "webm"
+    GIF = "gif"
+    PNG = "png"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """A finished film from a timeline: the edit, the media it points at, the format."""
+
+    timeline: Timeline
+    output: str
+    preset: ExportPreset = ExportPreset.WEB
+    width: int = 1280
+    height: int = 720
+    fps: Fraction = Fraction(24)
+    # take id -> media path of every take the timeline uses, so the request is complete.
+    take_media: tuple[tuple[str, str], ...] = ()
+    sample_rate: int = 48_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": REQUEST_VERSION,
+            "kind": "export",
+            "timeline": timeline_to_dict(self.timeline),
+            "output": self.output,
+            "preset": self.preset.value,
+            "width": self.width,
+            "height": self.height,
+            "fps": v.fraction_to_json(self.fps),
+            "take_media": [list(pair) for pair in sorted(self.take_media)],
+            "sample_rate": self.sample_rate,
+        }
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "$.export") -> ExportRequest:
+        keys = "version kind timeline output preset width height fps take_media sample_rate"
+        d = v.expect_dict(data, path, keys.split())
+        if v.get_str(d, "kind", path) != "export":
+            raise v.ProjectError(f"{path}.kind", "expected 'export'")
+
+        def read_pair(item: Any, p: str) -> tuple[str, str]:
+            pair = v.expect_list(item, p)
+            if len(pair) != 2:
+                raise v.ProjectError(p, "expected [take id, media path]")
+            return _read_str(pair[0], f"{p}[0]"), _read_str(pair[1], f"{p}[1]")
+
+        return cls(
+            timeline=timeline_from_dict(d.get("timeline"), f"{path}.timeline"),
+            output=v.get_str(d, "output", path, nonempty=True),
+            preset=v.get_enum(d, "preset", path, ExportPreset),
+            width=v.get_int(d, "width", path, min_value=2, max_value=16384),
+            height=v.get_int(d, "height", path, min_value=2, max_value=16384),
+            fps=v.get_fraction(d, "fps", path),
+            take_media=tuple(v.get_list_of(d, "take_media", path, read_pair, default=())),
+            sample_rate=v.get_int(d, "sample_rate", path, min_value=8000, max_value=192_000),
+        )
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+# --- Events -------------------------------------------------------------------------
+# The engine emits these from its thread; the UI and the CLI each handle them in one place.
+
+
+@dataclass(frozen=True)
+class Event:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Queued(Event):
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Started(Event):
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    step: int
+    total: int
+    stage: Stage
+    eta_seconds: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, max(0.0, self.step / self.total))
+
+
+@dataclass(frozen=True, eq=False)
+class Preview(Event):
+    """A cheap look at the work in progress: an RGB uint8 array of shape (h, w, 3)."""
+
+    step: int
+    image: Any
+
+
+@dataclass(frozen=True)
+class Partial(Event):
+    """A finished part of a long job (an extension segment), playable on its own."""
+
+    index: int
+    count: int
+    media: str
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    """`result` is the take for a render and the output path for an export."""
+
+    result: Any
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Cancelled(Event):
+    pass
+
+
+TERMINAL_EVENTS = (Finished, Failed, Cancelled)
