@@ -144,7 +144,10 @@ def check_float(
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProjectError(path, f"expected a number, found {type_name(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ProjectError(path, "must be a finite number") from None
     if not math.isfinite(number):
         raise ProjectError(path, "must be a finite number")
     if min_value is not None and number < min_value:

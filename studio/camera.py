@@ -20,6 +20,9 @@ pose. Axes and sign conventions:
 - shake: smooth rotation jitter (yaw, pitch and a little roll) of at most `amplitude`
   degrees, zero at frame 0.
 
+Each pose's camera-to-world rotation is R_y(pan - orbit) R_x(tilt) R_z(roll) (shake added
+to the angles) and its centre is the orbit circle point plus (truck, -pedestal, dolly).
+
 An axis with no keyframes is neutral (0, zoom 1); one keyframe is a constant. Keyframe times
 are fractions of the shot: frame i of n is at t = i / (n - 1).
 """
@@ -92,13 +95,6 @@ class CameraRig:
 
 
 # --- validation -------------------------------------------------------------------------
-
-
-def _get_number(data: dict[str, Any], key: str, path: str, default: Any = jv.MISSING) -> float:
-    try:
-        return jv.get_float(data, key, path, default)
-    except OverflowError:  # float() of a huge JSON integer
-        raise ProjectError(f"{path}.{key}", "number is too large") from None
 
 
 def _axis_range(axis: str) -> tuple[float, float]:
@@ -232,22 +228,18 @@ class CameraPose:
         return out
 
 
+def _turn(angle: np.ndarray, i: int, j: int) -> np.ndarray:
+    """Rotations by `angle` (radians) taking axis i towards axis j, stacked."""
+    out = np.tile(np.eye(3), (len(angle), 1, 1))
+    c, s = np.cos(angle), np.sin(angle)
+    out[:, i, i], out[:, j, j], out[:, j, i], out[:, i, j] = c, c, s, -s
+    return out
+
+
 def _rotations(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
     """Camera-to-world rotations R_y(yaw) R_x(pitch) R_z(roll), angles in radians."""
-    n = len(yaw)
-
-    def stack(rows: list[list[Any]]) -> np.ndarray:
-        out = np.empty((n, 3, 3))
-        for i, row in enumerate(rows):
-            for j, item in enumerate(row):
-                out[:, i, j] = item
-        return out
-
-    cy, sy, cp, sp, cr, sr = (f(a) for a in (yaw, pitch, roll) for f in (np.cos, np.sin))
-    ry = stack([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
-    rx = stack([[1.0, 0.0, 0.0], [0.0, cp, -sp], [0.0, sp, cp]])
-    rz = stack([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
-    return ry @ rx @ rz + 0.0  # + 0.0 turns -0.0 into 0.0
+    # Yaw takes z towards x (right), pitch takes z towards -y (up), roll takes x towards y.
+    return _turn(yaw, 2, 0) @ _turn(pitch, 1, 2) @ _turn(roll, 0, 1) + 0.0  # no -0.0
 
 
 def poses(rig: CameraRig, frames: int, fps: float = 24.0) -> list[CameraPose]:
@@ -294,16 +286,12 @@ def homography(
     relative = r_to.T @ r_from
     t = r_to.T @ (pose_to.centre - pose_from.centre)
     plane = relative - np.outer(t, [0.0, 0.0, 1.0]) / depth
-    k_from = pose_from.intrinsics(width, height)
-    f = k_from[0, 0]
-    k_from_inv = np.array(
-        [[1.0 / f, 0.0, -k_from[0, 2] / f], [0.0, 1.0 / f, -k_from[1, 2] / f], [0.0, 0.0, 1.0]]
-    )
+    k_from_inv = np.linalg.inv(pose_from.intrinsics(width, height))
     h = pose_to.intrinsics(width, height) @ plane @ k_from_inv
-    # H[2, 2] is 0 only when the image centre maps to infinity (a 90° turn); then the
+    # H[2, 2] vanishes when the image centre maps to infinity (a 90° turn); then the
     # matrix is scaled to unit norm instead, which maps points the same way.
-    scale = h[2, 2] if abs(h[2, 2]) > 1e-300 else np.linalg.norm(h)
-    return h / scale
+    norm = np.linalg.norm(h)
+    return h / (h[2, 2] if abs(h[2, 2]) > 1e-12 * norm else norm)
 
 
 def homographies(
@@ -476,12 +464,8 @@ def describe(rig: CameraRig, duration_seconds: float | None = None) -> str:
         if by_dolly * by_zoom < 0 and abs(by_dolly + by_zoom) < 0.5 * max(
             abs(by_dolly), abs(by_zoom)
         ):
-            both = _Motion(
-                dolly.net,
-                dolly.travel,
-                max(dolly.strength, zoom.strength),
-                max(dolly.rate, zoom.rate),
-            )
+            strength, rate = max(dolly.strength, zoom.strength), max(dolly.rate, zoom.rate)
+            both = replace(dolly, strength=strength, rate=rate)
             moves.append((both.strength, AXES.index("dolly"), both, "dolly zoom", "dolly zooming"))
             merged = {"dolly", "zoom"}
     for order, axis in enumerate(AXES):
@@ -538,8 +522,8 @@ def rig_to_dict(rig: CameraRig) -> dict[str, Any]:
 def _read_keyframe(value: object, path: str) -> Keyframe:
     data = jv.expect_dict(value, path, ("t", "value", "easing"))
     return Keyframe(
-        t=_get_number(data, "t", path),
-        value=_get_number(data, "value", path),
+        t=jv.get_float(data, "t", path),
+        value=jv.get_float(data, "value", path),
         easing=jv.get_enum(data, "easing", path, Easing, Easing.EASE_IN_OUT),
     )
 
@@ -547,8 +531,8 @@ def _read_keyframe(value: object, path: str) -> Keyframe:
 def _read_shake(value: object, path: str) -> Shake:
     data = jv.expect_dict(value, path, ("amplitude", "frequency", "seed"))
     return Shake(
-        amplitude=_get_number(data, "amplitude", path, 0.0),
-        frequency=_get_number(data, "frequency", path, 0.0),
+        amplitude=jv.get_float(data, "amplitude", path, 0.0),
+        frequency=jv.get_float(data, "frequency", path, 0.0),
         seed=jv.get_int(data, "seed", path, 0, min_value=0, max_value=_MAX_SEED),
     )
 
@@ -561,7 +545,7 @@ def rig_from_dict(data: object, path: str = "$.camera") -> CameraRig:
     rig = CameraRig(
         **axes,
         shake=shake,
-        subject_distance=_get_number(obj, "subject_distance", path, 4.0),
-        fov_degrees=_get_number(obj, "fov_degrees", path, 50.0),
+        subject_distance=jv.get_float(obj, "subject_distance", path, 4.0),
+        fov_degrees=jv.get_float(obj, "fov_degrees", path, 50.0),
     )
     return validate_rig(rig, path)

@@ -162,11 +162,8 @@ def frame_times(frames: int) -> np.ndarray:
 def check_number(
     value: object, path: str, low: float | None = None, high: float | None = None
 ) -> float:
-    """`check_float` that also refuses integers too large for a float, as ProjectError."""
-    try:
-        return check_float(value, path, min_value=low, max_value=high)
-    except OverflowError:
-        raise ProjectError(path, "number is too large") from None
+    """`check_float` with the bounds given positionally."""
+    return check_float(value, path, min_value=low, max_value=high)
 
 
 def check_keyframes(keyframes: object, path: str, low: float, high: float) -> None:

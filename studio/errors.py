@@ -11,7 +11,7 @@ class ProjectError(StudioError):
     """A project folder or `project.json` is unreadable or invalid.
 
     `path` names where in the JSON the problem is (for example
-    ``$.shots[2].camera.axes.pan[0].value``) or the file that is at fault.
+    ``$.shots[2].camera.pan[0].value``) or the file that is at fault.
     """
 
     def __init__(self, path: str, message: str) -> None:

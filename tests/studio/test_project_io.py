@@ -345,3 +345,12 @@ def test_failed_insert_leaves_nothing(tmp_path):
         store.insert_file("c" * 64, tmp_path / "missing.mp4", "{}")
     assert not store.has("c" * 64)
     assert not list(store.folder.glob(".*.tmp"))
+
+
+def test_a_number_too_large_for_a_float_is_a_project_error(tmp_path, valid_bytes):
+    document = json.loads(valid_bytes)
+    document["shots"][0]["duration"] = 10**400
+    (tmp_path / "project.json").write_text(json.dumps(document))
+    with pytest.raises(ProjectError) as info:
+        load_project(tmp_path)
+    assert info.value.path == "$.shots[0].duration"

@@ -1,0 +1,1 @@
+"""Model families, their descriptions and the tiny offline test models."""
