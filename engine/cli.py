@@ -12,11 +12,12 @@ from pathlib import Path
 
 from studio.camera import describe
 from studio.errors import ProjectError, StudioError
+from studio.jobs import Profile
 from studio.project_io import load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SUBCOMMANDS = ("validate", "info")
+SUBCOMMANDS = ("validate", "info", "render")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +27,43 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("project", type=Path)
     info = sub.add_parser("info", help="list a project's shots, their camera moves and takes")
     info.add_argument("project", type=Path)
+    render = sub.add_parser(
+        "render", help="render the shots that have no take for their current request"
+    )
+    render.add_argument("project", type=Path)
+    render.add_argument("--shots", help="comma-separated shot ids (default: all)")
+    render.add_argument("--backend", choices=["previz", "diffusers"])
+    render.add_argument("--model", help="a model id of `gallop models list`")
+    render.add_argument("--profile", choices=[p.value for p in Profile])
     return parser
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from engine.batch import BatchRenderer
+    from engine.progress import ProgressPrinter
+
+    printer = ProgressPrinter(sys.stderr)
+    renderer = BatchRenderer(
+        args.project,
+        backend=args.backend,
+        model_id=args.model,
+        profile=Profile(args.profile) if args.profile else None,
+        on_event=printer.event,
+        on_plan=printer.plan,
+    )
+    shots = [s.strip() for s in args.shots.split(",") if s.strip()] if args.shots else None
+    result = renderer.run(shots)
+    printer.close()
+    for shot_id, message in result.failed.items():
+        print(f"gallop: shot {shot_id} failed: {message}", file=sys.stderr)
+    summary = (
+        f"{len(result.rendered)} rendered, {len(result.up_to_date)} up to date, "
+        f"{len(result.failed)} failed, {len(result.cancelled)} cancelled"
+    )
+    print(summary)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -53,7 +90,7 @@ def run_subcommand(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
-    handler = {"validate": _cmd_validate, "info": _cmd_info}[args.command]
+    handler = {"validate": _cmd_validate, "info": _cmd_info, "render": _cmd_render}[args.command]
     try:
         return handler(args)
     except ProjectError as exc:

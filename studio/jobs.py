@@ -49,6 +49,7 @@ class Stage(StrEnum):
     LOADING = "loading"
     ENCODING_PROMPT = "encoding prompt"
     DENOISING = "denoising"
+    RENDERING = "rendering"
     DECODING = "decoding"
     WRITING = "writing"
     EXPORTING = "exporting"

@@ -108,12 +108,14 @@ class TakeStore:
                 path.unlink()
 
     def gc(self, keep: set[str]) -> list[str]:
-        """Delete every take not in `keep` and any leftover temporary file."""
+        """Delete every take not in `keep` and any leftover temporary or partial render."""
         removed = sorted(self.ids() - keep)
         for take_id in removed:
             self.remove(take_id)
         if self.folder.is_dir():
-            for tmp in self.folder.glob(".*.tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            # Leftovers of an insert or a render that a crash interrupted.
+            for pattern in (".*.tmp", ".render-*"):
+                for tmp in self.folder.glob(pattern):
+                    with contextlib.suppress(FileNotFoundError):
+                        tmp.unlink()
         return removed

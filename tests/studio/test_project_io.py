@@ -325,9 +325,10 @@ def test_take_store_insert_find_and_gc(tmp_path):
     assert store.ids() == {a, b}
     assert store.relative_media(a) == f"takes/{a}.mp4"
     (store.folder / f".{a}.junk.tmp").write_bytes(b"partial")
+    (store.folder / ".render-1234.abc.mp4").write_bytes(b"partial render")
     assert store.gc({a}) == [b]
     assert store.ids() == {a} and not store.has(b)
-    assert not list(store.folder.glob("*.tmp")) and not list(store.folder.glob(".*.tmp"))
+    assert sorted(p.name for p in store.folder.iterdir()) == [f"{a}.json", f"{a}.mp4"]
 
 
 def test_take_store_refuses_bad_ids(tmp_path):

@@ -1,0 +1,402 @@
+"""The engine: one long-lived worker thread that turns generation requests into takes.
+
+Callers (the studio window's bridge, the CLI, the farm) submit requests and receive
+events of `studio.jobs` through one thread-safe callback. The thread owns the loaded
+models; commands reach it through a condition-guarded queue, so it sleeps when idle.
+A request whose hash is already in the take store finishes at once with no compute.
+Cancel removes a queued job at once and stops a running one at its next step; a
+cancelled or failed job leaves nothing in the take store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from engine.backends.base import Backend, JobCancelled, OutOfMemory, RenderInputs
+from studio.errors import StudioError
+from studio.jobs import (
+    Cancelled,
+    Event,
+    Failed,
+    Finished,
+    GenerationRequest,
+    Partial,
+    Preview,
+    Priority,
+    Progress,
+    Queued,
+    Stage,
+    Started,
+    new_job_id,
+)
+from studio.model import Take
+from studio.takes import TakeStore
+
+EventSink = Callable[[Event], None]
+BackendFactory = Callable[[str], Backend]
+
+PROGRESS_INTERVAL = 0.1  # seconds between progress events...
+PROGRESS_STEP = 0.01  # ...unless progress moved by at least this fraction
+PREVIEW_INTERVAL = 0.25
+
+
+@dataclass
+class Job:
+    id: str
+    request: GenerationRequest
+    inputs: RenderInputs
+    priority: Priority
+    order: int
+    label: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (int(self.priority), self.order)
+
+
+def default_backend_factory(name: str) -> Backend:
+    """Backends are imported on first use, in the engine thread: torch loads lazily."""
+    if name == "previz":
+        from engine.backends.previz import PrevizBackend
+
+        return PrevizBackend()
+    if name == "diffusers":
+        from engine.backends.diffusers_backend import DiffusersBackend
+
+        return DiffusersBackend()
+    raise StudioError(f"unknown render backend {name!r} (expected 'previz' or 'diffusers')")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's CUDA/MPS out-of-memory errors, recognised without importing torch."""
+    name = type(exc).__name__
+    return (
+        isinstance(exc, MemoryError | OutOfMemory)
+        or name == "OutOfMemoryError"
+        or "out of memory" in str(exc).lower()
+    )
+
+
+def user_message(exc: BaseException) -> str:
+    if isinstance(exc, OutOfMemory):
+        return str(exc)
+    if is_out_of_memory(exc):
+        return (
+            "Out of memory while rendering. Try the 'lowvram' profile, a smaller size or "
+            "fewer frames."
+        )
+    if isinstance(exc, StudioError):
+        return str(exc)
+    return f"Render failed: {type(exc).__name__}: {exc}"
+
+
+class _Context:
+    """The RenderContext of one job: throttled progress with an ETA, previews, cancel."""
+
+    def __init__(self, engine: Engine, job: Job) -> None:
+        self._engine = engine
+        self._job = job
+        self._last_emit = 0.0
+        self._last_fraction = -1.0
+        self._last_preview = 0.0
+        self._stage: Stage | None = None
+        self._stage_start = 0.0
+        self._stage_first_step = 0
+
+    def progress(self, step: int, total: int, stage: Stage, message: str = "") -> None:
+        now = self._engine.clock()
+        if stage != self._stage:
+            self._stage, self._stage_start, self._stage_first_step = stage, now, step
+            self._last_fraction = -1.0
+        fraction = step / total if total > 0 else 0.0
+        due = (
+            step >= total
+            or fraction - self._last_fraction >= PROGRESS_STEP
+            or now - self._last_emit >= PROGRESS_INTERVAL
+        )
+        if not due:
+            return
+        eta = None
+        done = step - self._stage_first_step
+        if done > 0 and total > step:
+            eta = (now - self._stage_start) / done * (total - step)
+        self._last_emit, self._last_fraction = now, fraction
+        self._engine._emit(Progress(self._job.id, step, total, stage, eta, message))
+
+    def preview(self, step: int, image: np.ndarray) -> None:
+        now = self._engine.clock()
+        if now - self._last_preview >= PREVIEW_INTERVAL:
+            self._last_preview = now
+            self._engine._emit(Preview(self._job.id, step, image))
+
+    def partial(self, index: int, count: int, media: str) -> None:
+        self._engine._emit(Partial(self._job.id, index, count, media))
+
+    def check_cancelled(self) -> None:
+        if self._job.cancel.is_set():
+            raise JobCancelled(self._job.id)
+
+    def log(self, message: str) -> None:
+        self._engine._emit(
+            Progress(self._job.id, 0, 0, self._stage or Stage.LOADING, None, message)
+        )
+
+
+class Engine:
+    """The render engine. `start()` it, `submit()` requests, `shutdown()` once."""
+
+    def __init__(
+        self,
+        take_store: TakeStore,
+        on_event: EventSink,
+        backend_factory: BackendFactory = default_backend_factory,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.take_store = take_store
+        self._on_event = on_event
+        self._backend_factory = backend_factory
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._pending: list[Job] = []
+        self._commands: deque[str] = deque()
+        self._current: Job | None = None
+        self._stopping = False
+        self._order = itertools.count()
+        self._backends: dict[str, Backend] = {}
+        self._thread = threading.Thread(target=self._run, name="gallop-engine", daemon=True)
+
+    # -- public API, any thread ----------------------------------------------------------
+    def start(self) -> Engine:
+        self._thread.start()
+        return self
+
+    def submit(
+        self,
+        request: GenerationRequest,
+        inputs: RenderInputs | None = None,
+        *,
+        priority: Priority | None = None,
+        label: str = "",
+        job_id: str | None = None,
+    ) -> str:
+        if priority is None:
+            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
+        job = Job(
+            id=job_id or new_job_id(),
+            request=request,
+            inputs=inputs or RenderInputs(),
+            priority=priority,
+            order=next(self._order),
+            label=label,
+        )
+        with self._cond:
+            if self._stopping:
+                raise StudioError("the engine has shut down")
+            self._pending.append(job)
+            position = sorted(self._pending, key=lambda j: j.sort_key).index(job)
+            self._emit(Queued(job.id, position))
+            self._cond.notify()
+        return job.id
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job at once or a running one at its next step."""
+        with self._cond:
+            for job in self._pending:
+                if job.id == job_id:
+                    self._pending.remove(job)
+                    self._emit(Cancelled(job_id))
+                    return True
+            if self._current is not None and self._current.id == job_id:
+                self._current.cancel.set()
+                return True
+        return False
+
+    def cancel_all(self) -> None:
+        with self._cond:
+            pending, self._pending = self._pending, []
+            for job in pending:
+                self._emit(Cancelled(job.id))
+            if self._current is not None:
+                self._current.cancel.set()
+
+    def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        with self._cond:
+            for job in self._pending:
+                if job.id == job_id:
+                    job.priority = priority
+                    return True
+        return False
+
+    def reorder(self, job_ids: list[str]) -> None:
+        """Queued jobs run in this order (within their priority); others keep theirs."""
+        with self._cond:
+            by_id = {job.id: job for job in self._pending}
+            for job_id in job_ids:
+                if job_id in by_id:
+                    by_id[job_id].order = next(self._order)
+
+    def pending(self) -> list[str]:
+        with self._cond:
+            return [job.id for job in sorted(self._pending, key=lambda j: j.sort_key)]
+
+    @property
+    def running(self) -> str | None:
+        with self._cond:
+            return self._current.id if self._current else None
+
+    def unload(self) -> None:
+        """Free loaded models (in the engine thread, after the current job)."""
+        with self._cond:
+            self._commands.append("unload")
+            self._cond.notify()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel everything, unload the models and join the thread."""
+        with self._cond:
+            self._stopping = True
+            pending, self._pending = self._pending, []
+            for job in pending:
+                self._emit(Cancelled(job.id))
+            if self._current is not None:
+                self._current.cancel.set()
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        elif self._backends:
+            self._unload_all()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the engine thread ---------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        try:
+            self._on_event(event)
+        except Exception:  # a broken listener must not kill the engine
+            traceback.print_exc()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._commands and not self._stopping:
+                        self._cond.wait()
+                    if self._commands:
+                        self._commands.popleft()
+                        job = None
+                    elif self._stopping:
+                        break
+                    else:
+                        job = min(self._pending, key=lambda j: j.sort_key)
+                        self._pending.remove(job)
+                        self._current = job
+                if job is None:
+                    self._unload_all()
+                    continue
+                try:
+                    self._run_job(job)
+                finally:
+                    with self._cond:
+                        self._current = None
+        finally:
+            self._unload_all()
+
+    def _unload_all(self) -> None:
+        for backend in self._backends.values():
+            with contextlib.suppress(Exception):
+                backend.unload()
+        self._backends.clear()
+
+    def _backend(self, name: str) -> Backend:
+        if name not in self._backends:
+            self._backends[name] = self._backend_factory(name)
+        return self._backends[name]
+
+    def cached_take(self, request: GenerationRequest) -> Take | None:
+        """The take of this exact request when the store has it."""
+        take_id = request.hash
+        media = self.take_store.find(take_id)
+        if media is None:
+            return None
+        created = datetime.fromtimestamp(media.stat().st_mtime, UTC)
+        return Take(
+            id=take_id,
+            request=request,
+            media=f"{self.take_store.folder.name}/{media.name}",
+            created=created.isoformat(timespec="seconds"),
+        )
+
+    def _run_job(self, job: Job) -> None:
+        self._emit(Started(job.id, job.label))
+        if job.cancel.is_set():
+            self._emit(Cancelled(job.id))
+            return
+        cached = self.cached_take(job.request)
+        if cached is not None:
+            self._emit(Finished(job.id, cached))
+            return
+        ctx = _Context(self, job)
+        tmp: Path | None = None
+        try:
+            backend = self._backend(job.request.backend)
+            ctx.progress(0, 1, Stage.LOADING)
+            backend.load(job.request.model_id, ctx)
+            ctx.check_cancelled()
+            frames = backend.generate(job.request, job.inputs, ctx)
+            ctx.check_cancelled()
+            ctx.progress(0, 1, Stage.WRITING)
+            tmp = self._write_media(job, frames)
+            ctx.check_cancelled()
+            self.take_store.insert_file(
+                job.request.hash, tmp, job.request.canonical_json(), move=True
+            )
+            tmp = None
+            ctx.progress(1, 1, Stage.WRITING)
+            take = self.cached_take(job.request)
+            assert take is not None
+            self._emit(Finished(job.id, take))
+        except JobCancelled:
+            self._emit(Cancelled(job.id))
+        except Exception as exc:
+            self._emit(Failed(job.id, user_message(exc), traceback.format_exc()))
+            if is_out_of_memory(exc):
+                # Free what the failed job held so the next one starts clean.
+                self._unload_all()
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+    def _write_media(self, job: Job, frames: np.ndarray) -> Path:
+        from engine.media import write_video
+
+        self.take_store.folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            prefix=f".render-{job.id}.", suffix=".mp4", dir=self.take_store.folder
+        )
+        os.close(fd)
+        path = Path(name)
+        try:
+            # Takes are working masters: near-lossless (crf 16) but quick to write.
+            write_video(path, frames, job.request.fps, crf=16, preset="veryfast")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        return path

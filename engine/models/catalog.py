@@ -1,0 +1,189 @@
+"""The model catalog: every model the studio knows, where it lives and what it can do.
+
+Entries come from `catalog.json` beside this file (data, not code): family, Hugging Face
+repository or bundled folder, default size/fps/frames, the frame-count rule (4n+1, 8n+1),
+a VRAM estimate and the licence. `locate` finds a model on disk (a bundled folder or the
+Hugging Face cache) without touching the network unless a download was asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from engine.assets import assets_dir
+from engine.backends.base import Capabilities, RenderError
+
+CATALOG_FILE = Path(__file__).with_name("catalog.json")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    name: str
+    family: str
+    backend: str
+    repo: str | None
+    path: str | None  # relative to assets/ for bundled models
+    pipelines: dict[str, str] = field(hash=False)
+    width: int
+    height: int
+    fps: Fraction
+    frames: int
+    frame_multiple: int
+    size_multiple: int
+    max_frames: int | None
+    steps: int
+    guidance: float | None
+    vram_gb: float
+    licence: str
+    accept_licence: bool
+    test: bool
+    # Another catalog model serving a mode this one lacks (its image-to-video sibling).
+    companions: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            text_to_video="t2v" in self.pipelines,
+            image_to_video="i2v" in self.pipelines,
+            video_to_video="v2v" in self.pipelines,
+            frame_multiple=self.frame_multiple,
+            max_frames=self.max_frames,
+        )
+
+    @property
+    def frame_rule(self) -> str:
+        return "any" if self.frame_multiple <= 1 else f"{self.frame_multiple}n+1"
+
+    def snap_frames(self, frames: int) -> int:
+        return self.capabilities.snap_frames(frames)
+
+    def snap_size(self, width: int, height: int) -> tuple[int, int]:
+        """The nearest size (not below one block) the model's latent grid accepts."""
+        m = self.size_multiple
+
+        def snap(value: int) -> int:
+            return max(m, int(round(value / m)) * m)
+
+        return snap(width), snap(height)
+
+
+def _entry(data: dict[str, Any]) -> ModelEntry:
+    data = dict(data)
+    data["fps"] = Fraction(data["fps"])
+    return ModelEntry(**data)
+
+
+@cache
+def _load(path: Path) -> dict[str, ModelEntry]:
+    raw = json.loads(path.read_text())
+    entries = [_entry(item) for item in raw["models"]]
+    return {e.id: e for e in entries}
+
+
+class Catalog:
+    def __init__(self, path: Path = CATALOG_FILE) -> None:
+        self._entries = _load(path)
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self._entries
+
+    def get(self, model_id: str) -> ModelEntry:
+        try:
+            return self._entries[model_id]
+        except KeyError:
+            known = ", ".join(sorted(self._entries))
+            raise RenderError(f"unknown model {model_id!r}; known models: {known}") from None
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str  # why not, or where from
+    path: Path | None = None
+    size_bytes: int = 0
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def check_safetensors(folder: Path) -> None:
+    """Refuse pickle checkpoints: loading them can run arbitrary code."""
+    pickles = [p for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES and p.is_file()]
+    if pickles:
+        names = ", ".join(str(p.relative_to(folder)) for p in pickles[:3])
+        raise RenderError(
+            f"{folder.name} holds pickle checkpoints ({names}); only safetensors are loaded"
+        )
+    if not any(folder.rglob("*.safetensors")):
+        raise RenderError(f"{folder.name} holds no safetensors weights")
+
+
+def _cached_snapshot(repo: str) -> Path | None:
+    """The repository's snapshot in the Hugging Face cache, found offline, or None."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:  # pragma: no cover - a dependency of diffusers
+        return None
+    try:
+        return Path(snapshot_download(repo, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def locate(entry: ModelEntry) -> Availability:
+    """Where the model is on this machine, offline."""
+    if entry.backend == "previz":
+        return Availability(True, "built in")
+    if entry.path is not None:
+        folder = assets_dir() / entry.path
+        if (folder / "model_index.json").exists():
+            return Availability(True, "bundled", folder, folder_size(folder))
+        return Availability(False, f"bundled folder {entry.path} is missing")
+    if entry.repo is None:
+        return Availability(False, "no repository or folder given")
+    override = os.environ.get("GALLOP_MODELS")
+    if override:
+        folder = Path(override) / entry.repo.split("/")[-1]
+        if (folder / "model_index.json").exists():
+            return Availability(True, "local folder", folder, folder_size(folder))
+    snapshot = _cached_snapshot(entry.repo)
+    if snapshot is not None and (snapshot / "model_index.json").exists():
+        return Availability(True, "Hugging Face cache", snapshot, folder_size(snapshot))
+    return Availability(
+        False, f"not downloaded: run `gallop models download {entry.id}` ({entry.repo})"
+    )
+
+
+def resolve(entry: ModelEntry, *, allow_download: bool = False) -> Path:
+    """The folder to `from_pretrained`; downloads only when asked to."""
+    found = locate(entry)
+    if found.available and found.path is not None:
+        check_safetensors(found.path)
+        return found.path
+    if not allow_download or entry.repo is None:
+        raise RenderError(f"model {entry.id} is not available: {found.reason}")
+    from huggingface_hub import snapshot_download
+
+    folder = Path(
+        snapshot_download(
+            entry.repo, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"]
+        )
+    )
+    check_safetensors(folder)
+    return folder

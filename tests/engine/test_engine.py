@@ -1,0 +1,207 @@
+"""The engine thread: event order, cancel, failures, cache hits, priorities, shutdown."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from engine.engine import Engine
+from studio.jobs import (
+    Cancelled,
+    Failed,
+    Finished,
+    Priority,
+    Progress,
+    Queued,
+    Stage,
+    Started,
+)
+from tests.engine.conftest import ScriptedBackend, make_request
+
+
+def test_event_order_of_a_job(make_engine, recorder, store):
+    backend = ScriptedBackend(steps=3)
+    engine = make_engine(backend)
+    request = make_request()
+    job = engine.submit(request)
+    done = recorder.wait_done(job)
+    kinds = recorder.kinds(job)
+    assert kinds[0] == "Queued" and kinds[1] == "Started" and kinds[-1] == "Finished"
+    assert set(kinds[2:-1]) == {"Progress"}
+    stages = [e.stage for e in recorder.of(job) if isinstance(e, Progress)]
+    assert stages.index(Stage.LOADING) < stages.index(Stage.DENOISING) < stages.index(Stage.WRITING)
+    denoise = [
+        e.step for e in recorder.of(job) if isinstance(e, Progress) and e.stage == "denoising"
+    ]
+    assert denoise == sorted(denoise) and denoise[-1] == 3
+    take = done.result
+    assert take.id == request.hash
+    assert store.has(take.id)
+    assert store.manifest_path(take.id).read_text() == request.canonical_json()
+    assert take.media == f"takes/{take.id}.mp4"
+
+
+def test_cancel_a_queued_job_at_once(make_engine, recorder, store):
+    backend = ScriptedBackend(block_at=1)
+    engine = make_engine(backend)
+    first = engine.submit(make_request("first"))
+    second = engine.submit(make_request("second"))
+    assert backend.reached.wait(30)
+    assert engine.pending() == [second]
+    assert engine.cancel(second)
+    assert recorder.kinds(second) == ["Queued", "Cancelled"]  # at once, not after `first`
+    backend.proceed.set()
+    assert isinstance(recorder.wait_done(first), Finished)
+    assert backend.generated == ["first"]
+    assert not engine.cancel(second)
+
+
+def test_cancel_a_running_job_at_its_next_step(make_engine, recorder, store):
+    backend = ScriptedBackend(steps=5, block_at=3)
+    engine = make_engine(backend)
+    request = make_request("doomed")
+    job = engine.submit(request)
+    assert backend.reached.wait(30)
+    assert engine.running == job
+    assert engine.cancel(job)
+    backend.proceed.set()
+    assert isinstance(recorder.wait_done(job), Cancelled)
+    assert backend.decoded == []  # stopped before decoding
+    steps = [e.step for e in recorder.of(job) if isinstance(e, Progress) and e.stage == "denoising"]
+    assert max(steps) == 2
+    assert not store.has(request.hash)
+    assert not list(store.folder.glob("*")) if store.folder.exists() else True
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RuntimeError("kaput"), "RuntimeError: kaput"),
+        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), "Out of memory"),
+    ],
+)
+def test_a_failure_gives_failed_and_the_next_job_runs(make_engine, recorder, store, error, message):
+    backend = ScriptedBackend(error=error)
+    engine = make_engine(backend)
+    bad = engine.submit(make_request("bad"))
+    failed = recorder.wait_done(bad)
+    assert isinstance(failed, Failed)
+    assert message in failed.message
+    assert failed.detail  # the traceback, for the log
+    assert not store.ids()
+    backend.error = None
+    good = engine.submit(make_request("good"))
+    assert isinstance(recorder.wait_done(good), Finished)
+
+
+def test_a_cache_hit_calls_no_backend(store, recorder):
+    request = make_request("cached")
+    store.insert_bytes(request.hash, b"not decoded", request.canonical_json())
+    calls = []
+    engine = Engine(store, recorder, lambda name: calls.append(name)).start()
+    try:
+        job = engine.submit(request)
+        done = recorder.wait_done(job)
+    finally:
+        engine.shutdown(30)
+    assert isinstance(done, Finished) and done.result.id == request.hash
+    assert calls == []
+    assert recorder.kinds(job) == ["Queued", "Started", "Finished"]
+
+
+def test_drafts_run_before_finals_and_reorder(make_engine, recorder):
+    backend = ScriptedBackend(block_at=1)
+    engine = make_engine(backend)
+    blocker = engine.submit(make_request("blocker"))
+    assert backend.reached.wait(30)
+    backend.block_at = None
+    final_a = engine.submit(make_request("final a"), priority=Priority.FINAL)
+    final_b = engine.submit(make_request("final b"), priority=Priority.FINAL)
+    draft = engine.submit(make_request("draft"), priority=Priority.DRAFT)
+    assert engine.pending() == [draft, final_a, final_b]
+    engine.reorder([final_b, final_a])
+    assert engine.pending() == [draft, final_b, final_a]
+    assert engine.reprioritise(final_a, Priority.DRAFT)
+    assert engine.pending() == [draft, final_a, final_b]
+    backend.proceed.set()
+    for job in (blocker, draft, final_a, final_b):
+        recorder.wait_done(job)
+    assert backend.generated == ["blocker", "draft", "final a", "final b"]
+    queued = [e for e in recorder.events if isinstance(e, Queued)]
+    assert [q.position for q in queued] == [0, 0, 1, 0]
+
+
+def test_cancel_all(make_engine, recorder, store):
+    backend = ScriptedBackend(steps=3, block_at=2)
+    engine = make_engine(backend)
+    jobs = [engine.submit(make_request(f"job {i}")) for i in range(4)]
+    assert backend.reached.wait(30)
+    engine.cancel_all()
+    backend.proceed.set()
+    for job in jobs:
+        assert isinstance(recorder.wait_done(job), Cancelled)
+    assert backend.generated == ["job 0"]
+    assert not store.ids()
+
+
+def test_progress_is_throttled(make_engine, recorder):
+    backend = ScriptedBackend(steps=20_000)
+    engine = make_engine(backend)
+    job = engine.submit(make_request())
+    recorder.wait_done(job)
+    denoise = [e for e in recorder.of(job) if isinstance(e, Progress) and e.stage == "denoising"]
+    assert 10 <= len(denoise) <= 110  # about one per percent, not 20,000
+    assert denoise[-1].step == 20_000
+    assert any(e.eta_seconds is not None for e in denoise)
+
+
+def test_shutdown_joins_the_thread_and_unloads(store, recorder):
+    backend = ScriptedBackend(block_at=2)
+    engine = Engine(store, recorder, lambda name: backend).start()
+    running = engine.submit(make_request("running"))
+    queued = engine.submit(make_request("queued"))
+    assert backend.reached.wait(30)
+    stopper = threading.Thread(target=engine.shutdown, args=(30,))
+    stopper.start()
+    backend.proceed.set()
+    stopper.join(30)
+    assert not engine.alive
+    assert not [t for t in threading.enumerate() if t.name == "gallop-engine"]
+    assert isinstance(recorder.wait_done(running), Cancelled)
+    assert recorder.kinds(queued) == ["Queued", "Cancelled"]
+    assert backend.unloaded == 1
+    with pytest.raises(Exception, match="shut down"):
+        engine.submit(make_request("late"))
+
+
+def test_unload_command_frees_models_between_jobs(make_engine, recorder):
+    backend = ScriptedBackend()
+    engine = make_engine(backend)
+    recorder.wait_done(engine.submit(make_request("one")))
+    engine.unload()
+    recorder.wait_done(engine.submit(make_request("two")))
+    assert backend.unloaded >= 1
+    assert backend.loads == 2
+    assert isinstance(recorder.of(recorder.events[0].job_id)[1], Started)
+
+
+def test_frame_counts_snap_to_the_nearest_valid_count():
+    from engine.backends.base import Capabilities
+
+    wan = Capabilities(frame_multiple=4, max_frames=81)
+    assert [wan.snap_frames(n) for n in (1, 5, 7, 8, 9, 10, 80, 81, 200)] == [
+        5,
+        5,
+        9,
+        9,
+        9,
+        9,
+        81,
+        81,
+        81,
+    ]
+    ltx = Capabilities(frame_multiple=8)
+    assert [ltx.snap_frames(n) for n in (9, 12, 13, 120, 121)] == [9, 9, 17, 121, 121]
+    assert Capabilities().snap_frames(37) == 37

@@ -1,0 +1,112 @@
+"""`gallop render`: takes for every shot, nothing twice, clean Ctrl+C, clear failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
+from engine.media import probe
+from studio.camera import preset
+from studio.model import Project
+from studio.project_io import copy_project, load_project, save_project
+from studio.takes import TakeStore
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
+
+
+def small_project(folder: Path, shots: int = 3, seconds: float = 0.5) -> Path:
+    project = Project(title="Small", fps=Fraction(16), width=64, height=64)
+    moves = ["pan_left", "dolly_in", "tilt_up", "orbit_right", "zoom_out", "crane_up"]
+    for i in range(shots):
+        project.shots.append(
+            project.new_shot(
+                id=f"s{i}",
+                title=f"Shot {i}",
+                prompt=f"shot number {i}",
+                duration=seconds,
+                camera=preset(moves[i % len(moves)]),
+                seed=i,
+            )
+        )
+    save_project(project, folder)
+    return folder
+
+
+def test_render_the_example_then_nothing_twice(tmp_path, capsys):
+    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
+    assert run_subcommand(["render", str(folder)]) == EXIT_OK
+    assert "6 rendered, 0 up to date" in capsys.readouterr().out
+    project = load_project(folder)
+    store = TakeStore(folder / "takes")
+    for shot in project.shots:
+        take = shot.current_take
+        assert take is not None and store.has(take.id)
+        info = probe(folder / take.media)
+        assert info.frames == take.request.frames == shot.frames
+        assert (info.width, info.height) == (shot.width, shot.height)
+    dawn = project.shot("dawn")
+    assert dawn.current_take.request.continuity_source == project.shot("ship").selected_take
+    before = sorted(p.name for p in (folder / "takes").iterdir())
+    assert run_subcommand(["render", str(folder)]) == EXIT_OK
+    assert "0 rendered, 6 up to date" in capsys.readouterr().out
+    assert sorted(p.name for p in (folder / "takes").iterdir()) == before
+
+
+def test_render_selected_shots_with_a_diffusion_model(tmp_path, capsys):
+    folder = small_project(tmp_path / "Small.gallop")
+    args = ["render", str(folder), "--shots", "s0,s2", "--backend", "diffusers"]
+    assert run_subcommand([*args, "--model", "tiny-wan"]) == EXIT_OK
+    project = load_project(folder)
+    assert project.shot("s1").current_take is None
+    for shot_id in ("s0", "s2"):
+        take = project.shot(shot_id).current_take
+        assert take.request.model_id == "tiny-wan" and take.request.backend == "diffusers"
+        assert take.request.frames == 9  # 0.5 s at 16 fps, snapped to 4n+1
+        assert probe(folder / take.media).frames == 9
+
+
+def test_render_reports_failures_and_unknown_shots(tmp_path, capsys):
+    folder = small_project(tmp_path / "Small.gallop", shots=2)
+    assert run_subcommand(["render", str(folder), "--shots", "nope"]) == EXIT_FAILED
+    assert "no shot 'nope'" in capsys.readouterr().err
+    code = run_subcommand(["render", str(folder), "--backend", "diffusers", "--model", "x"])
+    assert code == EXIT_FAILED
+    assert "unknown model 'x'" in capsys.readouterr().err
+    assert load_project(folder).shot("s0").current_take is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery is POSIX")
+def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
+    folder = small_project(tmp_path / "Small.gallop", shots=6, seconds=6.0)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ui.main", "render", str(folder), "--backend", "previz"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    # Interrupt once the second shot is under way.
+    for line in child.stderr:
+        if line.startswith("[2/6]"):
+            break
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == EXIT_INTERRUPTED, err
+    project = load_project(folder)
+    done = [s.id for s in project.shots if s.current_take is not None]
+    assert done and done == [s.id for s in project.shots[: len(done)]]
+    assert len(done) < 6
+    store = TakeStore(folder / "takes")
+    assert store.ids() == {s.selected_take for s in project.shots if s.selected_take}
+    assert not [p for p in (folder / "takes").iterdir() if p.name.startswith(".")]
+    # The next run picks up where it stopped.
+    assert run_subcommand(["render", str(folder), "--backend", "previz"]) == EXIT_OK
+    assert all(s.current_take for s in load_project(folder).shots)
