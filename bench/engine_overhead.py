@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from engine.backends.base import RenderInputs  # noqa: E402
+from engine.backends.base import NullContext, RenderInputs  # noqa: E402
 from engine.backends.diffusers_backend import DiffusersBackend  # noqa: E402
 from engine.engine import Engine  # noqa: E402
 from studio.camera import preset  # noqa: E402
@@ -29,13 +29,6 @@ from studio.jobs import TERMINAL_EVENTS, Finished, GenerationRequest  # noqa: E4
 from studio.takes import TakeStore  # noqa: E402
 
 ROUNDS = 12
-
-
-class QuietContext:
-    def progress(self, *args, **kwargs) -> None: ...
-    def preview(self, *args, **kwargs) -> None: ...
-    def check_cancelled(self) -> None: ...
-    def log(self, message: str) -> None: ...
 
 
 def request(seed: int) -> GenerationRequest:
@@ -56,7 +49,7 @@ def request(seed: int) -> GenerationRequest:
 def main() -> int:
     torch.set_num_threads(torch.get_num_threads())
     backend = DiffusersBackend()
-    backend.load("tiny-wan", QuietContext())
+    backend.load("tiny-wan", NullContext())
     pipe = backend._loaded.pipes["t2v"]
     done: list = []
     finished = threading.Event()
@@ -74,14 +67,14 @@ def main() -> int:
             warm = request(0)
             pipe(
                 **backend._call_kwargs(
-                    backend.catalog.get("tiny-wan"), "t2v", warm, RenderInputs(), QuietContext()
+                    backend.catalog.get("tiny-wan"), "t2v", warm, RenderInputs(), NullContext()
                 )
             )
             ratios, engine_times, direct_times = [], [], []
             for r in range(1, ROUNDS + 1):
                 req = request(r)
                 kwargs = backend._call_kwargs(
-                    backend.catalog.get("tiny-wan"), "t2v", req, RenderInputs(), QuietContext()
+                    backend.catalog.get("tiny-wan"), "t2v", req, RenderInputs(), NullContext()
                 )
 
                 def run_direct(kwargs=kwargs) -> float:

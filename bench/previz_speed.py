@@ -16,20 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.backends.base import RenderInputs  # noqa: E402
+from engine.backends.base import NullContext, RenderInputs  # noqa: E402
 from engine.backends.previz import PrevizBackend  # noqa: E402
 from engine.media import write_video  # noqa: E402
 from studio.camera import preset  # noqa: E402
 from studio.jobs import GenerationRequest  # noqa: E402
 
 SECONDS, FPS, REPEATS = 5, 24, 5
-
-
-class QuietContext:
-    def progress(self, *args, **kwargs) -> None: ...
-    def preview(self, *args, **kwargs) -> None: ...
-    def check_cancelled(self) -> None: ...
-    def log(self, message: str) -> None: ...
 
 
 def main() -> int:
@@ -49,7 +42,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(REPEATS):
                 t0 = time.perf_counter()
-                frames = backend.generate(request, RenderInputs(), QuietContext())
+                frames = backend.generate(request, RenderInputs(), NullContext())
                 t1 = time.perf_counter()
                 write_video(Path(tmp) / "take.mp4", frames, request.fps, crf=16, preset="veryfast")
                 t2 = time.perf_counter()

@@ -83,6 +83,22 @@ class RenderContext(Protocol):
     def log(self, message: str) -> None: ...
 
 
+class NullContext:
+    """A RenderContext that reports nothing and never cancels: for nested or scripted renders."""
+
+    def progress(self, step: int, total: int, stage: Stage, message: str = "") -> None:
+        pass
+
+    def preview(self, step: int, image: np.ndarray) -> None:
+        pass
+
+    def check_cancelled(self) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+
 class Backend(Protocol):
     """A renderer. One instance lives in the engine thread and may keep a model loaded."""
 

@@ -22,6 +22,7 @@ import numpy as np
 from engine.backends.base import (
     Capabilities,
     JobCancelled,
+    NullContext,
     OutOfMemory,
     RenderContext,
     RenderError,
@@ -339,14 +340,8 @@ class DiffusersBackend:
         """The camera move rendered as a previz: the structure the model follows."""
         from engine.backends.previz import PrevizBackend
 
-        class _Quiet:
-            def progress(self, *args, **kwargs) -> None: ...
-            def preview(self, *args, **kwargs) -> None: ...
-            def check_cancelled(self) -> None: ...
-            def log(self, message: str) -> None: ...
-
         previz = replace(request, backend="previz", model_id="previz")
-        return PrevizBackend().generate(previz, inputs, _Quiet())
+        return PrevizBackend().generate(previz, inputs, NullContext())
 
     def _run(self, pipe, entry: ModelEntry, kwargs, request, ctx: RenderContext):
         total = max(1, int(kwargs["num_inference_steps"]))

@@ -23,6 +23,7 @@ Face 0 is the picture plane itself, so wherever the picture is in view the frame
 from __future__ import annotations
 
 import math
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from os import PathLike
@@ -31,7 +32,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.backends.base import Capabilities, RenderContext, RenderError, RenderInputs
+from engine.backends.base import (
+    Capabilities,
+    OutOfMemory,
+    RenderContext,
+    RenderError,
+    RenderInputs,
+)
 from studio import camera
 from studio.camera import CameraPose, CameraRig
 from studio.jobs import GenerationRequest, Stage
@@ -39,6 +46,9 @@ from studio.jobs import GenerationRequest, Stage
 PREVIEW_EVERY = 10  # frames between two previews
 _BOUNDARY_SAMPLES = 9  # points per side of the frame used to find the prism faces in view
 _MAX_PIXELS = 16384 * 16384
+
+_Box = tuple[int, int, int, int]
+_FLAGS, _BORDER = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE  # the canvas has mirrored margins
 
 
 class PrevizBackend:
@@ -63,8 +73,12 @@ class PrevizBackend:
         """Frames as RGB uint8 of shape (frames, height, width, 3)."""
         source = source_image(request, inputs)
         renderer = PrevizRenderer(source, request.camera, request.frames, float(request.fps))
-        frames = np.empty((request.frames, request.height, request.width, 3), np.uint8)
         total = request.frames
+        try:
+            frames = np.empty((total, request.height, request.width, 3), np.uint8)
+        except MemoryError:
+            size = f"{total} frames of {request.width}x{request.height}"
+            raise OutOfMemory(f"not enough memory for a previz of {size}") from None
         for i in range(total):
             ctx.check_cancelled()
             renderer.render(i, out=frames[i])
@@ -87,7 +101,11 @@ def source_image(request: GenerationRequest, inputs: RenderInputs) -> np.ndarray
         return fit_cover(load_image(inputs.keyframe), width, height)
     if inputs.continuity is not None:
         return fit_cover(as_rgb_frame(inputs.continuity), width, height)
-    caption = f"previz: {camera.describe(request.camera, float(request.duration_seconds))}"
+    try:
+        move = camera.describe(request.camera, float(request.duration_seconds))
+    except (ValueError, ArithmeticError):
+        move = "camera move"
+    caption = f"previz: {move}"
     return title_card(request.prompt, width, height, seed=request.seed, caption=caption)
 
 
@@ -222,16 +240,18 @@ def _background(width: int, height: int, rng: np.random.Generator) -> np.ndarray
     hue = float(rng.uniform(0.0, 180.0))
     top = _hsv_colour(hue, 120, 215)
     bottom = _hsv_colour((hue + 25.0) % 180.0, 150, 95)
-    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
-    card = (1.0 - t) * top + t * bottom
-    # A gentle horizontal variation as well, so that no row is uniform.
-    s = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :, None]
-    card = card + 18.0 * s * np.array([1.0, -0.4, -1.0], np.float32)
+    # Sky from top to bottom, warmer on one side than the other so that no row is uniform.
+    tint = np.array([18.0, -7.0, -18.0], np.float32)
+    corners = np.stack([[top - tint, top + tint], [bottom - tint, bottom + tint]])
+    corners = np.clip(corners, 0, 255).astype(np.uint8)
+    image = cv2.resize(corners, (width, height), interpolation=cv2.INTER_LINEAR)
     horizon = round(height * float(rng.uniform(0.5, 0.6)))
     vanish_x = width * float(rng.uniform(0.35, 0.65))
     floor = _hsv_colour((hue + 90.0) % 180.0, 90, 120)
-    card[horizon:] = 0.55 * card[horizon:] + 0.45 * floor
-    image = np.clip(card, 0, 255).astype(np.uint8)
+    ground = image[horizon:]
+    flat = np.empty_like(ground)
+    flat[:] = floor.astype(np.uint8)
+    cv2.addWeighted(ground, 0.55, flat, 0.45, 0.0, dst=ground)
     unit = max(width, height)
     line = (225, 225, 235)
     thick = max(1, round(unit / 600))
@@ -296,11 +316,32 @@ def _shapes(image: np.ndarray, rng: np.random.Generator, count: int) -> None:
 def _grain(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Fine, soft grain so that every patch has texture to track."""
     height, width = image.shape[:2]
-    noise = rng.normal(0.0, 1.0, (height, width)).astype(np.float32)
-    noise = cv2.GaussianBlur(noise, (0, 0), 1.2)
-    noise *= 10.0 / max(float(noise.std()), 1e-6)
-    out = image.astype(np.float32) + noise[:, :, None]
-    return np.clip(out, 0, 255).astype(np.uint8)
+    noise = rng.standard_normal(((height + 1) // 2, (width + 1) // 2), dtype=np.float32)
+    noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR) * 12.0
+    return cv2.add(image, cv2.merge([noise, noise, noise]), dtype=cv2.CV_8U)
+
+
+def _put_outlined(
+    image: np.ndarray,
+    placed: Sequence[tuple[str, tuple[int, int]]],
+    scale: float,
+    thickness: int,
+    colour: tuple[int, int, int],
+) -> None:
+    """Anti-aliased text with a dark outline, for legibility over any background."""
+    fill = np.zeros(image.shape[:2], np.uint8)
+    for text, origin in placed:
+        cv2.putText(fill, text, origin, _FONT, scale, 255, thickness, cv2.LINE_AA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thickness + 1,) * 2)
+    outline = cv2.dilate(fill, kernel)
+    x, y, w, h = cv2.boundingRect(outline)
+    if w == 0 or h == 0:
+        return
+    region = image[y : y + h, x : x + w].astype(np.float32)
+    for mask, ink in ((outline, (28, 28, 36)), (fill, colour)):
+        alpha = mask[y : y + h, x : x + w, None].astype(np.float32) / 255.0
+        region += alpha * (np.array(ink, np.float32) - region)
+    image[y : y + h, x : x + w] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
 def title_card(
@@ -328,14 +369,18 @@ def title_card(
         _pt((width - max(widths)) / 2 - pad, top - pad),
         _pt((width + max(widths)) / 2 + pad, top + block_h + pad // 2),
     )
-    shade = image.copy()
-    cv2.rectangle(shade, panel[0], panel[1], (24, 26, 34), -1)
-    cv2.addWeighted(shade, 0.5, image, 0.5, 0.0, dst=image)
+    (x0, y0), (x1, y1) = panel
+    region = image[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if region.size:
+        shade = np.empty_like(region)
+        shade[:] = (24, 26, 34)
+        region[:] = cv2.addWeighted(region, 0.5, shade, 0.5, 0.0)
     (_, cap), _ = cv2.getTextSize("A", _FONT, scale, thickness)
-    for k, (line, line_w) in enumerate(zip(lines, widths, strict=True)):
-        origin = _pt((width - line_w) / 2, top + k * step + cap + (step - cap) // 3)
-        cv2.putText(image, line, origin, _FONT, scale, (28, 28, 36), thickness + 2, cv2.LINE_AA)
-        cv2.putText(image, line, origin, _FONT, scale, (250, 248, 240), thickness, cv2.LINE_AA)
+    placed = [
+        (line, _pt((width - line_w) / 2, top + k * step + cap + (step - cap) // 3))
+        for k, (line, line_w) in enumerate(zip(lines, widths, strict=True))
+    ]
+    _put_outlined(image, placed, scale, thickness, (250, 248, 240))
 
     note = _ascii(caption.strip())
     if note:
@@ -345,8 +390,7 @@ def title_card(
             small *= 0.9
         note_w = _text_width(note, small, small_t)
         origin = _pt((width - note_w) / 2, height - max(6, height * 0.05))
-        cv2.putText(image, note, origin, _FONT, small, (28, 28, 36), small_t + 2, cv2.LINE_AA)
-        cv2.putText(image, note, origin, _FONT, small, (240, 240, 240), small_t, cv2.LINE_AA)
+        _put_outlined(image, [(note, origin)], small, small_t, (240, 240, 240))
     return image
 
 
@@ -363,8 +407,9 @@ def _shift(x: float, y: float) -> np.ndarray:
     return np.array([[1.0, 0.0, x], [0.0, 1.0, y], [0.0, 0.0, 1.0]])
 
 
-def _clip_x_range(width: int, height: int, keep: Iterable[np.ndarray]) -> tuple[int, int] | None:
-    """Column range of the frame's part where every line l has l . (x, y, 1) >= 0."""
+def _clip_box(width: int, height: int, keep: Iterable[np.ndarray]) -> _Box | None:
+    """Bounding box (x0, y0, x1, y1), a pixel wider all round, of the frame's part where
+    every line l has l . (x, y, 1) >= 0; None when that part is empty."""
     polygon = [(0.0, 0.0), (float(width), 0.0), (float(width), float(height)), (0.0, float(height))]
     for line in keep:
         clipped = []
@@ -381,15 +426,30 @@ def _clip_x_range(width: int, height: int, keep: Iterable[np.ndarray]) -> tuple[
         polygon = clipped
         if not polygon:
             return None
-    xs = [p[0] for p in polygon]
+    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
     x0, x1 = max(0, math.floor(min(xs)) - 1), min(width, math.ceil(max(xs)) + 2)
-    return (x0, x1) if x1 > x0 else None
+    y0, y1 = max(0, math.floor(min(ys)) - 1), min(height, math.ceil(max(ys)) + 2)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _fill_holes(frame: np.ndarray, holes: np.ndarray, source: np.ndarray) -> None:
+    """Paint over the pixels no face reached (the canvas is opaque, these have alpha 0).
+
+    They only occur in degenerate views (a ray exactly parallel to the picture plane, with
+    no prism face to catch it): inpainted from their surroundings, or the source's mean
+    colour where there are none.
+    """
+    if holes.all():
+        frame[:] = np.asarray(cv2.mean(source)[:3]).round().astype(np.uint8)
+        return
+    mask = holes.astype(np.uint8) * 255
+    frame[:] = cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA)
 
 
 class PrevizRenderer:
     """Renders frame i of the previz of `source` (RGB uint8, already the output size).
 
-    Frames can be rendered in any order; the result only depends on the arguments.
+    Frames can be rendered in any order; each only depends on the arguments and `i`.
     """
 
     def __init__(
@@ -411,23 +471,25 @@ class PrevizRenderer:
         self.depth = float(rig.subject_distance if depth is None else depth)
         self.homographies = camera.homographies(rig, frames, w, h, depth=self.depth, fps=fps)
         self.poses = camera.poses(rig, frames, fps)
+        self._identity = np.all(np.abs(self.homographies - np.eye(3)) <= 1e-12, axis=(1, 2))
         first = self.poses[0]
         self._r0 = first.rotation_matrix
         self._c0 = first.centre
         # Horizontal field of view of frame 0: the angular width of one prism face.
         self.face_angle = 2.0 * math.atan(0.5 / first.focal)
-        reach = max(1, round(math.pi / self.face_angle))
+        # As many faces each side as fit in a half turn without overlapping at the back.
+        reach = max(0, math.floor(math.pi / self.face_angle - 0.5 + 1e-9))
         self._faces = np.arange(-reach, reach + 1)
-        self._normals = np.stack(
-            [self._r0 @ _yaw(k * self.face_angle) @ np.array([0.0, 0.0, 1.0]) for k in self._faces]
-        )
-        # The picture on an enlarged canvas (mirrored margins), RGBA: OpenCV's 4-channel
-        # warp is the fastest, and the margins keep the border lookups cheap and clean.
-        self._pad = (w, h)
+        self._normals = np.stack([self._r0 @ _yaw(k * self.face_angle)[:, 2] for k in self._faces])
+        self._views = self._faces_in_view()
+        self._face_poses: dict[int, CameraPose] = {}
+        # The picture on an enlarged canvas with mirrored margins, in RGBA: OpenCV's
+        # 4-channel warp is the fastest, and lookups past the margins stay cheap.
         rgba = cv2.cvtColor(self.source, cv2.COLOR_RGB2RGBA)
         self._canvas = [cv2.copyMakeBorder(rgba, h, h, w, w, cv2.BORDER_REFLECT_101), None]
         self._to_canvas = _shift(-w, -h)
         self._buffer = np.empty((h, w, 4), np.uint8)
+        # One RGBA pixel is one uint32, so masked copies move whole pixels.
         self._pixels = self._buffer.view(np.uint32)[:, :, 0]
         self._columns = np.arange(w, dtype=np.float32)
         self._rows = np.arange(h, dtype=np.float32)
@@ -442,59 +504,96 @@ class PrevizRenderer:
             self._canvas[1] = cv2.flip(self._canvas[0], 1)
         return self._canvas[1]
 
-    def _face_pose(self, face: int) -> CameraPose:
-        rotation = self._r0 @ _yaw(face * self.face_angle)
-        return CameraPose(
-            rotation=tuple(tuple(float(v) for v in row) for row in rotation),
-            translation=tuple(float(v) for v in self._c0),
-            focal=self.poses[0].focal,
-        )
-
     def _face_homography(self, face: int, i: int) -> np.ndarray:
+        """Face `face`'s picture pixels to frame i's pixels."""
         if face == 0:
             return self.homographies[i]
-        pose = self._face_pose(face)
+        pose = self._face_poses.get(face)
+        if pose is None:
+            rotation = (self._r0 @ _yaw(face * self.face_angle)).tolist()
+            pose = CameraPose(
+                rotation=tuple(tuple(row) for row in rotation),
+                translation=tuple(self._c0.tolist()),
+                focal=self.poses[0].focal,
+            )
+            self._face_poses[face] = pose
         return camera.homography(pose, self.poses[i], self.width, self.height, self.depth)
 
-    def _faces_in_view(self, i: int) -> tuple[int, int] | None:
-        """The lowest and highest prism face frame i sees; None if the prism does not
-        enclose the camera (then the picture plane alone is used)."""
-        pose = self.poses[i]
-        w, h = self.width, self.height
-        offset = pose.centre - self._c0
-        distance = self.depth - self._normals @ offset
-        if np.any(distance <= 1e-9 * self.depth):
-            return None
-        n = _BOUNDARY_SAMPLES
-        along_x = np.linspace(0.5, w - 0.5, n)
-        along_y = np.linspace(0.5, h - 0.5, n)
-        xs = np.concatenate([along_x, along_x, np.full(n, 0.5), np.full(n, w - 0.5)])
-        ys = np.concatenate([np.full(n, 0.5), np.full(n, h - 0.5), along_y, along_y])
-        pixels = np.stack([xs, ys, np.ones_like(xs)])
-        rays = pose.rotation_matrix @ np.linalg.solve(pose.intrinsics(w, h), pixels)
-        facing = self._normals @ rays
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = np.where(facing > 1e-12, distance[:, None] / facing, np.inf)
-        if not np.all(np.isfinite(reach.min(axis=0))):
-            return None
-        hit = self._faces[np.argmin(reach, axis=0)]
-        return int(hit.min()), int(hit.max())
+    def _faces_in_view(self) -> list[tuple[int, int, int]]:
+        """Per frame: the lowest and highest prism face in view and the face at the centre.
+
+        The faces seen are found by casting rays through points on the frame's border (the
+        extremes of a ray's bearing over a rectangle lie on its corners). A frame whose
+        camera is not inside the prism sees the picture plane (face 0) alone.
+        """
+        w, h, n = self.width, self.height, _BOUNDARY_SAMPLES
+        along_x, along_y = np.linspace(0.5, w - 0.5, n), np.linspace(0.5, h - 0.5, n)
+        xs = np.concatenate([along_x, along_x, np.full(n, 0.5), np.full(n, w - 0.5), [w / 2]])
+        ys = np.concatenate([np.full(n, 0.5), np.full(n, h - 0.5), along_y, along_y, [h / 2]])
+        views: list[tuple[int, int, int]] = []
+        for start in range(0, self.frames, 512):
+            chunk = self.poses[start : start + 512]
+            focal = np.array([pose.focal for pose in chunk])[:, None] * w
+            rays = np.stack(
+                [(xs - w / 2) / focal, (ys - h / 2) / focal, np.ones_like(focal * xs)], axis=1
+            )
+            rotations = np.stack([pose.rotation_matrix for pose in chunk])
+            rays = rotations @ rays  # (frames, 3, samples) in world coordinates
+            offsets = np.stack([pose.centre for pose in chunk]) - self._c0
+            distance = self.depth - offsets @ self._normals.T  # (frames, faces)
+            facing = np.einsum("fk,nks->nfs", self._normals, rays)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reach = np.where(facing > 1e-12, distance[:, :, None] / facing, np.inf)
+            inside = np.all(distance > 1e-9 * self.depth, axis=1)
+            inside &= np.all(np.isfinite(reach.min(axis=1)), axis=1)
+            hits = self._faces[np.argmin(reach, axis=1)]  # (frames, samples)
+            for ok, hit in zip(inside.tolist(), hits, strict=True):
+                views.append((int(hit.min()), int(hit.max()), int(hit[-1])) if ok else (0, 0, 0))
+        return views
 
     def _edge_line(self, i: int, edge: int) -> np.ndarray:
         """Line coefficients (a, b, c) in frame i's pixels, positive on the far side of the
         edge between faces `edge` and `edge + 1`, scaled so that they measure pixels."""
         pose = self.poses[i]
-        half = 0.5 * self.face_angle
-        reach = self.depth / math.cos(half)
-        up = self._r0[:, 1]
-        corner = self._c0 + self._r0 @ _yaw((edge + 0.5) * self.face_angle) @ [0.0, 0.0, reach]
-        far = self._c0 + self._r0 @ _yaw((edge + 1) * self.face_angle) @ [0.0, 0.0, self.depth]
-        normal = np.cross(corner - pose.centre, up)
+        reach = self.depth / math.cos(0.5 * self.face_angle)
+        corner = self._c0 + self._r0 @ (_yaw((edge + 0.5) * self.face_angle)[:, 2] * reach)
+        far = self._c0 + self._r0 @ (_yaw((edge + 1) * self.face_angle)[:, 2] * self.depth)
+        normal = np.cross(corner - pose.centre, self._r0[:, 1])
         if normal @ (far - pose.centre) < 0:
             normal = -normal
         k_inv = np.linalg.inv(pose.intrinsics(self.width, self.height))
         line = k_inv.T @ (pose.rotation_matrix.T @ normal)
         return line / max(math.hypot(line[0], line[1]), 1e-300)
+
+    def _warp(self, face: int, i: int, box: _Box, into_buffer: bool = True) -> np.ndarray:
+        """Face `face` as frame i sees it, over `box` (x0, y0, x1, y1) of the frame: written
+        into the frame buffer, or returned (RGBA) when `into_buffer` is false."""
+        x0, y0, x1, y1 = box
+        size = (x1 - x0, y1 - y0)
+        matrix = _shift(-x0, -y0) @ self._face_homography(face, i) @ self._to_canvas
+        canvas = self._canvas_of(face)
+        whole = into_buffer and size == (self.width, self.height)
+        dst = self._buffer if whole else None
+        if abs(matrix[2, 0]) < 1e-12 and abs(matrix[2, 1]) < 1e-12:
+            # Dolly, zoom, roll, truck, pedestal: an affine map, which warps faster.
+            part = cv2.warpAffine(
+                canvas, matrix[:2] / matrix[2, 2], size, dst=dst, flags=_FLAGS, borderMode=_BORDER
+            )
+        else:
+            part = cv2.warpPerspective(
+                canvas, matrix, size, dst=dst, flags=_FLAGS, borderMode=_BORDER
+            )
+        if whole:
+            return part
+        if into_buffer:
+            self._pixels[y0:y1, x0:x1] = part.view(np.uint32)[:, :, 0]
+        return part
+
+    def _has_holes(self) -> bool:
+        """Whether a buffer pixel is transparent (the canvas is opaque everywhere)."""
+        if sys.byteorder == "little":  # alpha is the top byte of each pixel's uint32
+            return int(self._pixels.min()) < 255 << 24
+        return int(self._buffer[:, :, 3].min()) < 255
 
     def render(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
         """Frame i as RGB uint8 (h, w, 3), written into `out` when given."""
@@ -503,43 +602,39 @@ class PrevizRenderer:
         w, h = self.width, self.height
         if out is None:
             out = np.empty((h, w, 3), np.uint8)
-        if np.allclose(self.homographies[i], np.eye(3), rtol=0.0, atol=1e-12):
+        if self._identity[i]:
             np.copyto(out, self.source)
             return out
-        faces = self._faces_in_view(i)
-        low, high = (0, 0) if faces is None else faces
-        buffer = self._buffer
-        flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+        low, high, main = self._views[i]
         if low == high:
-            matrix = self._face_homography(low, i) @ self._to_canvas
-            cv2.warpPerspective(
-                self._canvas_of(low), matrix, (w, h), dst=buffer, flags=flags, borderMode=border
-            )
+            self._warp(main, i, (0, 0, w, h))
         else:
-            edges = {e: self._edge_line(i, e) for e in range(low, high)}
-            for face in range(low, high + 1):
+            # Each face fills the box around its part of the frame: the face at the centre
+            # first, then the faces beside it, nearest first, each over the part of its box
+            # beyond its edge with the face before it. Boxes keep the lookups on the canvas.
+            self._buffer.fill(0)  # whatever no face covers is a hole, never a stale pixel
+            edges = {edge: self._edge_line(i, edge) for edge in range(low, high)}
+            for face in [main, *range(main - 1, low - 1, -1), *range(main + 1, high + 1)]:
                 keep = []
                 if face > low:
                     keep.append(edges[face - 1])
                 if face < high:
                     keep.append(-edges[face])
-                columns = _clip_x_range(w, h, keep)
-                if columns is None:
+                box = _clip_box(w, h, keep)
+                if box is None:
                     continue
-                x0, x1 = columns
-                matrix = _shift(-x0, 0.0) @ self._face_homography(face, i) @ self._to_canvas
-                part = cv2.warpPerspective(
-                    self._canvas_of(face), matrix, (x1 - x0, h), flags=flags, borderMode=border
-                )
-                # One RGBA pixel is one uint32: the masked copy works on whole pixels.
-                pixels = part.view(np.uint32)[:, :, 0]
-                if face == low:
-                    self._pixels[:, x0:x1] = pixels
+                if face == main:
+                    self._warp(face, i, box)
                     continue
-                a, b, c = edges[face - 1].astype(np.float32)
-                beyond = (a * self._columns[x0:x1])[None, :] + (b * self._rows + c)[:, None] > 0
-                np.copyto(self._pixels[:, x0:x1], pixels, where=beyond)
-        cv2.cvtColor(buffer, cv2.COLOR_RGBA2RGB, dst=out)
+                x0, y0, x1, y1 = box
+                part = self._warp(face, i, box, into_buffer=False)
+                a, b, c = (edges[face] if face < main else edges[face - 1]).astype(np.float32)
+                side = (a * self._columns[x0:x1])[None, :] + (b * self._rows[y0:y1] + c)[:, None]
+                inside = side <= 0 if face < main else side > 0
+                np.copyto(self._pixels[y0:y1, x0:x1], part.view(np.uint32)[:, :, 0], where=inside)
+        cv2.cvtColor(self._buffer, cv2.COLOR_RGBA2RGB, dst=out)
+        if self._has_holes():
+            _fill_holes(out, self._buffer[:, :, 3] == 0, self.source)
         return out
 
 

@@ -14,7 +14,16 @@ from engine.engine import Engine
 from engine.media import probe, read_frames
 from engine.models.catalog import Catalog, check_safetensors
 from studio.camera import describe, preset
-from studio.jobs import CameraMode, Cancelled, Failed, Finished, GenerationRequest, Progress, Stage
+from studio.jobs import (
+    CameraMode,
+    Cancelled,
+    Failed,
+    Finished,
+    GenerationRequest,
+    Profile,
+    Progress,
+    Stage,
+)
 
 FAMILY_MODELS = {
     "tiny-wan": Fraction(16),
@@ -28,6 +37,7 @@ class Ctx:
     def __init__(self) -> None:
         self.stages: list[Stage] = []
         self.previews = 0
+        self.logs: list[str] = []
 
     def progress(self, step, total, stage, message=""):
         self.stages.append(stage)
@@ -40,7 +50,7 @@ class Ctx:
         pass
 
     def log(self, message):
-        pass
+        self.logs.append(message)
 
 
 def request(model_id: str, **kw) -> GenerationRequest:
@@ -202,3 +212,15 @@ def test_pickle_checkpoints_are_refused(tmp_path):
     (tmp_path / "diffusion_pytorch_model.bin").unlink()
     with pytest.raises(RenderError, match="no safetensors"):
         check_safetensors(tmp_path)
+
+
+@pytest.mark.parametrize("profile", [Profile.FAST, Profile.LOWVRAM])
+def test_profiles_render(profile):
+    backend = DiffusersBackend()
+    ctx = Ctx()
+    frames = backend.generate(request("tiny-wan", profile=profile, steps=3), RenderInputs(), ctx)
+    assert frames.shape == (9, 32, 32, 3)
+    assert backend._loaded.profile == profile
+    expected = "first-block cache on" if profile == Profile.FAST else "VAE tiling"
+    assert any(expected in line for line in ctx.logs), ctx.logs
+    backend.unload()

@@ -110,3 +110,14 @@ def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
     # The next run picks up where it stopped.
     assert run_subcommand(["render", str(folder), "--backend", "previz"]) == EXIT_OK
     assert all(s.current_take for s in load_project(folder).shots)
+
+
+def test_render_never_imports_qt(tmp_path):
+    folder = small_project(tmp_path / "Small.gallop", shots=1)
+    code = (
+        "import sys; from ui.main import main; "
+        f"rc = main(['render', {str(folder)!r}, '--backend', 'previz']); "
+        "assert rc == 0, rc; assert 'PySide6' not in sys.modules, 'Qt imported'"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
