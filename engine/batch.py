@@ -1,19 +1,22 @@
 """Render a project's shots headlessly: plan, skip what is up to date, run, record takes.
 
-Used by `gallop render`. Shots render in storyboard order so a chained shot finds its
-upstream take; after each finished take the project is saved (atomically), so an
-interruption keeps every finished take.
+Used by `gallop render`, locally or on the farm. Every shot that is ready is submitted at
+once (the local engine runs them one by one; the farm spreads them over its GPUs). A shot
+that continues from the previous one waits until that shot's take exists. After each
+finished take the project is saved atomically, so an interruption keeps every finished take.
+With `variations`, each shot renders that many takes with consecutive seeds.
 """
 
 from __future__ import annotations
 
 import queue
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from engine.backends.base import RenderError
-from engine.engine import BackendFactory, Engine, default_backend_factory
+from engine.engine import BackendFactory, Engine, EventSink, default_backend_factory
 from engine.models.catalog import Catalog
 from engine.planning import PlannedRender, plan_render
 from studio.errors import StudioError
@@ -21,6 +24,8 @@ from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile
 from studio.model import Project, Shot
 from studio.project_io import ProjectSession, load_project
 from studio.takes import TakeStore
+
+EngineFactory = Callable[[TakeStore, EventSink], Any]
 
 
 @dataclass
@@ -48,10 +53,25 @@ def select_shots(project: Project, ids: list[str] | None) -> list[Shot]:
     return [s for s in project.shots if s.id in ids]
 
 
-def record_take(shot: Shot, take) -> None:
+def record_take(shot: Shot, take, *, select: bool = True) -> None:
     if shot.take(take.id) is None:
         shot.takes.append(take)
-    shot.selected_take = take.id
+    if select:
+        shot.selected_take = take.id
+
+
+def local_engine_factory(backend_factory: BackendFactory = default_backend_factory):
+    def build(store: TakeStore, sink: EventSink) -> Engine:
+        return Engine(store, sink, backend_factory).start()
+
+    return build
+
+
+@dataclass
+class _Work:
+    shot: Shot
+    variation: int
+    plan: PlannedRender | None = None
 
 
 class BatchRenderer:
@@ -64,19 +84,23 @@ class BatchRenderer:
         backend: str | None = None,
         model_id: str | None = None,
         profile: Profile | None = None,
-        backend_factory: BackendFactory = default_backend_factory,
+        variations: int = 1,
+        engine_factory: EngineFactory | None = None,
         on_event: Callable[[PlannedRender, Event], None] | None = None,
         on_plan: Callable[[int, int, PlannedRender], None] | None = None,
     ) -> None:
+        if variations < 1:
+            raise StudioError("variations must be at least 1")
         self.folder = Path(folder)
         self.backend = backend
         self.model_id = model_id
         self.profile = profile
+        self.variations = variations
         self.on_event = on_event or (lambda plan, event: None)
         self.on_plan = on_plan or (lambda i, n, plan: None)
         self._events: queue.Queue[Event] = queue.Queue()
-        self._factory = backend_factory
-        self.engine: Engine | None = None
+        self._engine_factory = engine_factory or local_engine_factory()
+        self.engine: Any = None
         self.interrupted = False
 
     def cancel(self) -> None:
@@ -88,64 +112,113 @@ class BatchRenderer:
         with ProjectSession(self.folder) as session:
             project = load_project(self.folder)
             shots = select_shots(project, shot_ids)
-            catalog = Catalog()
-            store = TakeStore(self.folder / "takes")
-            self.engine = Engine(store, self._events.put, self._factory).start()
+            self._project, self._session, self._result = project, session, result
+            self._catalog = Catalog()
+            self._store = TakeStore(self.folder / "takes")
+            self._waiting = [_Work(s, k) for s in shots for k in range(self.variations)]
+            self._count = len(self._waiting)
+            self._submitted = 0
+            self._running: dict[str, _Work] = {}
+            self.engine = self._engine_factory(self._store, self._events.put)
             try:
-                for i, shot in enumerate(shots, 1):
-                    try:
-                        plan = plan_render(
-                            project,
-                            self.folder,
-                            shot,
-                            catalog=catalog,
-                            backend=self.backend,
-                            model_id=self.model_id,
-                            profile=self.profile,
-                        )
-                    except (RenderError, StudioError) as exc:
-                        result.failed[shot.id] = str(exc)
-                        continue
-                    self.on_plan(i, len(shots), plan)
-                    if shot.take(plan.request.hash) is not None and store.has(plan.request.hash):
-                        if shot.selected_take != plan.request.hash:
-                            shot.selected_take = plan.request.hash
-                            session.save(project)
-                        result.up_to_date.append(shot.id)
-                        continue
-                    outcome = self._render(plan)
-                    if isinstance(outcome, Finished):
-                        record_take(shot, outcome.result)
-                        session.save(project)
-                        result.rendered.append(shot.id)
-                    elif isinstance(outcome, Failed):
-                        result.failed[shot.id] = outcome.message
-                    else:
-                        result.cancelled.append(shot.id)
-                    if self.interrupted:
-                        result.interrupted = True
-                        break
+                self._loop()
             finally:
                 self.engine.shutdown(timeout=60)
         return result
 
-    def _render(self, plan: PlannedRender) -> Event:
-        """Run one request to its end; Ctrl+C cancels it and marks the batch interrupted."""
-        assert self.engine is not None
-        job = self.engine.submit(plan.request, plan.inputs, label=plan.shot.title)
+    # -- scheduling -------------------------------------------------------------------------
+    def _blocked(self, work: _Work) -> bool:
+        """A chained shot waits while the shot it continues from is still to render."""
+        if not work.shot.continue_from_previous:
+            return False
+        index = self._project.shot_index(work.shot.id)
+        if index == 0:
+            return False
+        upstream = self._project.shots[index - 1].id
+        busy = [w.shot.id for w in self._waiting] + [w.shot.id for w in self._running.values()]
+        return upstream in busy
+
+    def _submit_ready(self) -> None:
+        for work in list(self._waiting):
+            if self._blocked(work):
+                continue
+            self._waiting.remove(work)
+            self._submitted += 1
+            self._start(work)
+
+    def _start(self, work: _Work) -> None:
+        shot, result = work.shot, self._result
+        try:
+            plan = plan_render(
+                self._project,
+                self.folder,
+                shot,
+                catalog=self._catalog,
+                backend=self.backend,
+                model_id=self.model_id,
+                profile=self.profile,
+            )
+        except (RenderError, StudioError) as exc:
+            result.failed[shot.id] = str(exc)
+            return
+        if work.variation:
+            plan = replace(
+                plan, request=replace(plan.request, seed=plan.request.seed + work.variation)
+            )
+        work.plan = plan
+        self.on_plan(self._submitted, self._count, plan)
+        take_id = plan.request.hash
+        if shot.take(take_id) is not None and self._store.has(take_id):
+            if work.variation == 0 and shot.selected_take != take_id:
+                shot.selected_take = take_id
+                self._session.save(self._project)
+            if shot.id not in result.up_to_date:
+                result.up_to_date.append(shot.id)
+            return
+        label = shot.title or shot.id
+        if self.variations > 1:
+            label = f"{label} (seed {plan.request.seed})"
+        job = self.engine.submit(plan.request, plan.inputs, label=label)
+        self._running[job] = work
+
+    def _loop(self) -> None:
         interrupted = False
-        while True:
+        self._submit_ready()
+        while self._running or (self._waiting and not interrupted):
+            if not self._running:
+                # Only blocked shots remain whose upstream could not render: plan them anyway
+                # so each gets a clear failure.
+                work = self._waiting.pop(0)
+                self._submitted += 1
+                self._start(work)
+                continue
             try:
                 event = self._events.get(timeout=0.2)
             except queue.Empty:
                 continue
             except KeyboardInterrupt:
-                interrupted = True
+                interrupted = self.interrupted = self._result.interrupted = True
+                self._waiting.clear()
                 self.engine.cancel_all()
                 continue
-            if event.job_id != job:
+            work = self._running.get(event.job_id)
+            if work is None:
                 continue
-            self.on_event(plan, event)
+            self.on_event(work.plan, event)
             if isinstance(event, TERMINAL_EVENTS):
-                self.interrupted = self.interrupted or interrupted
-                return event
+                del self._running[event.job_id]
+                self._done(work, event)
+                if not interrupted:
+                    self._submit_ready()
+
+    def _done(self, work: _Work, event: Event) -> None:
+        shot, result = work.shot, self._result
+        if isinstance(event, Finished):
+            record_take(shot, event.result, select=work.variation == 0 or not shot.selected_take)
+            self._session.save(self._project)
+            if shot.id not in result.rendered:
+                result.rendered.append(shot.id)
+        elif isinstance(event, Failed):
+            result.failed[shot.id] = event.message
+        elif shot.id not in result.cancelled:
+            result.cancelled.append(shot.id)

@@ -17,7 +17,7 @@ from studio.project_io import load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SUBCOMMANDS = ("validate", "info", "render")
+SUBCOMMANDS = ("validate", "info", "render", "models")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,31 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--backend", choices=["previz", "diffusers"])
     render.add_argument("--model", help="a model id of `gallop models list`")
     render.add_argument("--profile", choices=[p.value for p in Profile])
+    render.add_argument(
+        "--variations", type=int, default=1, metavar="N", help="N takes per shot, seeds in a row"
+    )
+    render.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS|local",
+        help="render on a Ray cluster: 'local' starts one here, 'auto' joins the running one",
+    )
+    render.add_argument(
+        "--shared-takes",
+        action="store_true",
+        help="with --ray: the nodes write takes straight into the project (a shared folder)",
+    )
+    models = sub.add_parser("models", help="list, inspect, verify and download models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list", help="every catalog model and whether it is here")
+    info_model = models_sub.add_parser("info", help="everything about one model")
+    info_model.add_argument("model")
+    verify = models_sub.add_parser("verify", help="check downloaded weights are whole")
+    verify.add_argument("model", nargs="?", help="one model (default: every model here)")
+    download = models_sub.add_parser("download", help="fetch a model from the Hugging Face hub")
+    download.add_argument("model")
+    download.add_argument(
+        "--accept-licence", action="store_true", help="you accepted the model's licence"
+    )
     return parser
 
 
@@ -43,11 +68,18 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from engine.progress import ProgressPrinter
 
     printer = ProgressPrinter(sys.stderr)
+    engine_factory = None
+    if args.ray:
+        from engine.farm import farm_engine_factory
+
+        engine_factory = farm_engine_factory(args.ray, shared_takes=args.shared_takes)
     renderer = BatchRenderer(
         args.project,
         backend=args.backend,
         model_id=args.model,
         profile=Profile(args.profile) if args.profile else None,
+        variations=args.variations,
+        engine_factory=engine_factory,
         on_event=printer.event,
         on_plan=printer.plan,
     )
@@ -90,7 +122,15 @@ def run_subcommand(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
-    handler = {"validate": _cmd_validate, "info": _cmd_info, "render": _cmd_render}[args.command]
+    from engine.models.commands import cmd_models
+
+    handlers = {
+        "validate": _cmd_validate,
+        "info": _cmd_info,
+        "render": _cmd_render,
+        "models": cmd_models,
+    }
+    handler = handlers[args.command]
     try:
         return handler(args)
     except ProjectError as exc:

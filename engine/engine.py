@@ -104,6 +104,21 @@ def user_message(exc: BaseException) -> str:
     return f"Render failed: {type(exc).__name__}: {exc}"
 
 
+def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
+    """The take of this exact request when the store has it."""
+    take_id = request.hash
+    media = store.find(take_id)
+    if media is None:
+        return None
+    created = datetime.fromtimestamp(media.stat().st_mtime, UTC)
+    return Take(
+        id=take_id,
+        request=request,
+        media=f"{store.folder.name}/{media.name}",
+        created=created.isoformat(timespec="seconds"),
+    )
+
+
 class _Context:
     """The RenderContext of one job: throttled progress with an ETA, previews, cancel."""
 
@@ -329,18 +344,7 @@ class Engine:
         return self._backends[name]
 
     def cached_take(self, request: GenerationRequest) -> Take | None:
-        """The take of this exact request when the store has it."""
-        take_id = request.hash
-        media = self.take_store.find(take_id)
-        if media is None:
-            return None
-        created = datetime.fromtimestamp(media.stat().st_mtime, UTC)
-        return Take(
-            id=take_id,
-            request=request,
-            media=f"{self.take_store.folder.name}/{media.name}",
-            created=created.isoformat(timespec="seconds"),
-        )
+        return stored_take(self.take_store, request)
 
     def _run_job(self, job: Job) -> None:
         self._emit(Started(job.id, job.label))

@@ -33,20 +33,25 @@ class ProgressPrinter:
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._labels: dict[int, str] = {}
         self._label = ""
         self._last_line = ""
-        self._last_plain = -1.0
-        self._started = 0.0
+        self._last_plain: dict[str, float] = {}
+        self._started: dict[str, float] = {}
 
     def plan(self, index: int, count: int, plan) -> None:
         title = plan.shot.title or plan.shot.id
-        self._label = f"[{index}/{count}] {title}"
+        if plan.request.seed != plan.shot.seed:
+            title = f"{title} (seed {plan.request.seed})"
+        label = self._labels[id(plan)] = f"[{index}/{count}] {title}"
         for note in plan.notes:
-            self._write_line(f"{self._label}: note: {note}")
+            self._write_line(f"{label}: note: {note}")
 
     def event(self, plan, event: Event) -> None:
+        self._label = self._labels.get(id(plan), plan.shot.title or plan.shot.id)
+        job = event.job_id
         if isinstance(event, Started):
-            self._started = time.monotonic()
+            self._started[job] = time.monotonic()
             self._draw(f"{self._label} {bar(0)}   0% starting")
         elif isinstance(event, Progress) and event.total > 0:
             stage = f"{event.stage.value} {event.step}/{event.total}"
@@ -56,11 +61,11 @@ class ProgressPrinter:
             ).rstrip()
             if self.tty:
                 self._draw(line)
-            elif event.fraction - self._last_plain >= 0.25 or event.fraction >= 1.0:
-                self._last_plain = event.fraction
+            elif event.fraction - self._last_plain.get(job, -1.0) >= 0.25 or event.fraction >= 1:
+                self._last_plain[job] = event.fraction
                 self._write_line(line)
         elif isinstance(event, Finished):
-            took = time.monotonic() - self._started
+            took = time.monotonic() - self._started.get(job, time.monotonic())
             self._finish(f"{self._label} {bar(1)} done in {took:.1f}s")
         elif isinstance(event, Failed):
             self._finish(f"{self._label} failed: {event.message}")
@@ -81,7 +86,6 @@ class ProgressPrinter:
             self._last_line = ""
         else:
             self._write_line(line)
-        self._last_plain = -1.0
 
     def _write_line(self, line: str) -> None:
         if self._last_line:

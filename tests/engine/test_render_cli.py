@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
 
 
-def small_project(folder: Path, shots: int = 3, seconds: float = 0.5) -> Path:
-    project = Project(title="Small", fps=Fraction(16), width=64, height=64)
+def small_project(folder: Path, shots: int = 3, seconds: float = 0.5, size: int = 64) -> Path:
+    project = Project(title="Small", fps=Fraction(16), width=size, height=size)
     moves = ["pan_left", "dolly_in", "tilt_up", "orbit_right", "zoom_out", "crane_up"]
     for i in range(shots):
         project.shots.append(
@@ -85,7 +85,8 @@ def test_render_reports_failures_and_unknown_shots(tmp_path, capsys):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery is POSIX")
 def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
-    folder = small_project(tmp_path / "Small.gallop", shots=6, seconds=6.0)
+    # Shots long enough (about a second each) that Ctrl+C lands while work remains.
+    folder = small_project(tmp_path / "Small.gallop", shots=6, seconds=8.0, size=320)
     child = subprocess.Popen(
         [sys.executable, "-m", "ui.main", "render", str(folder), "--backend", "previz"],
         cwd=ROOT,
@@ -121,3 +122,34 @@ def test_render_never_imports_qt(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
+
+
+def test_variations_sweep_seeds_into_takes(tmp_path, capsys):
+    folder = small_project(tmp_path / "Small.gallop", shots=2)
+    assert run_subcommand(["render", str(folder), "--backend", "previz", "--variations", "3"]) == 0
+    project = load_project(folder)
+    for shot in project.shots:
+        seeds = [t.request.seed for t in shot.takes]
+        assert seeds == [shot.seed, shot.seed + 1, shot.seed + 2]
+        assert shot.current_take.request.seed == shot.seed
+    assert run_subcommand(["render", str(folder), "--backend", "previz", "--variations", "3"]) == 0
+    assert "0 rendered, 2 up to date" in capsys.readouterr().out
+    assert run_subcommand(["render", str(folder), "--variations", "0"]) == EXIT_FAILED
+
+
+def test_ray_missing_says_how_to_install(tmp_path):
+    folder = small_project(tmp_path / "Small.gallop", shots=1)
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'ray':\n"
+        "            raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from ui.main import main\n"
+        f"sys.exit(main(['render', {str(folder)!r}, '--ray', 'local']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == EXIT_FAILED
+    assert "pip install 'gallop-studio[cluster]'" in out.stderr
+    assert load_project(folder).shot("s0").current_take is None

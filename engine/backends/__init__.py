@@ -1,0 +1,1 @@
+"""Renderers behind the engine: the backend protocol and its implementations."""

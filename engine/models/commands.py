@@ -1,0 +1,198 @@
+"""`gallop models list|info|verify|download`: what models are here and fetching new ones."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from engine.backends.base import RenderError
+from engine.models.catalog import Catalog, ModelEntry, check_safetensors, locate
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _vram(entry: ModelEntry) -> str:
+    return "none" if entry.vram_gb == 0 else f"{entry.vram_gb:g} GB"
+
+
+def cmd_list(catalog: Catalog) -> int:
+    rows = [("ID", "FAMILY", "HERE", "SIZE", "VRAM", "LICENCE")]
+    for entry in catalog:
+        found = locate(entry)
+        size = human_size(found.size_bytes) if found.available and found.size_bytes else "-"
+        licence = entry.licence + (" (accept first)" if entry.accept_licence else "")
+        rows.append(
+            (
+                entry.id,
+                entry.family,
+                "yes" if found.available else "no",
+                size,
+                _vram(entry),
+                licence,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def cmd_info(catalog: Catalog, model_id: str) -> int:
+    entry = catalog.get(model_id)
+    found = locate(entry)
+    modes = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
+    print(f"{entry.name} ({entry.id})")
+    print(f"  family:      {entry.family}")
+    print(f"  source:      {entry.repo or entry.path or 'built in'}")
+    print(f"  modes:       {', '.join(modes[m] for m in entry.pipelines)}")
+    for mode, other in entry.companions.items():
+        print(f"  {modes[mode]} through {other}")
+    print(f"  defaults:    {entry.width}x{entry.height}, {entry.frames} frames at {entry.fps} fps")
+    print(f"  frames:      {entry.frame_rule}")
+    print(f"  VRAM:        {_vram(entry)} (estimate)")
+    print(
+        f"  licence:     {entry.licence}" + (" - must be accepted" if entry.accept_licence else "")
+    )
+    here = f"yes, {found.reason}" if found.available else f"no - {found.reason}"
+    print(f"  here:        {here}")
+    if found.path is not None:
+        print(f"  folder:      {found.path} ({human_size(found.size_bytes)})")
+    return EXIT_OK
+
+
+def verify_folder(folder: Path) -> list[str]:
+    """Problems with a model folder: missing parts, pickles, truncated safetensors."""
+    problems: list[str] = []
+    index_path = folder / "model_index.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError) as exc:
+        return [f"model_index.json unreadable: {exc}"]
+    try:
+        check_safetensors(folder)
+    except RenderError as exc:
+        problems.append(str(exc))
+    from safetensors import safe_open
+
+    for name, spec in index.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        part = folder / name
+        if not part.is_dir():
+            problems.append(f"{name}: folder missing")
+            continue
+        weights = sorted(part.glob("*.safetensors"))
+        if not weights and spec[1] not in _WEIGHTLESS:
+            problems.append(f"{name}: no safetensors weights")
+        for file in weights:
+            try:
+                with safe_open(str(file), framework="np") as handle:
+                    for key in handle.keys():  # noqa: SIM118 - not a dict
+                        handle.get_slice(key).get_shape()
+            except Exception as exc:  # noqa: BLE001 - any failure means a damaged file
+                problems.append(f"{name}/{file.name}: unreadable ({exc})")
+    return problems
+
+
+# Components without weights of their own (tokenizers, schedulers, image processors).
+_WEIGHTLESS = {
+    "FlowMatchEulerDiscreteScheduler",
+    "UniPCMultistepScheduler",
+    "CogVideoXDDIMScheduler",
+    "CogVideoXDPMScheduler",
+    "T5Tokenizer",
+    "T5TokenizerFast",
+    "LlamaTokenizer",
+    "LlamaTokenizerFast",
+    "CLIPTokenizer",
+    "CLIPTokenizerFast",
+    "AutoTokenizer",
+    "PreTrainedTokenizerFast",
+    "CLIPImageProcessor",
+    "CLIPImageProcessorPil",
+}
+
+
+def cmd_verify(catalog: Catalog, model_id: str | None) -> int:
+    entries = [catalog.get(model_id)] if model_id else list(catalog)
+    failed = 0
+    for entry in entries:
+        found = locate(entry)
+        if entry.backend == "previz":
+            continue
+        if not found.available or found.path is None:
+            if model_id:
+                print(f"{entry.id}: not here ({found.reason})")
+                failed += 1
+            continue
+        problems = verify_folder(found.path)
+        if problems:
+            failed += 1
+            print(f"{entry.id}: DAMAGED")
+            for problem in problems:
+                print(f"  {problem}")
+        else:
+            print(f"{entry.id}: ok ({human_size(found.size_bytes)})")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool) -> int:
+    entry = catalog.get(model_id)
+    if entry.repo is None:
+        print(f"{entry.id} is bundled; nothing to download")
+        return EXIT_OK
+    if entry.accept_licence and not accept_licence:
+        print(
+            f"gallop: {entry.name} is under the {entry.licence}, which you must read and accept "
+            f"on https://huggingface.co/{entry.repo} first; then run again with --accept-licence",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    # Downloading is the one thing that may reach the network.
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    try:
+        from huggingface_hub import constants, snapshot_download
+
+        constants.HF_HUB_OFFLINE = False
+        print(f"downloading {entry.repo} (safetensors and configs only)...", file=sys.stderr)
+        folder = snapshot_download(
+            entry.repo, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"]
+        )
+    except Exception as exc:  # noqa: BLE001 - network, auth and disk errors all end here
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(
+            f"gallop: cannot download {entry.repo} from the Hugging Face hub: {reason}. "
+            "Check the network connection (and for gated models, `hf auth login`).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    problems = verify_folder(Path(folder))
+    if problems:
+        print(f"gallop: downloaded {entry.id} but it is damaged: {problems[0]}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{entry.id}: ready in {folder}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    catalog = Catalog()
+    command = args.models_command
+    if command == "list":
+        return cmd_list(catalog)
+    if command == "info":
+        return cmd_info(catalog, args.model)
+    if command == "verify":
+        return cmd_verify(catalog, args.model)
+    return cmd_download(catalog, args.model, args.accept_licence)

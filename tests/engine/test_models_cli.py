@@ -1,0 +1,59 @@
+"""`gallop models`: listing, details, verification of weights, a clear offline download error."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from engine.assets import assets_dir
+from engine.cli import EXIT_FAILED, EXIT_OK, run_subcommand
+from engine.models.commands import verify_folder
+
+
+def test_list_shows_availability_size_licence_and_vram(capsys):
+    assert run_subcommand(["models", "list"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ID", "FAMILY", "HERE", "SIZE", "VRAM", "LICENCE"]
+    tiny = next(line for line in lines if line.startswith("tiny-wan "))
+    assert " yes " in tiny and "KB" in tiny
+    wan = next(line for line in lines if line.startswith("wan2.1-t2v-1.3b "))
+    assert " no " in wan and "8.2 GB" in wan and "Apache-2.0" in wan
+    hunyuan = next(line for line in lines if line.startswith("hunyuanvideo "))
+    assert "accept first" in hunyuan
+
+
+def test_info_names_modes_and_where_it_lives(capsys):
+    assert run_subcommand(["models", "info", "tiny-cogvideox"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "image-to-video through tiny-cogvideox-i2v" in out and "8n+1" in out
+    assert run_subcommand(["models", "info", "wan2.1-t2v-1.3b"]) == EXIT_OK
+    assert "gallop models download wan2.1-t2v-1.3b" in capsys.readouterr().out
+    assert run_subcommand(["models", "info", "nope"]) == EXIT_FAILED
+
+
+def test_verify_passes_the_bundled_models_and_catches_damage(tmp_path, capsys):
+    assert run_subcommand(["models", "verify"]) == EXIT_OK
+    assert "tiny-ltx: ok" in capsys.readouterr().out
+    copy = shutil.copytree(assets_dir() / "models" / "tiny-wan", tmp_path / "tiny-wan")
+    assert verify_folder(copy) == []
+    weights = next((copy / "transformer").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-100])
+    assert any("transformer" in p and "unreadable" in p for p in verify_folder(copy))
+    (copy / "vae" / "diffusion_pytorch_model.bin").write_bytes(b"pickle")
+    assert any("only safetensors" in p for p in verify_folder(copy))
+
+
+def test_download_offline_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
+    assert run_subcommand(["models", "download", "wan2.1-t2v-1.3b"]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "cannot download Wan-AI/Wan2.1-T2V-1.3B-Diffusers" in err
+    assert "network" in err
+
+
+@pytest.mark.parametrize("model", ["cogvideox-5b", "hunyuanvideo"])
+def test_download_of_a_licensed_model_needs_acceptance(model, capsys):
+    assert run_subcommand(["models", "download", model]) == EXIT_FAILED
+    assert "--accept-licence" in capsys.readouterr().err
