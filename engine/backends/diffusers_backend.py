@@ -71,15 +71,11 @@ def to_uint8(frames: Any) -> np.ndarray:
 
 def _pil(image: np.ndarray, width: int, height: int):
     """An RGB array as a PIL image covering width x height (scaled, centre-cropped)."""
-    import cv2
     from PIL import Image
 
-    h, w = image.shape[:2]
-    scale = max(width / w, height / h)
-    size = (max(width, round(w * scale)), max(height, round(h * scale)))
-    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    x0, y0 = (size[0] - width) // 2, (size[1] - height) // 2
-    return Image.fromarray(np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width]))
+    from engine.backends.previz import as_rgb_frame, fit_cover
+
+    return Image.fromarray(fit_cover(as_rgb_frame(image), width, height))
 
 
 def latent_preview(
@@ -322,7 +318,9 @@ class DiffusersBackend:
         if mode == "i2v":
             image = inputs.continuity
             if inputs.keyframe is not None:
-                image = _read_rgb(inputs.keyframe)
+                from engine.backends.previz import load_image
+
+                image = load_image(inputs.keyframe)
             kwargs["image"] = _pil(image, request.width, request.height)
         elif mode == "v2v":
             guide = (
@@ -394,12 +392,3 @@ def _quiet_libraries() -> None:
     for logging in (diffusers_logging, transformers_logging):
         logging.set_verbosity_error()
         logging.disable_progress_bar()
-
-
-def _read_rgb(path) -> np.ndarray:
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise RenderError(f"cannot read keyframe image {path.name}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -141,3 +141,17 @@ def test_a_chain_renders_in_order_on_the_farm(cluster, tmp_path):
         project.shot("s1").current_take.request.continuity_source
         == project.shot("s0").selected_take
     )
+
+
+def test_shared_takes_are_written_by_the_nodes(cluster, tmp_path):
+    folder = four_shots(tmp_path / "Shared.gallop")
+    renderer = BatchRenderer(
+        folder,
+        backend="previz",
+        engine_factory=farm_engine_factory("local", cpus_per_actor=1, shared_takes=True),
+    )
+    assert renderer.run().ok
+    project = load_project(folder)
+    store = TakeStore(folder / "takes")
+    assert store.ids() == {s.selected_take for s in project.shots}
+    assert not [p for p in store.folder.iterdir() if p.name.startswith(".")]
