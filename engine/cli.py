@@ -17,7 +17,7 @@ from studio.project_io import load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SUBCOMMANDS = ("validate", "info", "render", "models")
+SUBCOMMANDS = ("validate", "info", "render", "models", "plan")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --ray: the nodes write takes straight into the project (a shared folder)",
     )
+    plan = sub.add_parser("plan", help="turn a Fountain screenplay or prose into a storyboard")
+    plan.add_argument("script", type=Path, help="a .fountain screenplay or a plain text file")
+    plan.add_argument("-o", "--output", type=Path, required=True, help="the Name.gallop to create")
+    plan.add_argument("--model", help="model id for the new shots (default: previz)")
     models = sub.add_parser("models", help="list, inspect, verify and download models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     models_sub.add_parser("list", help="every catalog model and whether it is here")
@@ -98,6 +102,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from engine.script_import import plan_project
+
+    project = plan_project(args.script, args.output, model_id=args.model)
+    chars = ", ".join(c.name for c in project.characters) or "none"
+    seconds = float(project.timeline.duration_seconds)
+    print(f"{args.output}: {len(project.shots)} shots, {seconds:.1f}s, characters: {chars}")
+    return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     print(f"{args.project}: valid ({len(project.shots)} shots, title {project.title!r})")
@@ -129,6 +143,7 @@ def run_subcommand(argv: list[str]) -> int:
         "info": _cmd_info,
         "render": _cmd_render,
         "models": cmd_models,
+        "plan": _cmd_plan,
     }
     handler = handlers[args.command]
     try:

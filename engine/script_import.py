@@ -1,0 +1,64 @@
+"""Script to storyboard: a Fountain screenplay or plain prose becomes a new project.
+
+Parsing and shot planning live in `studio/`; this module reads the file, builds the
+project (shots, bible characters, a timeline of the shots in order) and saves it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.models.catalog import Catalog
+from studio.errors import StudioError
+from studio.fountain import parse
+from studio.model import Project
+from studio.project_io import create_project
+from studio.script_plan import plan_prose, plan_shots
+from studio.timeline import Clip, Timeline
+
+FOUNTAIN_SUFFIXES = (".fountain", ".spmd")
+
+
+def looks_like_fountain(path: Path, text: str) -> bool:
+    if path.suffix.lower() in FOUNTAIN_SUFFIXES:
+        return True
+    heads = ("INT.", "EXT.", "EST.", "INT./EXT.", "I/E")
+    return any(line.lstrip().upper().startswith(heads) for line in text.splitlines())
+
+
+def read_script(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StudioError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+
+
+def storyboard(source: bytes, path: Path, project: Project) -> None:
+    """Fill `project` with the shots, characters and timeline planned from `source`."""
+    text = source.decode("utf-8", errors="replace")
+    if looks_like_fountain(path, text):
+        screenplay = parse(source)
+        if screenplay.title_page.get("title"):
+            project.title = screenplay.title_page["title"].splitlines()[0].strip("_* ")
+        shots = plan_shots(screenplay, project)
+    else:
+        shots = plan_prose(source, project)
+    # Each shot its own seed, so the storyboard does not render one look over and over.
+    for i, shot in enumerate(shots):
+        shot.seed = 1000 + len(project.shots) + i
+    project.shots.extend(shots)
+    clips = [
+        Clip(id=f"clip-{s.id}", shot_id=s.id, take_id=None, source_in=0, source_out=s.frames)
+        for s in shots
+    ]
+    project.timeline = Timeline(fps=project.fps, items=tuple(clips))
+
+
+def plan_project(script: Path, output: Path, *, model_id: str | None = None) -> Project:
+    """A new project at `output` storyboarded from `script`; nothing is written on error."""
+    source = read_script(script)
+    project = Project(title=script.stem.replace("_", " ").title())
+    if model_id:
+        project.default_model = Catalog().get(model_id).id
+    storyboard(source, script, project)
+    return create_project(output, project)
