@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 the work failed (a message says why), 2 bad usage,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -122,8 +123,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     fps = float(project.fps)
     print(f"{project.title} - {project.width}x{project.height} @ {fps:g} fps")
+    from engine.planning import shot_status
+
     for i, shot in enumerate(project.shots, 1):
-        status = "rendered" if shot.current_take else "not rendered"
+        status = shot_status(project, args.project, shot)
         move = describe(shot.camera, shot.duration)
         print(f"{i:2}. {shot.title or shot.id}  {shot.duration:g}s  {move}  [{status}]")
     seconds = float(project.timeline.duration_seconds)
@@ -157,6 +160,10 @@ def run_subcommand(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("gallop: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`gallop info ... | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -364,6 +364,10 @@ class Engine:
             ctx.check_cancelled()
             frames = backend.generate(job.request, job.inputs, ctx)
             ctx.check_cancelled()
+            if job.request.colour_match and job.inputs.continuity is not None:
+                from engine.continuity import match_join
+
+                frames = match_join(job.inputs.continuity, frames)
             ctx.progress(0, 1, Stage.WRITING)
             tmp = self._write_media(job, frames)
             ctx.check_cancelled()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.backends.base import RenderError, RenderInputs
 from engine.models.catalog import Catalog, ModelEntry
+from studio.errors import StudioError
 from studio.jobs import GenerationRequest, Profile
 from studio.model import Project, Shot
 from studio.project_io import check_inside
@@ -37,6 +38,30 @@ class PlannedRender:
     inputs: RenderInputs
     entry: ModelEntry
     notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
+
+
+def bible_prompt(project: Project, shot: Shot) -> str:
+    """The shot's prompt with its style and characters from the bible, said in words."""
+    parts = [shot.prompt.strip().rstrip(".")] if shot.prompt.strip() else []
+    for char_id in shot.characters:
+        character = project.character(char_id)
+        if character is not None and character.description:
+            parts.append(f"{character.name}: {character.description}")
+    style = project.style(shot.style)
+    if style is not None and style.description:
+        parts.append(f"style: {style.description}")
+    return ". ".join(parts)
+
+
+def character_keyframe(project: Project, shot: Shot) -> str | None:
+    """A character's reference image starts a shot that has no keyframe and no upstream."""
+    if shot.continue_from_previous and project.shot_index(shot.id) > 0:
+        return None
+    for char_id in shot.characters:
+        character = project.character(char_id)
+        if character is not None and character.references:
+            return character.references[0]
+    return None
 
 
 def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog: Catalog) -> str:
@@ -77,8 +102,9 @@ def plan_render(
 
     inputs = RenderInputs()
     keyframe_hash = None
-    if shot.keyframe:
-        path = check_inside(folder, shot.keyframe)
+    keyframe = shot.keyframe or character_keyframe(project, shot)
+    if keyframe:
+        path = check_inside(folder, keyframe)
         keyframe_hash = file_hash(path)
         inputs.keyframe = path
     references = tuple(check_inside(folder, r) for r in shot.references)
@@ -103,7 +129,7 @@ def plan_render(
             inputs.continuity = last_frame(check_inside(folder, take.media))
 
     request = GenerationRequest(
-        prompt=shot.prompt,
+        prompt=bible_prompt(project, shot),
         negative_prompt=shot.negative_prompt,
         model_id=entry.id,
         backend=entry.backend,
@@ -120,5 +146,26 @@ def plan_render(
         continuity_source=continuity_source,
         steps=None if entry.backend == "previz" else entry.steps,
         guidance=entry.guidance,
+        colour_match=continuity_source is not None and shot.match_colour,
     )
     return PlannedRender(shot, request, inputs, entry, tuple(notes))
+
+
+def shot_status(project: Project, folder: Path, shot: Shot) -> str:
+    """'rendered', 'not rendered', or 'stale' when the shot (or its upstream) changed since
+    its selected take was made."""
+    take = shot.current_take
+    if take is None:
+        return "not rendered"
+    index = project.shot_index(shot.id)
+    # A chained shot is out of date as soon as the shot it continues from is.
+    upstream = project.shots[index - 1] if shot.continue_from_previous and index > 0 else None
+    if upstream is not None and shot_status(project, folder, upstream) != "rendered":
+        return "stale"
+    try:
+        plan = plan_render(
+            project, folder, shot, backend=take.request.backend, model_id=take.request.model_id
+        )
+    except StudioError:
+        return "stale"
+    return "rendered" if plan.request.hash == take.id else "stale"

@@ -93,6 +93,8 @@ class GenerationRequest:
     steps: int | None = None
     guidance: float | None = None
     strength: float | None = None
+    # Colour-match the frames to the continuity frame (a chained shot's join).
+    colour_match: bool = False
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -128,6 +130,8 @@ class GenerationRequest:
             "steps": self.steps,
             "guidance": None if self.guidance is None else _norm_float(self.guidance),
             "strength": None if self.strength is None else _norm_float(self.strength),
+            # Written only when on, so requests made before the option keep their hashes.
+            **({"colour_match": True} if self.colour_match else {}),
         }
 
     def canonical_json(self) -> str:
@@ -142,7 +146,7 @@ class GenerationRequest:
         keys = (
             "version kind prompt negative_prompt model_id backend profile width height frames "
             "fps seed camera camera_mode keyframe_hash reference_hashes continuity_source "
-            "steps guidance strength"
+            "steps guidance strength colour_match"
         ).split()
         d = v.expect_dict(data, path, keys)
         version = v.get_int(d, "version", path)
@@ -176,6 +180,7 @@ class GenerationRequest:
             strength=None
             if strength is None
             else v.check_float(strength, f"{path}.strength", min_value=0.0, max_value=1.0),
+            colour_match=v.get_bool(d, "colour_match", path, False),
         )
 
 

@@ -158,6 +158,8 @@ class Shot:
     characters: list[str] = field(default_factory=list)
     style: str | None = None
     continue_from_previous: bool = False
+    # Match colour and exposure to the previous shot at the join (chained shots).
+    match_colour: bool = True
     takes: list[Take] = field(default_factory=list)
     selected_take: str | None = None
     notes: str = ""
@@ -177,6 +179,7 @@ class Shot:
 _SHOT_KEYS = (
     "id title prompt negative_prompt seed seed_locked duration fps width height model_id "
     "camera camera_mode profile keyframe references characters style continue_from_previous "
+    "match_colour "
     "takes selected_take notes"
 ).split()
 
@@ -202,6 +205,7 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         "characters": list(shot.characters),
         "style": shot.style,
         "continue_from_previous": shot.continue_from_previous,
+        "match_colour": shot.match_colour,
         "takes": [t.to_dict() for t in shot.takes],
         "selected_take": shot.selected_take,
         "notes": shot.notes,
@@ -237,6 +241,7 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         characters=v.get_list_of(d, "characters", path, _read_id, default=()),
         style=None if style is None else _read_id(style, f"{path}.style"),
         continue_from_previous=v.get_bool(d, "continue_from_previous", path, False),
+        match_colour=v.get_bool(d, "match_colour", path, True),
         takes=takes,
         selected_take=selected,
         notes=v.get_str(d, "notes", path, ""),

@@ -67,6 +67,7 @@ def takes(draw):
         camera_mode=draw(st.sampled_from(list(CameraMode))),
         steps=draw(st.none() | st.integers(1, 100)),
         guidance=draw(st.none() | st.floats(0, 20)),
+        colour_match=draw(st.booleans()),
     )
     return Take(
         id=request.hash,
@@ -100,6 +101,7 @@ def shots(draw, shot_id: str, char_ids: list[str], style_ids: list[str]):
         characters=draw(st.lists(st.sampled_from(char_ids), max_size=2)) if char_ids else [],
         style=draw(st.sampled_from([None, *style_ids])),
         continue_from_previous=draw(st.booleans()),
+        match_colour=draw(st.booleans()),
         takes=shot_takes,
         selected_take=selected,
         notes=draw(text),

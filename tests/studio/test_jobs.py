@@ -89,6 +89,7 @@ def test_hash_ignores_key_order():
         {"steps": 4},
         {"guidance": 5.0},
         {"strength": 0.6},
+        {"colour_match": True},
     ],
 )
 def test_any_change_changes_the_hash(change):
