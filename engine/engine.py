@@ -68,6 +68,15 @@ class Job:
         return (int(self.priority), self.order)
 
 
+def take_queued(queue, job_id: str):
+    """Remove and return the queued job with this id (from a list or deque), or None."""
+    for job in queue:
+        if job.id == job_id:
+            queue.remove(job)
+            return job
+    return None
+
+
 def default_backend_factory(name: str) -> Backend:
     """Backends are imported on first use, in the engine thread: torch loads lazily."""
     if name == "previz":
@@ -231,11 +240,9 @@ class Engine:
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job at once or a running one at its next step."""
         with self._cond:
-            for job in self._pending:
-                if job.id == job_id:
-                    self._pending.remove(job)
-                    self._emit(Cancelled(job_id))
-                    return True
+            if take_queued(self._pending, job_id) is not None:
+                self._emit(Cancelled(job_id))
+                return True
             if self._current is not None and self._current.id == job_id:
                 self._current.cancel.set()
                 return True

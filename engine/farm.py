@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.base import RenderInputs
-from engine.engine import EventSink, stored_take
+from engine.engine import EventSink, stored_take, take_queued
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -229,11 +229,9 @@ class FarmEngine:
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
-            for job in self._pending:
-                if job.id == job_id:
-                    self._pending.remove(job)
-                    self._emit(Cancelled(job_id))
-                    return True
+            if take_queued(self._pending, job_id) is not None:
+                self._emit(Cancelled(job_id))
+                return True
             for job in self._running.values():
                 if job.id == job_id:
                     job.cancelled = True
