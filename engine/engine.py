@@ -33,7 +33,6 @@ from studio.jobs import (
     Failed,
     Finished,
     GenerationRequest,
-    Partial,
     Preview,
     Priority,
     Progress,
@@ -66,6 +65,14 @@ class Job:
     @property
     def sort_key(self) -> tuple[int, int]:
         return (int(self.priority), self.order)
+
+
+def deliver(sink: EventSink, event: Event) -> None:
+    """Hand an event to a listener; a broken listener must not kill the worker thread."""
+    try:
+        sink(event)
+    except Exception:
+        traceback.print_exc()
 
 
 def take_queued(queue, job_id: str):
@@ -166,9 +173,6 @@ class _Context:
         if now - self._last_preview >= PREVIEW_INTERVAL:
             self._last_preview = now
             self._engine._emit(Preview(self._job.id, step, image))
-
-    def partial(self, index: int, count: int, media: str) -> None:
-        self._engine._emit(Partial(self._job.id, index, count, media))
 
     def check_cancelled(self) -> None:
         if self._job.cancel.is_set():
@@ -308,10 +312,7 @@ class Engine:
 
     # -- the engine thread ---------------------------------------------------------------
     def _emit(self, event: Event) -> None:
-        try:
-            self._on_event(event)
-        except Exception:  # a broken listener must not kill the engine
-            traceback.print_exc()
+        deliver(self._on_event, event)
 
     def _run(self) -> None:
         try:
@@ -367,7 +368,7 @@ class Engine:
         try:
             backend = self._backend(job.request.backend)
             ctx.progress(0, 1, Stage.LOADING)
-            backend.load(job.request.model_id, ctx)
+            backend.load(job.request.model_id, ctx, job.request.profile)
             ctx.check_cancelled()
             frames = backend.generate(job.request, job.inputs, ctx)
             ctx.check_cancelled()

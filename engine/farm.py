@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.base import RenderInputs
-from engine.engine import EventSink, stored_take, take_queued
+from engine.engine import EventSink, deliver, stored_take, take_queued
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -275,10 +275,7 @@ class FarmEngine:
 
     # -- the dispatcher thread ----------------------------------------------------------------
     def _emit(self, event: Event) -> None:
-        try:
-            self._on_event(event)
-        except Exception:
-            traceback.print_exc()
+        deliver(self._on_event, event)
 
     def _drain_events(self) -> None:
         while True:

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from studio.errors import StudioError
-from studio.jobs import GenerationRequest, Stage
+from studio.jobs import GenerationRequest, Profile, Stage
 
 
 class JobCancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -106,8 +106,9 @@ class Backend(Protocol):
 
     def capabilities(self, model_id: str) -> Capabilities: ...
 
-    def load(self, model_id: str, ctx: RenderContext) -> None:
-        """Make `model_id` ready (no-op when it already is); choose device and dtype here."""
+    def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
+        """Make `model_id` ready in `profile` (no-op when it already is); choose device and
+        dtype here."""
         ...
 
     def generate(

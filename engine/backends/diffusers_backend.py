@@ -44,7 +44,6 @@ class _Loaded:
     pipes: dict[str, Any]
     device: str
     dtype: Any
-    fallbacks: tuple[str, ...] = ()
 
 
 def camera_prompt(request: GenerationRequest) -> str:
@@ -111,7 +110,6 @@ class DiffusersBackend:
         self.catalog = catalog or Catalog()
         self.allow_download = allow_download
         self._loaded: _Loaded | None = None
-        self._profile = Profile.QUALITY
 
     # -- protocol ------------------------------------------------------------------------
     def capabilities(self, model_id: str) -> Capabilities:
@@ -124,10 +122,10 @@ class DiffusersBackend:
             video_to_video=caps.video_to_video or "v2v" in companions,
         )
 
-    def load(self, model_id: str, ctx: RenderContext) -> None:
+    def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
         entry = self.catalog.get(model_id)
         mode = next(iter(entry.pipelines))
-        self._ensure(entry, mode, self._profile, ctx)
+        self._ensure(entry, mode, profile, ctx)
 
     def unload(self) -> None:
         self._loaded = None

@@ -41,7 +41,7 @@ from engine.backends.base import (
 )
 from studio import camera
 from studio.camera import CameraPose, CameraRig
-from studio.jobs import GenerationRequest, Stage
+from studio.jobs import GenerationRequest, Profile, Stage
 
 PREVIEW_EVERY = 10  # frames between two previews
 _BOUNDARY_SAMPLES = 9  # points per side of the frame used to find the prism faces in view
@@ -61,7 +61,7 @@ class PrevizBackend:
             text_to_video=True, image_to_video=True, video_to_video=False, frame_multiple=1
         )
 
-    def load(self, model_id: str, ctx: RenderContext) -> None:
+    def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
         """Nothing to load."""
 
     def unload(self) -> None:

@@ -64,7 +64,7 @@ class ScriptedBackend:
     def capabilities(self, model_id: str) -> Capabilities:
         return Capabilities()
 
-    def load(self, model_id: str, ctx) -> None:
+    def load(self, model_id: str, ctx, profile=None) -> None:
         self.loads += 1
 
     def generate(self, request: GenerationRequest, inputs: RenderInputs, ctx) -> np.ndarray:

@@ -218,7 +218,10 @@ def test_pickle_checkpoints_are_refused(tmp_path):
 def test_profiles_render(profile):
     backend = DiffusersBackend()
     ctx = Ctx()
+    backend.load("tiny-wan", ctx, profile)
+    loaded = backend._loaded
     frames = backend.generate(request("tiny-wan", profile=profile, steps=3), RenderInputs(), ctx)
+    assert backend._loaded is loaded  # loaded once, in the request's profile
     assert frames.shape == (9, 32, 32, 3)
     assert backend._loaded.profile == profile
     expected = "first-block cache on" if profile == Profile.FAST else "VAE tiling"
