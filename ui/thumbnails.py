@@ -1,0 +1,79 @@
+"""Take thumbnails decoded off the GUI thread and cached: storyboard cards, take lists and
+timeline strips ask `get`, paint what is there, and repaint when `ready` names their key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from engine.media import MediaError, thumbnail
+from ui.images import to_qimage
+
+Key = tuple[str, int, int, float]  # path, frame, width, mtime
+
+
+class _Signals(QObject):
+    done = Signal(object, object)  # key, QImage or None
+
+
+class _Decode(QRunnable):
+    def __init__(self, key: Key, signals: _Signals) -> None:
+        super().__init__()
+        self.key, self.signals = key, signals
+
+    def run(self) -> None:
+        path, index, width, _ = self.key
+        try:
+            image = to_qimage(thumbnail(path, index, width))
+        except (MediaError, OSError, ValueError):
+            image = None
+        self.signals.done.emit(self.key, image)
+
+
+class ThumbnailCache(QObject):
+    """`get(path, frame, width)` returns a cached QImage or None and decodes in the
+    background; `ready(path)` fires when a decode lands."""
+
+    ready = Signal(str)
+
+    def __init__(self, capacity: int = 512, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._images: OrderedDict[Key, QImage | None] = OrderedDict()
+        self._pending: set[Key] = set()
+        self._capacity = capacity
+        self._signals = _Signals()
+        self._signals.done.connect(self._done)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+
+    def get(self, path: str | Path | None, frame: int = 0, width: int = 160) -> QImage | None:
+        if path is None:
+            return None
+        path = Path(path)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        key = (str(path), int(frame), int(width), mtime)
+        if key in self._images:
+            self._images.move_to_end(key)
+            return self._images[key]
+        if key not in self._pending:
+            self._pending.add(key)
+            self.pool.start(_Decode(key, self._signals))
+        return None
+
+    def _done(self, key: Key, image: QImage | None) -> None:
+        self._pending.discard(key)
+        self._images[key] = image
+        while len(self._images) > self._capacity:
+            self._images.popitem(last=False)
+        self.ready.emit(key[0])
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until queued decodes finish (tests, shutdown)."""
+        return self.pool.waitForDone(msecs)
