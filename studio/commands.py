@@ -310,13 +310,52 @@ def set_camera(shot: Any, rig: Any, *, axis: str | None = None) -> SetAttribute:
     return SetAttribute(shot, "camera", rig, text=text, merge_key=key)
 
 
-def add_shot(project: Any, shot: Any, index: int | None = None) -> InsertItem:
+def add_shot(project: Any, shot: Any, index: int | None = None, *, clip: bool = False) -> Command:
+    """A new shot in the storyboard; with `clip`, also its clip on the timeline, placed
+    after the clips of the shot before it (or first, when it opens the storyboard)."""
     where = len(project.shots) if index is None else index
-    return InsertItem(project.shots, where, shot, text="Add shot")
+    insert = InsertItem(project.shots, where, shot, text="Add shot")
+    if not clip:
+        return insert
+    from studio.timeline import Clip
+
+    timeline = project.timeline
+    frames = max(1, round(shot.duration * timeline.fps))
+    used = {item.id for item in timeline.items}
+    for track in timeline.audio_tracks:
+        used |= {track.id, *(c.id for c in track.clips)}
+    clip_id, n = f"clip-{shot.id}", 1
+    while clip_id in used:
+        n += 1
+        clip_id = f"clip-{shot.id}-{n}"
+    new_clip = Clip(
+        id=clip_id,
+        shot_id=shot.id,
+        take_id=None,
+        source_in=0,
+        source_out=frames,
+    )
+    before = {s.id for s in project.shots[:where]}
+    at = 0
+    for i, item in enumerate(timeline.items):
+        if getattr(item, "shot_id", None) in before:
+            at = i + 1
+    return Macro(
+        "Add shot",
+        [insert, SetAttribute(project, "timeline", timeline.insert(at, new_clip))],
+    )
 
 
-def remove_shot(project: Any, index: int) -> RemoveItem:
-    return RemoveItem(project.shots, index, text="Delete shot")
+def remove_shot(project: Any, index: int) -> Command:
+    """The shot leaves the storyboard and its clips leave the timeline (rippled)."""
+    remove = RemoveItem(project.shots, index, text="Delete shot")  # checks the index
+    shot_id = project.shots[index].id
+    timeline = project.timeline
+    for clip in [c for c in timeline.clips() if c.shot_id == shot_id]:
+        timeline = timeline.ripple_delete(clip.id)
+    if timeline is project.timeline:
+        return remove
+    return Macro("Delete shot", [SetAttribute(project, "timeline", timeline), remove])
 
 
 def move_shot(project: Any, source: int, dest: int) -> MoveItem:

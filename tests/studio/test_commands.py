@@ -194,3 +194,46 @@ def test_invalid_edits_raise_edit_error():
         SetAttribute(project.shots[0], "nope", 1)
     with pytest.raises(EditError):
         UndoStack().end_macro()
+
+
+def test_a_deleted_shot_takes_its_clips_off_the_timeline_and_undo_restores_both():
+    from studio.model import Project, project_from_dict, project_to_dict
+    from studio.timeline import Clip, Timeline
+
+    project = Project()
+    for name in ("a", "b", "c"):
+        project.shots.append(project.new_shot(id=name, duration=1.0))
+    clips = [Clip(f"clip-{n}", n, None, 0, 24) for n in ("a", "b", "c")]
+    project.timeline = Timeline(fps=project.fps, items=tuple(clips))
+    before = project_to_dict(project)
+    stack = UndoStack()
+    stack.push(remove_shot(project, 1))
+    assert [s.id for s in project.shots] == ["a", "c"]
+    assert [c.shot_id for c in project.timeline.clips()] == ["a", "c"]
+    assert project.timeline.duration == 48
+    project_from_dict(project_to_dict(project))  # still a valid project
+    stack.undo()
+    assert project_to_dict(project) == before
+
+
+def test_a_shot_added_with_its_clip_lands_after_the_shot_before_it():
+    from studio.model import Project
+    from studio.timeline import Clip, Timeline
+
+    project = Project()
+    for name in ("a", "b"):
+        project.shots.append(project.new_shot(id=name, duration=1.0))
+    project.timeline = Timeline(
+        fps=project.fps, items=(Clip("clip-a", "a", None, 0, 24), Clip("clip-b", "b", None, 0, 24))
+    )
+    stack = UndoStack()
+    stack.push(add_shot(project, project.new_shot(id="n", duration=2.0), 1, clip=True))
+    assert [s.id for s in project.shots] == ["a", "n", "b"]
+    assert [(c.shot_id, c.duration) for c in project.timeline.clips()] == [
+        ("a", 24),
+        ("n", 48),
+        ("b", 24),
+    ]
+    stack.undo()
+    assert [s.id for s in project.shots] == ["a", "b"]
+    assert [c.shot_id for c in project.timeline.clips()] == ["a", "b"]
