@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import Backend, JobCancelled, OutOfMemory, RenderInputs
+from engine.extend import SegmentFiles, render
 from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
@@ -365,12 +366,16 @@ class Engine:
             return
         ctx = _Context(self, job)
         tmp: Path | None = None
+        # An extended shot offers each finished segment as a partial result; those files
+        # go before the job's last event, whatever its outcome.
+        partials = SegmentFiles(self.take_store.folder, job.id, job.request.fps, self._emit)
+        end: Event
         try:
             backend = self._backend(job.request.backend)
             ctx.progress(0, 1, Stage.LOADING)
             backend.load(job.request.model_id, ctx, job.request.profile)
             ctx.check_cancelled()
-            frames = backend.generate(job.request, job.inputs, ctx)
+            frames = render(backend, job.request, job.inputs, ctx, on_segment=partials.write)
             ctx.check_cancelled()
             if job.request.colour_match and job.inputs.continuity is not None:
                 from engine.continuity import match_join
@@ -386,18 +391,20 @@ class Engine:
             ctx.progress(1, 1, Stage.WRITING)
             take = self.cached_take(job.request)
             assert take is not None
-            self._emit(Finished(job.id, take))
+            end = Finished(job.id, take)
         except JobCancelled:
-            self._emit(Cancelled(job.id))
+            end = Cancelled(job.id)
         except Exception as exc:
-            self._emit(Failed(job.id, user_message(exc), traceback.format_exc()))
+            end = Failed(job.id, user_message(exc), traceback.format_exc())
             if is_out_of_memory(exc):
                 # Free what the failed job held so the next one starts clean.
                 self._unload_all()
         finally:
+            partials.remove()
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
+        self._emit(end)
 
     def _write_media(self, job: Job, frames: np.ndarray) -> Path:
         from engine.media import write_video

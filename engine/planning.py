@@ -3,7 +3,8 @@
 The request snapshots everything that decides the pixels (prompt, seed, size snapped to the
 model's grid, frames snapped to its frame rule, camera rig, the hashes of the keyframe and
 references, the upstream take of a chained shot), so its hash is the cache key and a take
-is reproducible from its manifest.
+is reproducible from its manifest. A shot longer than one clip of its model keeps its exact
+frame count: it renders as overlapping segments (engine.extend).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.backends.base import RenderError, RenderInputs
+from engine.extend import can_extend, plan_segments
 from engine.models.catalog import Catalog, ModelEntry
 from studio.errors import StudioError
 from studio.jobs import GenerationRequest, Profile
@@ -96,9 +98,21 @@ def plan_render(
     # Diffusion models render at their native rate; the timeline conforms it later.
     fps = shot.fps if entry.backend == "previz" else entry.fps
     wanted = max(1, round(shot.duration * fps))
-    frames = entry.snap_frames(wanted)
-    if frames != wanted:
-        notes.append(f"{wanted} frames -> {frames} ({entry.frame_rule} rule of {entry.name})")
+    limit = entry.max_frames
+    if limit is not None and wanted > limit and can_extend(entry, shot.camera_mode):
+        # Exactly the shot's length: the overlaps between segments absorb the frame rule.
+        frames = wanted
+        count = len(plan_segments(wanted, limit, entry.frame_multiple))
+        notes.append(
+            f"{wanted} frames: longer than one {entry.name} clip ({limit} frames), "
+            f"rendered as {count} overlapping segments"
+        )
+    else:
+        frames = entry.snap_frames(wanted)
+        if frames != wanted:
+            notes.append(f"{wanted} frames -> {frames} ({entry.frame_rule} rule of {entry.name})")
+        if limit is not None and wanted > limit:
+            notes.append(f"{entry.name} cannot continue a clip, so the shot stops at {frames}")
 
     inputs = RenderInputs()
     keyframe_hash = None

@@ -64,6 +64,10 @@ class RenderInputs:
     references: tuple[Path, ...] = ()
     # RGB uint8 (h, w, 3) frames to continue from (the previous shot's or segment's last).
     continuity: np.ndarray | None = None
+    # RGB uint8 (k, h, w, 3): the frames this clip must begin with (an extension segment's
+    # overlap with the segment before). Image-to-video starts from the first of them; a
+    # condition pipeline that takes several frames is given them all.
+    lead_in: np.ndarray | None = None
     # RGB uint8 (t, h, w, 3) structure video for guided video-to-video.
     guide: np.ndarray | None = None
     extra: dict[str, object] = field(default_factory=dict)

@@ -5,8 +5,10 @@ safetensors only, offline unless a download was asked for. Device and dtype are 
 `load` (CUDA bf16 when present, CPU fp32 otherwise). The camera rig reaches the model
 three ways: `prompt` (camera language appended), `keyframe` (image-to-video from the
 keyframe with camera language) and `guided` (the previz rendered first is the structure
-video of a video-to-video render). On CUDA out-of-memory the backend steps down a ladder
-(VAE tiling, model CPU offload, group offload, fewer frames), reporting each step.
+video of a video-to-video render). An extension segment (`RenderInputs.lead_in`) continues
+from the previous segment: image-to-video from its first lead-in frame, or for LTX-Video the
+condition pipeline given every lead-in frame. On CUDA out-of-memory the backend steps down
+a ladder (VAE tiling, model CPU offload, group offload, fewer frames), reporting each step.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def camera_prompt(request: GenerationRequest) -> str:
         return request.prompt
     move = describe(request.camera, float(request.duration_seconds))
     return f"{request.prompt.rstrip().rstrip('.,')}, {move}" if request.prompt.strip() else move
+
+
+def conditions_on_frames(entry: ModelEntry) -> bool:
+    """Whether the model's condition pipeline can start a clip from several given frames."""
+    return entry.pipelines.get("v2v") == "LTXConditionPipeline"
 
 
 def is_cuda_oom(exc: BaseException) -> bool:
@@ -215,18 +222,26 @@ class DiffusersBackend:
     def _plan(self, request: GenerationRequest, inputs: RenderInputs) -> tuple[ModelEntry, str]:
         """Which model and pipeline mode serve this request."""
         entry = self.catalog.get(request.model_id)
+        leads = inputs.lead_in is not None
         if request.camera_mode == CameraMode.GUIDED:
             mode = "v2v"
+        elif leads and conditions_on_frames(entry):
+            # The condition pipeline continues from all the lead-in frames, not just one.
+            mode = "v2v"
         elif request.camera_mode == CameraMode.KEYFRAME:
-            if inputs.keyframe is None and inputs.continuity is None:
+            if inputs.keyframe is None and inputs.continuity is None and not leads:
                 raise RenderError(
                     "camera mode 'keyframe' needs a keyframe image or a previous shot to continue"
                 )
             mode = "i2v"
-        elif inputs.continuity is not None or inputs.keyframe is not None:
+        elif inputs.continuity is not None or inputs.keyframe is not None or leads:
             mode = "i2v" if self.capabilities(entry.id).image_to_video else "t2v"
         else:
             mode = "t2v"
+        if leads and mode == "t2v":
+            raise RenderError(
+                f"{entry.name} cannot continue a clip: it has no image-to-video pipeline"
+            )
         if mode in entry.pipelines:
             return entry, mode
         if mode in entry.companions:
@@ -315,11 +330,20 @@ class DiffusersBackend:
             kwargs["num_frames"] = request.frames
         if mode == "i2v":
             image = inputs.continuity
+            if inputs.lead_in is not None:
+                image = inputs.lead_in[0]
             if inputs.keyframe is not None:
                 from engine.backends.previz import load_image
 
                 image = load_image(inputs.keyframe)
             kwargs["image"] = _pil(image, request.width, request.height)
+        elif mode == "v2v" and request.camera_mode != CameraMode.GUIDED:
+            # An extension segment of LTX-Video: its first frames are the lead-in, encoded as
+            # a condition at frame 0 (the pipeline keeps the longest 8n+1 run of them).
+            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+            lead = [_pil(frame, request.width, request.height) for frame in inputs.lead_in]
+            kwargs["conditions"] = [LTXVideoCondition(video=lead, frame_index=0, strength=1.0)]
         elif mode == "v2v":
             guide = (
                 inputs.guide if inputs.guide is not None else self._previz_guide(request, inputs)

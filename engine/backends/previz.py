@@ -1,10 +1,11 @@
 """The previz backend: the shot's keyframe warped along the camera rig, in seconds on a CPU.
 
-The source picture is the keyframe image, else the previous shot's last frame (continuity),
-else a title card that shows the prompt over a textured background. It is fitted to the
-request's size (cover and centre crop) and each frame is the source seen through that frame's
-camera: the homography of `studio.camera.homographies`, exact for a picture standing on the
-plane at the subject distance in front of frame 0's camera.
+The source picture is the keyframe image, else the first frame an extension segment must
+begin with, else the previous shot's last frame (continuity), else a title card that shows
+the prompt over a textured background. It is fitted to the request's size (cover and centre
+crop) and each frame is the source seen through that frame's camera: the homography of
+`studio.camera.homographies`, exact for a picture standing on the plane at the subject
+distance in front of frame 0's camera.
 
 Beyond the picture's edges the world goes on as mirror images, so a frame never shows an
 empty border, however far the camera zooms out, dollies back or turns:
@@ -56,9 +57,18 @@ class PrevizBackend:
 
     name = "previz"
 
+    def __init__(self, max_frames: int | None = None) -> None:
+        # The previz has no clip limit of its own; one can be set to rehearse (and test) the
+        # extension of long shots that diffusion models need.
+        self.max_frames = max_frames
+
     def capabilities(self, model_id: str) -> Capabilities:
         return Capabilities(
-            text_to_video=True, image_to_video=True, video_to_video=False, frame_multiple=1
+            text_to_video=True,
+            image_to_video=True,
+            video_to_video=False,
+            frame_multiple=1,
+            max_frames=self.max_frames,
         )
 
     def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
@@ -94,11 +104,15 @@ class PrevizBackend:
 def source_image(request: GenerationRequest, inputs: RenderInputs) -> np.ndarray:
     """The picture the previz moves over, fitted to the request: RGB uint8 (h, w, 3).
 
-    The keyframe file when there is one, else the continuity frame, else a title card.
+    The keyframe file when there is one, else the first lead-in frame (an extension segment
+    starts where its overlap with the previous segment starts), else the continuity frame,
+    else a title card.
     """
     width, height = request.width, request.height
     if inputs.keyframe is not None:
         return fit_cover(load_image(inputs.keyframe), width, height)
+    if inputs.lead_in is not None and len(inputs.lead_in):
+        return fit_cover(as_rgb_frame(inputs.lead_in[0]), width, height)
     if inputs.continuity is not None:
         return fit_cover(as_rgb_frame(inputs.continuity), width, height)
     try:
