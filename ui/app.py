@@ -1,7 +1,9 @@
-"""The composition root of the studio window: builds the project, the undo stack and the UI.
+"""The composition root of the studio window: builds the document, the engine bridge and
+the panels, and wires menus, shortcuts, settings and the project's life.
 
 `gallop` opens the bundled example (copied to the user's data folder so the bundled one
-stays pristine), `gallop PATH` a project folder, `gallop --new PATH` an empty project.
+stays pristine), `gallop PATH` a project folder, `gallop --new [PATH]` an empty project.
+torch and diffusers are not imported here: the engine thread loads them on first use.
 """
 
 from __future__ import annotations
@@ -12,21 +14,19 @@ import sys
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
-    QListWidget,
-    QListWidgetItem,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QSplitter,
+    QWidget,
 )
 
 from engine.assets import example_project
-from studio.camera import describe
-from studio.commands import UndoStack
 from studio.errors import StudioError
 from studio.model import Project
 from studio.project_io import (
@@ -36,8 +36,14 @@ from studio.project_io import (
     load_project,
     load_recovery,
 )
+from ui.bridge import EngineBridge
+from ui.document import Document
+from ui.preferences import PreferencesDialog, engine_factory_from_settings
+from ui.thumbnails import ThumbnailCache
 
 AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+LAYOUT_VERSION = 1
 
 
 def user_example_copy() -> Path:
@@ -49,6 +55,10 @@ def user_example_copy() -> Path:
             shutil.rmtree(dest)
         shutil.copytree(example_project(), dest)
     return dest
+
+
+def app_settings() -> QSettings:
+    return QSettings("Gallop Studio", "Gallop Studio")
 
 
 def apply_dark_theme(app: QApplication) -> None:
@@ -63,130 +73,552 @@ def apply_dark_theme(app: QApplication) -> None:
         QPalette.Text: text,
         QPalette.Button: window,
         QPalette.ButtonText: text,
+        QPalette.BrightText: QColor(255, 120, 100),
+        QPalette.Link: QColor(110, 170, 255),
         QPalette.Highlight: QColor(214, 137, 16),
         QPalette.HighlightedText: QColor(0, 0, 0),
         QPalette.ToolTipBase: base,
         QPalette.ToolTipText: text,
+        QPalette.PlaceholderText: QColor(130, 130, 130),
     }.items():
         palette.setColor(role, color)
+    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
+        palette.setColor(QPalette.Disabled, role, QColor(120, 120, 120))
     app.setPalette(palette)
 
 
 class StudioWindow(QMainWindow):
-    """The main window: the shots of the storyboard and the selected shot's details."""
+    """The studio: storyboard, prompt and camera panels, player, takes, queue, timeline."""
 
-    def __init__(self, project: Project, session: ProjectSession) -> None:
+    def __init__(
+        self,
+        project: Project,
+        session: ProjectSession,
+        *,
+        settings: QSettings | None = None,
+        engine_factory=None,
+        recovered: bool = False,
+    ) -> None:
         super().__init__()
-        self.project = project
-        self.session = session
-        self.undo_stack = UndoStack()
-        self.undo_stack.add_listener(self._update_title)
-
-        self.shots = QListWidget()
-        self.shots.setObjectName("storyboard")
-        self.details = QPlainTextEdit(readOnly=True)
-        splitter = QSplitter()
-        splitter.addWidget(self.shots)
-        splitter.addWidget(self.details)
-        splitter.setSizes([420, 600])
-        self.setCentralWidget(splitter)
-        self.shots.currentRowChanged.connect(self._show_shot)
+        self.settings = settings if settings is not None else app_settings()
+        self.document = Document(project, session.folder, session, parent=self)
+        self.bridge = EngineBridge(
+            self.document,
+            engine_factory or engine_factory_from_settings(self.settings),
+            parent=self,
+        )
+        self.thumbnails = ThumbnailCache(parent=self)
+        self._closing_confirmed = False
+        self._build_panels()
+        self._build_actions()
         self._build_menus()
-        self.refresh()
-        self.resize(1200, 720)
+        self.statusBar().showMessage("Ready", 3000)
+        self.document.cleanChanged.connect(self._update_title)
+        self.document.changed.connect(self._update_title)
+        self.document.currentShotChanged.connect(self._show_current_take)
+        self.bridge.jobFailed.connect(self._job_failed)
+        self.bridge.jobFinished.connect(self._job_finished)
+        self.player.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        if recovered:
+            # The autosave differs from the saved project until the user saves it.
+            self.document.undo_stack.resetClean()
+        self._update_title()
+        self._restore_layout()
+        self._show_current_take(self.document.current_shot_id)
+        self._remember_recent(session.folder)
 
         self._autosave = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
         self._autosave.start()
 
+    # -- accessors kept short for tests and other callers ------------------------------
+    @property
+    def project(self) -> Project:
+        return self.document.project
+
+    @property
+    def session(self) -> ProjectSession:
+        return self.document.session
+
+    @property
+    def undo_stack(self):
+        return self.document.undo_stack
+
+    # -- panels ------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        from ui.camera_panel import CameraPanel
+        from ui.player import PlayerPanel
+        from ui.prompt_panel import PromptPanel
+        from ui.render_queue import RenderQueuePanel
+        from ui.storyboard import StoryboardPanel
+        from ui.takes_panel import TakesPanel
+        from ui.timeline_view import TimelinePanel
+
+        doc, bridge, thumbs = self.document, self.bridge, self.thumbnails
+        self.player = PlayerPanel(doc)
+        self.setCentralWidget(self.player)
+        self.storyboard = StoryboardPanel(doc, bridge, thumbs)
+        self.prompt_panel = PromptPanel(doc, bridge)
+        self.camera_panel = CameraPanel(doc)
+        self.takes_panel = TakesPanel(doc, bridge, thumbs)
+        self.queue_panel = RenderQueuePanel(bridge)
+        self.timeline = TimelinePanel(doc, thumbs)
+
+        self.docks: dict[str, QDockWidget] = {}
+        left, right, bottom = (
+            Qt.LeftDockWidgetArea,
+            Qt.RightDockWidgetArea,
+            Qt.BottomDockWidgetArea,
+        )
+        self._dock("storyboard", "Storyboard", self.storyboard, left)
+        self._dock("takes", "Takes", self.takes_panel, left)
+        self._dock("queue", "Render queue", self.queue_panel, left)
+        self._dock("prompt", "Shot", self.prompt_panel, right)
+        self._dock("camera", "Camera", self.camera_panel, right)
+        self._dock("timeline", "Timeline", self.timeline, bottom)
+        self.splitDockWidget(self.docks["storyboard"], self.docks["takes"], Qt.Vertical)
+        self.tabifyDockWidget(self.docks["takes"], self.docks["queue"])
+        self.splitDockWidget(self.docks["prompt"], self.docks["camera"], Qt.Vertical)
+        self.docks["takes"].raise_()
+        for corner, area in (
+            (Qt.TopLeftCorner, left),
+            (Qt.BottomLeftCorner, left),
+            (Qt.TopRightCorner, right),
+            (Qt.BottomRightCorner, right),
+        ):
+            self.setCorner(corner, area)
+        self.setDockOptions(
+            QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks
+        )
+        self.resize(1440, 900)
+        self.resizeDocks(
+            [self.docks["storyboard"], self.docks["prompt"]], [330, 400], Qt.Horizontal
+        )
+        self.resizeDocks([self.docks["storyboard"], self.docks["takes"]], [520, 300], Qt.Vertical)
+        self.resizeDocks([self.docks["prompt"], self.docks["camera"]], [380, 480], Qt.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [220], Qt.Vertical)
+
+        self.prompt_panel.renderRequested.connect(self.render_current)
+        self.storyboard.renderRequested.connect(self.render_shots)
+        self.timeline.playheadMoved.connect(self._timeline_seek)
+        self.player.positionChanged.connect(self._player_moved)
+
+    def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetMovable
+            | QDockWidget.DockWidgetFloatable
+            | QDockWidget.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    # -- actions -----------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(
+                shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)]
+            )
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda *_: slot())
+        self.addAction(action)  # shortcuts work wherever focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_new = a("&New project…", self.new_project, QKeySequence.New)
+        self.act_open = a("&Open project…", self.open_dialog, QKeySequence.Open)
+        self.act_save = a("&Save", self.save, QKeySequence.Save)
+        self.act_save_as = a("Save &as…", self.save_as, QKeySequence.SaveAs)
+        self.act_import = a("&Import script…", self.import_script, tip="Fountain or prose")
+        self.act_prefs = a("&Preferences…", self.preferences, QKeySequence.Preferences)
+        self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
+
+        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_add = a("&Add shot", self.storyboard.add_shot, "Ctrl+T")
+        self.act_dup = a("&Duplicate shot", self.storyboard.duplicate_selected, "Ctrl+D")
+        # Delete belongs to the focused panel (shots, clips, takes, jobs, keyframes); the
+        # menu entry shows the key and acts on the storyboard or the timeline.
+        self.act_delete = a("&Delete", self.delete, QKeySequence.Delete)
+        self.act_delete.setShortcutContext(Qt.WidgetShortcut)
+
+        self.act_render = a(
+            "&Render shot",
+            self.prompt_panel.request_render,
+            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")],
+            "Render the current shot (with the Shot panel's variations)",
+        )
+        self.act_render_all = a("Render &all shots", self.render_all, "Ctrl+Shift+Return")
+        self.act_variations = a("Render &variations…", self.render_variations)
+        self.act_cancel_all = a("&Cancel all renders", self.bridge.cancel_all)
+
+        self.act_play = a("&Play / pause", self.player.toggle_play, Qt.Key_Space)
+        self.act_j = a("Shuttle &back (J)", lambda: self.player.shuttle(-1), Qt.Key_J)
+        self.act_k = a("&Stop (K)", lambda: self.player.shuttle(0), Qt.Key_K)
+        self.act_l = a("Shuttle &forward (L)", lambda: self.player.shuttle(1), Qt.Key_L)
+        self.act_in = a("Mark &in", self.player.mark_in, Qt.Key_I)
+        self.act_out = a("Mark &out", self.player.mark_out, Qt.Key_O)
+        self.act_prev = a("Previous frame", lambda: self.player.step(-1), Qt.Key_Comma)
+        self.act_next = a("Next frame", lambda: self.player.step(1), Qt.Key_Period)
+        self.act_sequence = a("Play the &sequence", self.player.show_sequence, "Ctrl+Shift+P")
+        self.act_take = a("Play the shot's &take", self._show_current_take_now, "Ctrl+P")
+        self.act_reset_layout = a("&Reset layout", self.reset_layout)
+
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        save = QAction("&Save", self, shortcut=QKeySequence.Save, triggered=self.save)
-        quit_ = QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)
-        file_menu.addActions([save, quit_])
-        edit_menu = self.menuBar().addMenu("&Edit")
-        undo = QAction("&Undo", self, shortcut=QKeySequence.Undo, triggered=self._undo)
-        redo = QAction("&Redo", self, shortcut=QKeySequence.Redo, triggered=self._redo)
-        edit_menu.addActions([undo, redo])
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_import)
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_prefs, self.act_quit])
 
-    def _undo(self) -> None:
-        self.undo_stack.undo()
-        self.refresh()
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.act_undo, self.act_redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.act_add, self.act_dup, self.act_delete])
 
-    def _redo(self) -> None:
-        self.undo_stack.redo()
-        self.refresh()
-
-    def refresh(self) -> None:
-        row = max(0, self.shots.currentRow())
-        self.shots.clear()
-        for i, shot in enumerate(self.project.shots, 1):
-            status = "done" if shot.current_take else "not rendered"
-            move = describe(shot.camera, shot.duration)
-            text = f"{i}. {shot.title or shot.id}\n{shot.duration:g} s · {move} · {status}"
-            QListWidgetItem(text, self.shots)
-        if self.project.shots:
-            self.shots.setCurrentRow(min(row, len(self.project.shots) - 1))
-        self._update_title()
-
-    def _show_shot(self, row: int) -> None:
-        if not 0 <= row < len(self.project.shots):
-            self.details.clear()
-            return
-        shot = self.project.shots[row]
-        self.details.setPlainText(
-            f"{shot.title}\n\nPrompt: {shot.prompt}\nNegative: {shot.negative_prompt}\n"
-            f"Seed: {shot.seed}{' (locked)' if shot.seed_locked else ''}\n"
-            f"Size: {shot.width}x{shot.height} @ {float(shot.fps):g} fps, {shot.duration:g} s\n"
-            f"Model: {shot.model_id}\nCamera: {describe(shot.camera, shot.duration)}\n"
-            f"Takes: {len(shot.takes)}\n\n{shot.notes}"
+        render_menu = bar.addMenu("&Render")
+        render_menu.addActions(
+            [self.act_render, self.act_render_all, self.act_variations, self.act_cancel_all]
         )
 
-    def _update_title(self) -> None:
-        dirty = "" if self.undo_stack.is_clean else " *"
-        self.setWindowTitle(f"{self.project.title}{dirty} — Gallop Studio")
+        play_menu = bar.addMenu("&Playback")
+        play_menu.addActions([self.act_play, self.act_j, self.act_k, self.act_l])
+        play_menu.addSeparator()
+        play_menu.addActions([self.act_prev, self.act_next, self.act_in, self.act_out])
+        play_menu.addSeparator()
+        play_menu.addActions([self.act_take, self.act_sequence])
 
-    def save(self) -> None:
+        view_menu = bar.addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_reset_layout)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(QAction("&Shortcuts", self, triggered=self._show_shortcuts))
+
+    # -- layout and settings -----------------------------------------------------------
+    def _restore_layout(self) -> None:
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray | bytes):
+            self.restoreState(state, LAYOUT_VERSION)
+
+    def _save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [p for p in items if (Path(p) / "project.json").exists()]
+
+    def _remember_recent(self, folder: Path) -> None:
+        path = str(Path(folder).resolve())
+        items = [p for p in self.recent_projects() if p != path]
+        self.settings.setValue("recent", [path, *items][:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_projects()
+        for path in items:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(Path(p)))
+        if not items:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _update_title(self, *_args) -> None:
+        self.setWindowTitle(f"{self.project.title}[*] — Gallop Studio")
+        self.setWindowModified(not self.document.is_clean)
+
+    def _show_shortcuts(self) -> None:
+        lines = []
+        for action in self.actions():
+            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
+            if keys:
+                lines.append(f"{action.text().replace('&', '')}: {keys}")
+        QMessageBox.information(self, "Shortcuts", "\n".join(sorted(lines)))
+
+    # -- editing -----------------------------------------------------------------------
+    def delete(self) -> None:
+        """Delete what has focus: timeline clips in the timeline, shots elsewhere."""
+        focus = QApplication.focusWidget()
+        if focus is not None and self.timeline.isAncestorOf(focus):
+            self.timeline.ripple_delete()
+        else:
+            self.storyboard.delete_selected()
+
+    # -- rendering ---------------------------------------------------------------------
+    def render_current(self, variations: int = 1) -> None:
+        shot_id = self.document.current_shot_id
+        if not shot_id:
+            self.statusBar().showMessage("Select a shot to render", 4000)
+            return
+        self.render_shots([shot_id], variations=variations)
+
+    def render_all(self) -> None:
+        self.render_shots([s.id for s in self.project.shots])
+
+    def render_variations(self) -> None:
+        n, ok = QInputDialog.getInt(self, "Render variations", "Number of seeds:", 4, 2, 16)
+        if ok:
+            self.render_current(n)
+
+    def render_shots(self, shot_ids: list[str], variations: int = 1) -> None:
+        problems = []
+        for shot_id in shot_ids:
+            try:
+                self.bridge.render_shot(shot_id, variations=variations)
+            except (StudioError, OSError) as exc:
+                shot = self.project.shot(shot_id)
+                problems.append(f"{shot.title if shot else shot_id}: {exc}")
+        if problems:
+            QMessageBox.warning(self, "Cannot render", "\n".join(problems))
+        elif shot_ids:
+            self.docks["queue"].raise_()
+
+    def _job_failed(self, job_id: str, message: str) -> None:
+        info = self.bridge.jobs.get(job_id)
+        label = info.label if info else job_id
+        self.statusBar().showMessage(f"Render of {label} failed: {message}", 10_000)
+
+    def _job_finished(self, job_id: str, _take_id: str) -> None:
+        info = self.bridge.jobs.get(job_id)
+        if info is not None and info.shot_id == self.document.current_shot_id:
+            self._show_current_take(info.shot_id)
+
+    # -- player and timeline -----------------------------------------------------------
+    def _show_current_take(self, shot_id: str) -> None:
+        if shot_id and getattr(self.player, "mode", "take") == "take":
+            self.player.show_take(shot_id)
+
+    def _show_current_take_now(self) -> None:
+        if self.document.current_shot_id:
+            self.player.show_take(self.document.current_shot_id)
+
+    def _timeline_seek(self, frame: int) -> None:
+        if self.player.mode != "sequence":
+            self.player.show_sequence()
+        self.player.seek(frame)
+
+    def _player_moved(self, frame: int) -> None:
+        if self.player.mode == "sequence":
+            self.timeline.set_playhead(frame)
+
+    # -- project life ------------------------------------------------------------------
+    def save(self) -> bool:
         try:
             self.session.save(self.project)
         except (OSError, StudioError) as exc:
             QMessageBox.critical(self, "Save failed", f"The project was not saved:\n{exc}")
+            return False
+        self.document.set_clean()
+        self.statusBar().showMessage(f"Saved {self.session.folder}", 4000)
+        return True
+
+    def save_as(self) -> None:
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Save project as", str(self.session.folder.parent / "Copy.gallop"), "*.gallop"
+        )
+        if not target:
             return
-        self.undo_stack.set_clean()
+        folder = Path(target)
+        if folder.suffix != ".gallop":
+            folder = folder.with_suffix(".gallop")
+        try:
+            save_project_as(self.project, self.session.folder, folder)
+        except (OSError, StudioError) as exc:
+            QMessageBox.critical(self, "Save as failed", str(exc))
+            return
+        self.document.set_clean()  # the old folder's edits now live in the copy
+        self._switch_to(folder, ask=False)
 
     def autosave(self) -> None:
-        if not self.undo_stack.is_clean:
-            self.session.autosave(self.project)
+        if not self.document.is_clean:
+            try:
+                self.session.autosave(self.project)
+            except (OSError, StudioError) as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc}", 10_000)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if not self.undo_stack.is_clean:
+    def new_project(self) -> None:
+        target, _ = QFileDialog.getSaveFileName(
+            self, "New project", str(Path.home() / "Untitled.gallop"), "*.gallop"
+        )
+        if not target:
+            return
+        folder = Path(target)
+        if folder.suffix != ".gallop":
+            folder = folder.with_suffix(".gallop")
+        try:
+            create_project(folder, Project(title=folder.stem))
+        except (OSError, StudioError) as exc:
+            QMessageBox.critical(self, "Cannot create project", str(exc))
+            return
+        self._switch_to(folder)
+
+    def open_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a .gallop project folder", str(self.session.folder.parent)
+        )
+        if folder:
+            self.open_path(Path(folder))
+
+    def open_path(self, folder: Path) -> None:
+        self._switch_to(folder)
+
+    def import_script(self) -> None:
+        script, _ = QFileDialog.getOpenFileName(
+            self, "Import a script", str(Path.home()), "Scripts (*.fountain *.spmd *.txt *.md)"
+        )
+        if not script:
+            return
+        default = Path(script).with_suffix(".gallop")
+        target, _ = QFileDialog.getSaveFileName(self, "New project from the script", str(default))
+        if not target:
+            return
+        from engine.script_import import plan_project
+
+        folder = Path(target)
+        if folder.suffix != ".gallop":
+            folder = folder.with_suffix(".gallop")
+        try:
+            plan_project(Path(script), folder)
+        except (OSError, StudioError) as exc:
+            QMessageBox.critical(self, "Cannot import the script", str(exc))
+            return
+        self._switch_to(folder)
+
+    def _switch_to(self, folder: Path, ask: bool = True) -> None:
+        """Open another project in a new window, then close this one."""
+        if ask and not self._confirm_close():
+            return
+        try:
+            window = open_window(folder, self, settings=self.settings)
+        except (OSError, StudioError) as exc:
+            QMessageBox.critical(self, "Cannot open project", str(exc))
+            return
+        if window is None:
+            return
+        self._save_layout()
+        self._closing_confirmed = True
+        window.show()
+        self.close()
+
+    def preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            if self.bridge.busy:
+                QMessageBox.information(
+                    self,
+                    "Preferences",
+                    "Renders already queued finish where they are; new renders use the "
+                    "new setting.",
+                )
+            self.bridge.set_engine_factory(engine_factory_from_settings(self.settings))
+
+    def _confirm_close(self) -> bool:
+        """Ask about unsaved changes and running renders; True when closing may go on."""
+        if not self.document.is_clean:
             answer = QMessageBox.question(
                 self,
                 "Unsaved changes",
-                "Save changes before closing?",
+                f"Save changes to {self.project.title} before closing?",
                 QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
             )
             if answer == QMessageBox.Cancel:
-                event.ignore()
-                return
-            if answer == QMessageBox.Save:
-                self.save()
+                return False
+            if answer == QMessageBox.Save and not self.save():
+                return False
+        if self.bridge.busy:
+            running = sum(1 for job in self.bridge.jobs.values() if job.active)
+            answer = QMessageBox.question(
+                self,
+                "Renders running",
+                f"{running} render(s) are queued or running. Cancel them and close?",
+                QMessageBox.Yes | QMessageBox.No,
+            )
+            if answer != QMessageBox.Yes:
+                return False
+        return True
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self._closing_confirmed and not self._confirm_close():
+            event.ignore()
+            return
+        self._autosave.stop()
+        self._save_layout()
+        self.player.close()
+        self.bridge.shutdown()
+        self.thumbnails.wait(5000)
         self.session.close()
         event.accept()
 
 
-def open_project(folder: Path, parent=None) -> Project:
-    """Load a project, offering a crash's autosave first; nothing overwrites without asking."""
+def save_project_as(project: Project, source: Path, dest: Path) -> None:
+    """Copy the folder (takes and media) and write the current project into the copy."""
+    from studio.project_io import copy_project, save_project
+
+    if dest.exists():
+        raise StudioError(f"{dest} already exists")
+    copy_project(source, dest)
+    save_project(project, dest)
+    shutil.rmtree(dest / "autosave", ignore_errors=True)
+
+
+def open_window(
+    folder: Path,
+    parent: QWidget | None = None,
+    *,
+    settings: QSettings | None = None,
+    engine_factory=None,
+) -> StudioWindow | None:
+    """Open a project folder in a new window, offering a crash's autosave first; the
+    saved project is never overwritten without the user saving."""
+    recovered = False
+    project = None
     recovery = find_recovery(folder)
     if recovery is not None:
         answer = QMessageBox.question(
             parent,
             "Recover unsaved work?",
-            f"{folder.name} was not closed cleanly. Restore the autosave? "
+            f"{Path(folder).name} was not closed cleanly. Restore the autosave?\n"
             "The saved project stays as it is until you save.",
+            QMessageBox.Yes | QMessageBox.No | QMessageBox.Cancel,
         )
+        if answer == QMessageBox.Cancel:
+            return None
         if answer == QMessageBox.Yes:
-            return load_recovery(recovery)
-    return load_project(folder)
+            project, recovered = load_recovery(recovery), True
+    if project is None:
+        project = load_project(folder)
+    session = ProjectSession(folder)
+    return StudioWindow(
+        project, session, settings=settings, engine_factory=engine_factory, recovered=recovered
+    )
 
 
 def run_studio(argv: list[str]) -> int:
@@ -197,19 +629,19 @@ def run_studio(argv: list[str]) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gallop Studio")
+    app.setOrganizationName("Gallop Studio")
     apply_dark_theme(app)
     try:
         if args.new:
             folder = args.project or Path.cwd() / "Untitled.gallop"
-            create_project(folder)
+            create_project(folder, Project(title=folder.stem))
         else:
             folder = args.project or user_example_copy()
-        # Look for a crash's autosave before taking the lock ourselves.
-        project = open_project(folder)
-        session = ProjectSession(folder)
+        window = open_window(folder)
     except (OSError, StudioError) as exc:
         QMessageBox.critical(None, "Cannot open project", str(exc))
         return 3
-    window = StudioWindow(project, session)
+    if window is None:
+        return 0
     window.show()
     return app.exec()

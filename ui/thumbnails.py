@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from engine.media import MediaError, thumbnail
+from engine.media import VideoReader, thumbnail
 from ui.images import to_qimage
 
 Key = tuple[str, int, int, float]  # path, frame, width, mtime
@@ -28,8 +28,14 @@ class _Decode(QRunnable):
     def run(self) -> None:
         path, index, width, _ = self.key
         try:
-            image = to_qimage(thumbnail(path, index, width))
-        except (MediaError, OSError, ValueError):
+            try:
+                image = to_qimage(thumbnail(path, index, width))
+            except IndexError:
+                # Past the end of a take shorter than its clip: its last frame holds.
+                with VideoReader(path) as reader:
+                    last = len(reader) - 1
+                image = to_qimage(thumbnail(path, last, width))
+        except Exception:  # a decode worker must never raise: show no picture
             image = None
         self.signals.done.emit(self.key, image)
 

@@ -1,0 +1,667 @@
+"""The storyboard: one card per shot in story order, with its take (or a previz still),
+its camera move and its render state; cards are added, duplicated, deleted and dragged
+into a new order, each gesture one undo step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.backends.previz import fit_cover, load_image, title_card
+from studio import camera
+from studio.commands import add_shot, move_shot, remove_shot
+from studio.errors import StudioError
+from studio.model import Shot, new_id
+from ui.bridge import FAILED, QUEUED, RUNNING, EngineBridge
+from ui.document import Document
+from ui.images import to_qimage
+from ui.thumbnails import ThumbnailCache
+
+MIME_TYPE = "application/x-gallop-shot-ids"
+THUMB_WIDTH, THUMB_HEIGHT = 192, 108  # 16:9, a little larger than the card's picture box
+CARD_SIZE = QSize(200, 172)
+
+ShotIdRole = Qt.UserRole + 1
+DurationRole = Qt.UserRole + 2
+CameraMoveRole = Qt.UserRole + 3
+StatusRole = Qt.UserRole + 4  # "queued", "rendering 42%", "failed", "not rendered", ...
+StatusKeyRole = Qt.UserRole + 5  # the status without its number: picks the chip colour
+ProgressRole = Qt.UserRole + 6  # 0..1 while rendering, else 0
+HasTakeImageRole = Qt.UserRole + 7  # the picture is the selected take, not a previz still
+
+# Chips are saturated mid-tones with light text: readable on dark and light palettes.
+CHIP_COLOURS = {
+    "not rendered": QColor(90, 95, 106),
+    "queued": QColor(70, 110, 170),
+    "rendering": QColor(40, 130, 190),
+    "done": QColor(46, 140, 80),
+    "stale": QColor(176, 124, 32),
+    "failed": QColor(190, 60, 60),
+}
+
+
+def duration_text(seconds: float) -> str:
+    return f"{round(seconds, 2):g} s"
+
+
+class StoryboardModel(QAbstractListModel):
+    """The project's shots as a list model that follows every edit, undo and redo with
+    proper insert/remove/move notifications (so selections survive)."""
+
+    def __init__(
+        self,
+        document: Document,
+        bridge: EngineBridge | None = None,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.bridge = bridge
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
+        self._ids = [s.id for s in document.project.shots]
+        self._stills: OrderedDict[tuple, QImage] = OrderedDict()
+        document.changed.connect(self.sync)
+        self.thumbnails.ready.connect(self._thumbnail_ready)
+        if bridge is not None:
+            bridge.shotStateChanged.connect(self._shot_state_changed)
+
+    # -- reading -----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
+        return 0 if parent.isValid() else len(self._ids)
+
+    def shot_id(self, row: int) -> str:
+        return self._ids[row]
+
+    def row_of(self, shot_id: str) -> int:
+        try:
+            return self._ids.index(shot_id)
+        except ValueError:
+            return -1
+
+    def index_of(self, shot_id: str) -> QModelIndex:
+        row = self.row_of(shot_id)
+        return self.index(row, 0) if row >= 0 else QModelIndex()
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        shot = self.document.project.shot(self._ids[index.row()])
+        if shot is None:  # between an edit and the notification that follows it
+            return None
+        if role in (Qt.DisplayRole, Qt.EditRole):
+            return shot.title or shot.id
+        if role == ShotIdRole:
+            return shot.id
+        if role == DurationRole:
+            return duration_text(shot.duration)
+        if role == CameraMoveRole:
+            return self._camera_move(shot)
+        if role in (StatusRole, StatusKeyRole, ProgressRole):
+            text, key, fraction = self._status(shot)
+            return {StatusRole: text, StatusKeyRole: key, ProgressRole: fraction}[role]
+        if role == Qt.DecorationRole:
+            return self._take_image(shot) or self._previz_still(shot)
+        if role == HasTakeImageRole:
+            return self._take_image(shot) is not None
+        if role == Qt.ToolTipRole:
+            return self._tooltip(shot)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemIsDropEnabled  # drops land between cards, never onto one
+        return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+
+    @staticmethod
+    def _camera_move(shot: Shot) -> str:
+        try:
+            return camera.describe(shot.camera, shot.duration)
+        except (ValueError, ArithmeticError):
+            return ""
+
+    def _status(self, shot: Shot) -> tuple[str, str, float]:
+        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
+        if job is not None:
+            if job.state == QUEUED:
+                return "queued", "queued", 0.0
+            if job.state == RUNNING:
+                return f"rendering {int(job.fraction * 100)}%", "rendering", job.fraction
+            if job.state == FAILED:
+                return "failed", "failed", 0.0
+        status = self.document.shot_status(shot)
+        status = "done" if status == "rendered" else status
+        return status, status, 0.0
+
+    def _tooltip(self, shot: Shot) -> str:
+        lines = [f"<b>{_escape(shot.title or shot.id)}</b>"]
+        if shot.prompt:
+            lines.append(_escape(shot.prompt))
+        move = self._camera_move(shot)
+        lines.append(f"{duration_text(shot.duration)} · {_escape(move)}")
+        status = self._status(shot)[0]
+        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
+        if job is not None and job.state == FAILED and job.message:
+            status += f": {job.message}"
+        lines.append(f"Status: {_escape(status)}")
+        return "<br>".join(lines)
+
+    def _take_image(self, shot: Shot) -> QImage | None:
+        path = self.document.take_path(shot)
+        if path is None:
+            return None
+        image = self.thumbnails.get(path, 0, THUMB_WIDTH)
+        return image if image is not None and not image.isNull() else None
+
+    def _previz_still(self, shot: Shot) -> QImage:
+        """The keyframe (cropped to 16:9) or else a title card of the prompt, cached."""
+        path = self.document.media_path(shot.keyframe) if shot.keyframe else None
+        text = shot.prompt.strip() or shot.title or "Untitled shot"
+        # The shot's id varies the backdrop, so neighbouring cards are told apart.
+        seed = (shot.seed + zlib.crc32(shot.id.encode())) % 2**32
+        try:
+            key: tuple = ("keyframe", str(path), path.stat().st_mtime)
+        except (AttributeError, OSError):  # no keyframe, or its file is gone
+            key, path = ("card", text, seed), None
+        image = self._stills.get(key)
+        if image is None:
+            try:
+                frame = fit_cover(load_image(path), THUMB_WIDTH, THUMB_HEIGHT) if path else None
+            except StudioError:  # unreadable: the title card still says what the shot is
+                frame = None
+            if frame is None:
+                frame = title_card(text, THUMB_WIDTH, THUMB_HEIGHT, seed=seed)
+            image = self._stills[key] = to_qimage(frame)
+            while len(self._stills) > 256:
+                self._stills.popitem(last=False)
+        self._stills.move_to_end(key)
+        return image
+
+    # -- following the project ---------------------------------------------------------
+    def sync(self) -> None:
+        """Bring the rows in line with `project.shots`: removals, then moves, then
+        insertions, each announced so views keep their selection; then refresh all."""
+        new_ids = [s.id for s in self.document.project.shots]
+        if new_ids != self._ids:
+            wanted = set(new_ids)
+            for row in reversed(range(len(self._ids))):
+                if self._ids[row] not in wanted:
+                    self.beginRemoveRows(QModelIndex(), row, row)
+                    del self._ids[row]
+                    self.endRemoveRows()
+            kept = set(self._ids)
+            order = [i for i in new_ids if i in kept]
+            for target, shot_id in enumerate(order):
+                source = self._ids.index(shot_id)
+                if source != target:  # always source > target: the prefix already matches
+                    self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
+                    self._ids.insert(target, self._ids.pop(source))
+                    self.endMoveRows()
+            for row, shot_id in enumerate(new_ids):
+                if shot_id not in kept:
+                    self.beginInsertRows(QModelIndex(), row, row)
+                    self._ids.insert(row, shot_id)
+                    self.endInsertRows()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+
+    def _shot_state_changed(self, shot_id: str) -> None:
+        index = self.index_of(shot_id)
+        if index.isValid():
+            self.dataChanged.emit(index, index)
+
+    def _thumbnail_ready(self, path: str) -> None:
+        for row, shot_id in enumerate(self._ids):
+            shot = self.document.project.shot(shot_id)
+            take_path = self.document.take_path(shot) if shot is not None else None
+            if take_path is not None and str(take_path) == path:
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index, [Qt.DecorationRole, HasTakeImageRole])
+
+    # -- drag and drop -----------------------------------------------------------------
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [MIME_TYPE]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        data = QMimeData()
+        payload = json.dumps([self._ids[r] for r in rows]).encode()
+        data.setData(MIME_TYPE, QByteArray(payload))
+        return data
+
+    def _dropped_ids(self, data: QMimeData) -> list[str]:
+        if data is None or not data.hasFormat(MIME_TYPE):
+            return []
+        try:
+            ids = json.loads(bytes(data.data(MIME_TYPE).data()).decode())
+        except (ValueError, UnicodeDecodeError):
+            return []
+        if not isinstance(ids, list):
+            return []
+        return [i for i in ids if isinstance(i, str) and i in self._ids]
+
+    def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        return action == Qt.MoveAction and bool(self._dropped_ids(data))
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        """Move the dragged shots, in story order, to land before `row` (one undo step)."""
+        if action == Qt.IgnoreAction:
+            return True
+        moving = self._dropped_ids(data)
+        if action != Qt.MoveAction or not moving:
+            return False
+        self.move_shots(moving, parent.row() if parent.isValid() else row)
+        return True  # also when dropped where they were: the drop is accepted
+
+    def move_shots(self, shot_ids: list[str], row: int) -> bool:
+        """Move the shots, kept in story order, to land before `row` (-1: at the end), as
+        one undo step. False when nothing moves."""
+        project = self.document.project
+        current = [s.id for s in project.shots]
+        moving = [i for i in current if i in set(shot_ids)]
+        if row < 0 or row > len(current):
+            row = len(current)
+        before = sum(1 for i in current[:row] if i not in moving)
+        rest = [i for i in current if i not in moving]
+        wanted = rest[:before] + moving + rest[before:]
+        if wanted == current:
+            return False
+        text = "Move shot" if len(moving) == 1 else f"Move {len(moving)} shots"
+        with self.document.macro(text):
+            for target, shot_id in enumerate(wanted):
+                source = project.shot_index(shot_id)
+                if source != target:
+                    self.document.push(move_shot(project, source, target))
+        return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class ShotCardDelegate(QStyledItemDelegate):
+    """Paints a shot as a card: picture, "N. Title", duration and camera move, a status
+    chip, and a thin progress bar while it renders."""
+
+    margin = 6
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        return QSize(CARD_SIZE)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing)
+        palette = option.palette
+        selected = bool(option.state & QStyle.State_Selected)
+        hovered = bool(option.state & QStyle.State_MouseOver)
+        card = QRectF(option.rect).adjusted(2, 2, -2, -2)
+
+        fill = palette.color(QPalette.AlternateBase)
+        if hovered:
+            fill = fill.lighter(115)
+        if selected:
+            tint = palette.color(QPalette.Highlight)
+            fill = _blend(fill, tint, 0.35)
+        border = palette.color(QPalette.Highlight) if selected else palette.color(QPalette.Mid)
+        painter.setPen(border)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(card, 6, 6)
+
+        m = self.margin
+        box_w = card.width() - 2 * m
+        box = QRectF(card.left() + m, card.top() + m, box_w, round(box_w * 9 / 16))
+        self._paint_picture(painter, box, index.data(Qt.DecorationRole), palette)
+
+        key = index.data(StatusKeyRole) or ""
+        if key == "rendering":
+            fraction = float(index.data(ProgressRole) or 0.0)
+            bar = QRectF(box.left(), box.bottom() - 3, box.width(), 3)
+            painter.fillRect(bar, QColor(0, 0, 0, 140))
+            done = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, fraction)), 3)
+            painter.fillRect(done, CHIP_COLOURS["rendering"].lighter(130))
+
+        font = QFont(option.font)
+        font.setBold(True)
+        title = f"{index.row() + 1}. {index.data(Qt.DisplayRole) or ''}"
+        line = _text_line(painter, font, box, title, palette.color(QPalette.Text))
+        font.setBold(False)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+        info = f"{index.data(DurationRole) or ''} · {index.data(CameraMoveRole) or ''}"
+        line = _text_line(painter, font, line, info, palette.color(QPalette.PlaceholderText))
+
+        status = index.data(StatusRole) or ""
+        if status:
+            metrics = painter.fontMetrics()
+            chip_w = metrics.horizontalAdvance(status) + 14
+            chip = QRectF(box.left(), line.bottom() + 4, chip_w, metrics.height() + 4)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(CHIP_COLOURS.get(key, CHIP_COLOURS["not rendered"]))
+            painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
+            painter.setPen(QColor(245, 245, 245))
+            painter.drawText(chip, Qt.AlignCenter, status)
+
+        if option.state & QStyle.State_HasFocus:
+            pen = painter.pen()
+            pen.setColor(palette.color(QPalette.Highlight))
+            pen.setStyle(Qt.DotLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(card.adjusted(2, 2, -2, -2), 5, 5)
+        painter.restore()
+
+    @staticmethod
+    def _paint_picture(painter: QPainter, box: QRectF, image: Any, palette: QPalette) -> None:
+        painter.fillRect(box, palette.color(QPalette.Dark))
+        if not isinstance(image, QImage) or image.isNull():
+            painter.setPen(palette.color(QPalette.PlaceholderText))
+            painter.drawText(box, Qt.AlignCenter, "no picture")
+            return
+        # Cover the 16:9 box, cropping the centre of the picture.
+        scale = max(box.width() / image.width(), box.height() / image.height())
+        src_w, src_h = box.width() / scale, box.height() / scale
+        source = QRectF((image.width() - src_w) / 2, (image.height() - src_h) / 2, src_w, src_h)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        painter.drawImage(box, image, source)
+
+
+def _text_line(painter: QPainter, font: QFont, above: QRectF, text: str, colour) -> QRectF:
+    """One elided line of text under `above`; returns the line's rectangle."""
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    line = QRectF(above.left(), above.bottom() + 2, above.width(), metrics.height())
+    painter.setPen(colour)
+    elided = metrics.elidedText(text, Qt.ElideRight, int(line.width()))
+    painter.drawText(line, Qt.AlignLeft | Qt.AlignVCenter, elided)
+    return line
+
+
+def _blend(a: QColor, b: QColor, t: float) -> QColor:
+    mix = (x + (y - x) * t for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True))
+    return QColor(*(round(v) for v in mix))
+
+
+class StoryboardPanel(QWidget):
+    """The storyboard grid with its toolbar; selecting a card makes its shot current."""
+
+    activated = Signal(str)  # a card was double-clicked or Enter was pressed on it
+    renderRequested = Signal(list)  # noqa: N815 - Qt signal naming; shot ids
+
+    def __init__(
+        self,
+        document: Document,
+        bridge: EngineBridge | None = None,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.model = StoryboardModel(document, bridge, thumbnails, self)
+
+        view = self.view = QListView(self)
+        view.setObjectName("storyboard")
+        view.setModel(self.model)
+        view.setItemDelegate(ShotCardDelegate(view))
+        # List mode flowing left to right with wrapping: a grid in story order, where an
+        # internal move drops between cards (icon mode would move them freely).
+        view.setViewMode(QListView.ListMode)
+        view.setFlow(QListView.LeftToRight)
+        view.setWrapping(True)
+        view.setResizeMode(QListView.Adjust)
+        view.setUniformItemSizes(True)
+        view.setSpacing(4)
+        view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        view.setDragEnabled(True)
+        view.setAcceptDrops(True)
+        view.setDropIndicatorShown(True)
+        view.setDragDropMode(QAbstractItemView.InternalMove)
+        view.setDefaultDropAction(Qt.MoveAction)
+        view.setMouseTracking(True)
+        view.setMinimumSize(CARD_SIZE.width() + 24, CARD_SIZE.height() + 12)
+        view.setContextMenuPolicy(Qt.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
+        view.activated.connect(self._activated)
+
+        act = self._action
+        self.add_action = act("Add shot", "Add a shot after the current one", "Ins", self.add_shot)
+        # Duplicate and Delete are handled as key presses of the grid (`eventFilter`), so a
+        # window that binds the same keys to the same edits is not an ambiguous shortcut.
+        self.duplicate_action = act(
+            "Duplicate",
+            "Copy the selected shots, without their takes (Ctrl+D)",
+            "",
+            self.duplicate_selected,
+        )
+        self.delete_action = act(
+            "Delete", "Delete the selected shots (Del)", "", self.delete_selected
+        )
+        self.earlier_action = act(
+            "Move earlier",
+            "Move the selected shots one place earlier",
+            "Alt+Left",
+            lambda: self.move_selected(-1),
+        )
+        self.later_action = act(
+            "Move later",
+            "Move the selected shots one place later",
+            "Alt+Right",
+            lambda: self.move_selected(1),
+        )
+        self.render_action = act("Render", "Render the selected shots", "", self.render_selected)
+        view.installEventFilter(self)
+        self.toolbar = QToolBar("Storyboard", self)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for action in (self.add_action, self.duplicate_action, self.delete_action):
+            self.toolbar.addAction(action)
+
+        self.empty_hint = QLabel("No shots yet. Add a shot to start the storyboard.", self)
+        self.empty_hint.setAlignment(Qt.AlignCenter)
+        self.empty_hint.setEnabled(False)  # drawn in the palette's quiet text colour
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.empty_hint)
+        layout.addWidget(view, 1)
+
+        view.selectionModel().currentChanged.connect(self._current_changed)
+        view.selectionModel().selectionChanged.connect(self._update_actions)
+        self.model.rowsInserted.connect(self._update_actions)
+        self.model.rowsRemoved.connect(self._update_actions)
+        self.model.rowsMoved.connect(self._update_actions)
+        document.currentShotChanged.connect(self.show_shot)
+        self.show_shot(document.current_shot_id)
+        self._update_actions()
+
+    def _action(self, text: str, tip: str, keys: str, slot) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+            # Keys act while the storyboard has focus; other panels keep theirs.
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            keys = action.shortcut().toString(QKeySequence.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.view and event.type() == QEvent.KeyPress:
+            if event.matches(QKeySequence.Delete) or event.key() == Qt.Key_Backspace:
+                self.delete_selected()
+                return True
+            if event.key() == Qt.Key_D and event.modifiers() == Qt.ControlModifier:
+                self.duplicate_selected()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- selection and the current shot --------------------------------------------------
+    def selected_shot_ids(self) -> list[str]:
+        """The selected shots in story order."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [self.model.shot_id(r) for r in rows]
+
+    def select_shots(self, shot_ids: list[str]) -> None:
+        selection = self.view.selectionModel()
+        selection.clearSelection()
+        for shot_id in shot_ids:
+            index = self.model.index_of(shot_id)
+            if index.isValid():
+                selection.select(index, QItemSelectionModel.Select)
+
+    def show_shot(self, shot_id: str) -> None:
+        """Follow the document's current shot: make its card current and selected."""
+        index = self.model.index_of(shot_id) if shot_id else QModelIndex()
+        selection = self.view.selectionModel()
+        if index.isValid() and selection.currentIndex() != index:
+            selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+            self.view.scrollTo(index)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.document.set_current_shot(self.model.shot_id(current.row()))
+
+    def _update_actions(self, *_args) -> None:
+        rows = [i.row() for i in self.view.selectionModel().selectedIndexes()]
+        for action in (self.duplicate_action, self.delete_action, self.render_action):
+            action.setEnabled(bool(rows))
+        self.earlier_action.setEnabled(bool(rows) and min(rows) > 0)
+        self.later_action.setEnabled(bool(rows) and max(rows) < self.model.rowCount() - 1)
+        self.empty_hint.setVisible(self.model.rowCount() == 0)
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.activated.emit(self.model.shot_id(index.row()))
+
+    # -- edits -------------------------------------------------------------------------
+    def add_shot(self) -> str:
+        """A new shot after the current one (or at the end); it becomes current."""
+        project = self.document.project
+        current = self.document.current_shot_id
+        where = project.shot_index(current) + 1 if project.shot(current) else len(project.shots)
+        shot = project.new_shot(title=f"Shot {len(project.shots) + 1}")
+        self.document.push(add_shot(project, shot, where, clip=True))
+        self.document.set_current_shot(shot.id)
+        return shot.id
+
+    def duplicate_selected(self) -> list[str]:
+        """Copy the selected shots (prompt, camera, settings; not the takes), each placed
+        after its original, in one undo step; the copies become the selection."""
+        project = self.document.project
+        ids = self.selected_shot_ids()
+        copies: list[str] = []
+        if not ids:
+            return copies
+        with self.document.macro("Duplicate shot" if len(ids) == 1 else "Duplicate shots"):
+            for shot_id in ids:
+                shot = project.shot(shot_id)
+                copy = dataclasses.replace(
+                    shot,
+                    id=new_id("shot"),
+                    title=f"{shot.title} (copy)" if shot.title else "",
+                    references=list(shot.references),
+                    characters=list(shot.characters),
+                    takes=[],
+                    selected_take=None,
+                )
+                self.document.push(
+                    add_shot(project, copy, project.shot_index(shot_id) + 1, clip=True)
+                )
+                copies.append(copy.id)
+        self.document.set_current_shot(copies[-1])
+        self.select_shots(copies)
+        return copies
+
+    def delete_selected(self) -> list[str]:
+        """Delete the selected shots in one undo step; the next shot becomes current.
+        The timeline keeps its clips: it edits its own cut."""
+        project = self.document.project
+        ids = self.selected_shot_ids()
+        if not ids:
+            return ids
+        last = max(project.shot_index(i) for i in ids)
+        after = [s.id for s in project.shots[last + 1 :] if s.id not in ids]
+        before = [s.id for s in project.shots[:last] if s.id not in ids]
+        neighbour = after[0] if after else (before[-1] if before else "")
+        if neighbour:
+            self.document.set_current_shot(neighbour)
+        with self.document.macro("Delete shot" if len(ids) == 1 else "Delete shots"):
+            for index in sorted((project.shot_index(i) for i in ids), reverse=True):
+                self.document.push(remove_shot(project, index))
+        return ids
+
+    def move_selected(self, step: int) -> bool:
+        """Move the selected shots (gathered, in story order) one place earlier (step -1)
+        or later (+1), as one undo step."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        if not rows:
+            return False
+        target = rows[0] - 1 if step < 0 else rows[-1] + 2
+        if not 0 <= target <= self.model.rowCount():
+            return False
+        return self.model.move_shots(self.selected_shot_ids(), target)
+
+    def render_selected(self) -> None:
+        ids = self.selected_shot_ids()
+        if ids:
+            self.renderRequested.emit(ids)
+
+    # -- the context menu --------------------------------------------------------------
+    def context_menu(self, pos: QPoint) -> QMenu:
+        """The menu for a card at `pos` (viewport coordinates); right-clicking a card
+        outside the selection selects it first."""
+        index = self.view.indexAt(pos)
+        selection = self.view.selectionModel()
+        if index.isValid() and not selection.isSelected(index):
+            selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+        menu = QMenu(self)
+        if selection.hasSelection():
+            menu.addAction(self.render_action)
+            menu.addSeparator()
+            menu.addActions([self.duplicate_action, self.delete_action])
+            menu.addSeparator()
+            menu.addActions([self.earlier_action, self.later_action])
+        menu.addAction(self.add_action)
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu(pos)
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
