@@ -9,13 +9,11 @@ torch and diffusers are not imported here: the engine thread loads them on first
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
-from platformdirs import user_data_dir
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -26,65 +24,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.assets import example_project
 from studio.errors import StudioError
 from studio.model import Project
-from studio.project_io import (
-    ProjectSession,
-    create_project,
-    find_recovery,
-    load_project,
-    load_recovery,
-)
+from studio.project_io import ProjectSession, create_project
 from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.preferences import PreferencesDialog, engine_factory_from_settings
+from ui.project_life import (
+    app_settings,
+    load_offering_recovery,
+    save_project_as,
+    user_example_copy,
+)
+from ui.theme import apply_dark_theme
 from ui.thumbnails import ThumbnailCache
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 LAYOUT_VERSION = 1
-
-
-def user_example_copy() -> Path:
-    """The example project in the user's data folder, copied from the bundle once."""
-    dest = Path(user_data_dir("Gallop Studio", appauthor=False)) / "Examples" / "Lighthouse.gallop"
-    if not (dest / "project.json").exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.copytree(example_project(), dest)
-    return dest
-
-
-def app_settings() -> QSettings:
-    return QSettings("Gallop Studio", "Gallop Studio")
-
-
-def apply_dark_theme(app: QApplication) -> None:
-    app.setStyle("Fusion")
-    palette = QPalette()
-    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(220, 220, 220)
-    for role, color in {
-        QPalette.Window: window,
-        QPalette.WindowText: text,
-        QPalette.Base: base,
-        QPalette.AlternateBase: window,
-        QPalette.Text: text,
-        QPalette.Button: window,
-        QPalette.ButtonText: text,
-        QPalette.BrightText: QColor(255, 120, 100),
-        QPalette.Link: QColor(110, 170, 255),
-        QPalette.Highlight: QColor(214, 137, 16),
-        QPalette.HighlightedText: QColor(0, 0, 0),
-        QPalette.ToolTipBase: base,
-        QPalette.ToolTipText: text,
-        QPalette.PlaceholderText: QColor(130, 130, 130),
-    }.items():
-        palette.setColor(role, color)
-    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
-        palette.setColor(QPalette.Disabled, role, QColor(120, 120, 120))
-    app.setPalette(palette)
 
 
 class StudioWindow(QMainWindow):
@@ -578,17 +535,6 @@ class StudioWindow(QMainWindow):
         event.accept()
 
 
-def save_project_as(project: Project, source: Path, dest: Path) -> None:
-    """Copy the folder (takes and media) and write the current project into the copy."""
-    from studio.project_io import copy_project, save_project
-
-    if dest.exists():
-        raise StudioError(f"{dest} already exists")
-    copy_project(source, dest)
-    save_project(project, dest)
-    shutil.rmtree(dest / "autosave", ignore_errors=True)
-
-
 def open_window(
     folder: Path,
     parent: QWidget | None = None,
@@ -598,23 +544,10 @@ def open_window(
 ) -> StudioWindow | None:
     """Open a project folder in a new window, offering a crash's autosave first; the
     saved project is never overwritten without the user saving."""
-    recovered = False
-    project = None
-    recovery = find_recovery(folder)
-    if recovery is not None:
-        answer = QMessageBox.question(
-            parent,
-            "Recover unsaved work?",
-            f"{Path(folder).name} was not closed cleanly. Restore the autosave?\n"
-            "The saved project stays as it is until you save.",
-            QMessageBox.Yes | QMessageBox.No | QMessageBox.Cancel,
-        )
-        if answer == QMessageBox.Cancel:
-            return None
-        if answer == QMessageBox.Yes:
-            project, recovered = load_recovery(recovery), True
-    if project is None:
-        project = load_project(folder)
+    loaded = load_offering_recovery(folder, parent)
+    if loaded is None:
+        return None
+    project, recovered = loaded
     session = ProjectSession(folder)
     return StudioWindow(
         project, session, settings=settings, engine_factory=engine_factory, recovered=recovered

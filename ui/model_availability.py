@@ -1,0 +1,36 @@
+"""Checks in the background which catalog models are on disk, so the prompt panel can grey
+out the ones that cannot render yet without blocking the window."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from engine.models.catalog import Availability, ModelEntry, locate
+
+
+class _AvailabilitySignals(QObject):
+    done = Signal(object)  # {model id: Availability}
+
+
+class AvailabilityCheck(QRunnable):
+    """Looks for every model on disk; `locate` may import huggingface_hub, so not on the
+    GUI thread."""
+
+    def __init__(self, entries: list[ModelEntry]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.entries = entries
+        self.signals = _AvailabilitySignals()
+
+    def run(self) -> None:
+        found: dict[str, Availability] = {}
+        for entry in self.entries:
+            try:
+                found[entry.id] = locate(entry)
+            except Exception as error:  # a damaged cache must not hide the other models
+                found[entry.id] = Availability(False, f"cannot check: {error}")
+        # RuntimeError: the panel closed while the check ran, so nobody is listening.
+        with suppress(RuntimeError):
+            self.signals.done.emit(found)

@@ -1,0 +1,131 @@
+"""The storyboard's shot card: how one shot is painted in the grid (picture, title, duration
+and camera move, status chip, render progress), and the model roles the card reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+CARD_SIZE = QSize(200, 172)
+
+ShotIdRole = Qt.UserRole + 1
+DurationRole = Qt.UserRole + 2
+CameraMoveRole = Qt.UserRole + 3
+StatusRole = Qt.UserRole + 4  # "queued", "rendering 42%", "failed", "not rendered", ...
+StatusKeyRole = Qt.UserRole + 5  # the status without its number: picks the chip colour
+ProgressRole = Qt.UserRole + 6  # 0..1 while rendering, else 0
+HasTakeImageRole = Qt.UserRole + 7  # the picture is the selected take, not a previz still
+
+# Chips are saturated mid-tones with light text: readable on dark and light palettes.
+CHIP_COLOURS = {
+    "not rendered": QColor(90, 95, 106),
+    "queued": QColor(70, 110, 170),
+    "rendering": QColor(40, 130, 190),
+    "done": QColor(46, 140, 80),
+    "stale": QColor(176, 124, 32),
+    "failed": QColor(190, 60, 60),
+}
+
+
+class ShotCardDelegate(QStyledItemDelegate):
+    """Paints a shot as a card: picture, "N. Title", duration and camera move, a status
+    chip, and a thin progress bar while it renders."""
+
+    margin = 6
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        return QSize(CARD_SIZE)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing)
+        palette = option.palette
+        selected = bool(option.state & QStyle.State_Selected)
+        hovered = bool(option.state & QStyle.State_MouseOver)
+        card = QRectF(option.rect).adjusted(2, 2, -2, -2)
+
+        fill = palette.color(QPalette.AlternateBase)
+        if hovered:
+            fill = fill.lighter(115)
+        if selected:
+            tint = palette.color(QPalette.Highlight)
+            fill = _blend(fill, tint, 0.35)
+        border = palette.color(QPalette.Highlight) if selected else palette.color(QPalette.Mid)
+        painter.setPen(border)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(card, 6, 6)
+
+        m = self.margin
+        box_w = card.width() - 2 * m
+        box = QRectF(card.left() + m, card.top() + m, box_w, round(box_w * 9 / 16))
+        self._paint_picture(painter, box, index.data(Qt.DecorationRole), palette)
+
+        key = index.data(StatusKeyRole) or ""
+        if key == "rendering":
+            fraction = float(index.data(ProgressRole) or 0.0)
+            bar = QRectF(box.left(), box.bottom() - 3, box.width(), 3)
+            painter.fillRect(bar, QColor(0, 0, 0, 140))
+            done = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, fraction)), 3)
+            painter.fillRect(done, CHIP_COLOURS["rendering"].lighter(130))
+
+        font = QFont(option.font)
+        font.setBold(True)
+        title = f"{index.row() + 1}. {index.data(Qt.DisplayRole) or ''}"
+        line = _text_line(painter, font, box, title, palette.color(QPalette.Text))
+        font.setBold(False)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+        info = f"{index.data(DurationRole) or ''} · {index.data(CameraMoveRole) or ''}"
+        line = _text_line(painter, font, line, info, palette.color(QPalette.PlaceholderText))
+
+        status = index.data(StatusRole) or ""
+        if status:
+            metrics = painter.fontMetrics()
+            chip_w = metrics.horizontalAdvance(status) + 14
+            chip = QRectF(box.left(), line.bottom() + 4, chip_w, metrics.height() + 4)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(CHIP_COLOURS.get(key, CHIP_COLOURS["not rendered"]))
+            painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
+            painter.setPen(QColor(245, 245, 245))
+            painter.drawText(chip, Qt.AlignCenter, status)
+
+        if option.state & QStyle.State_HasFocus:
+            pen = painter.pen()
+            pen.setColor(palette.color(QPalette.Highlight))
+            pen.setStyle(Qt.DotLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(card.adjusted(2, 2, -2, -2), 5, 5)
+        painter.restore()
+
+    @staticmethod
+    def _paint_picture(painter: QPainter, box: QRectF, image: Any, palette: QPalette) -> None:
+        painter.fillRect(box, palette.color(QPalette.Dark))
+        if not isinstance(image, QImage) or image.isNull():
+            painter.setPen(palette.color(QPalette.PlaceholderText))
+            painter.drawText(box, Qt.AlignCenter, "no picture")
+            return
+        # Cover the 16:9 box, cropping the centre of the picture.
+        scale = max(box.width() / image.width(), box.height() / image.height())
+        src_w, src_h = box.width() / scale, box.height() / scale
+        source = QRectF((image.width() - src_w) / 2, (image.height() - src_h) / 2, src_w, src_h)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        painter.drawImage(box, image, source)
+
+
+def _text_line(painter: QPainter, font: QFont, above: QRectF, text: str, colour) -> QRectF:
+    """One elided line of text under `above`; returns the line's rectangle."""
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    line = QRectF(above.left(), above.bottom() + 2, above.width(), metrics.height())
+    painter.setPen(colour)
+    elided = metrics.elidedText(text, Qt.ElideRight, int(line.width()))
+    painter.drawText(line, Qt.AlignLeft | Qt.AlignVCenter, elided)
+    return line
+
+
+def _blend(a: QColor, b: QColor, t: float) -> QColor:
+    mix = (x + (y - x) * t for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True))
+    return QColor(*(round(v) for v in mix))
