@@ -3,26 +3,15 @@ continuity, where every change is one undoable command on the document's stack."
 
 from __future__ import annotations
 
-import filecmp
 import os
 import random
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import (
-    QObject,
-    QRunnable,
-    QSignalBlocker,
-    QSize,
-    Qt,
-    QThreadPool,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QSignalBlocker, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,14 +37,17 @@ from PySide6.QtWidgets import (
 
 from engine.backends.base import RenderError
 from engine.backends.previz import load_image
-from engine.models.catalog import Availability, Catalog, ModelEntry, locate
+from engine.estimates import estimate
+from engine.models.catalog import Availability, Catalog
 from engine.planning import plan_render
 from studio.commands import set_field
 from studio.errors import StudioError
 from studio.jobs import CameraMode, Profile
-from studio.model import Shot, check_relative_path
+from studio.model import Shot
 from studio.project_io import check_inside
 from ui.images import to_pixmap
+from ui.keyframe_drop import PREVIEW, KeyframeDrop, import_image
+from ui.model_availability import AvailabilityCheck
 
 if TYPE_CHECKING:
     from ui.bridge import EngineBridge
@@ -64,12 +56,10 @@ if TYPE_CHECKING:
 FPS_CHOICES = [Fraction(n) for n in (12, 15, 16)] + [Fraction(24000, 1001)]
 FPS_CHOICES += [Fraction(n) for n in (24, 25, 30, 50, 60)]
 SIZE_PRESETS = [(832, 480), (480, 832), (1280, 720), (720, 1280), (960, 544), (512, 512)]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SEED_MAX = 2**31 - 1
 SIZE_STEP = 16
 BURST_IDLE_MS = 1500  # a pause this long ends a typing burst: the next keys are a new step
 ESTIMATE_DELAY_MS = 200
-PREVIEW = QSize(192, 108)
 WARNING = "#ec963c"  # amber: readable on the dark theme and on a light one
 SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"
 PROFILE_LABELS = {
@@ -90,96 +80,6 @@ def fps_label(fps: Fraction) -> str:
 
 def snap_size(value: int) -> int:
     return max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)
-
-
-def import_image(folder: Path, source: Path) -> str:
-    """The project-relative path of an image file; one from outside the project is copied
-    into `media/` first (a new name when another file already has its name)."""
-    source = Path(source)
-    if source.suffix.lower() not in IMAGE_SUFFIXES:
-        raise RenderError(f"{source.name} is not an image: use a PNG, JPEG or WebP file")
-    load_image(source)  # refuse a file that will not decode before it enters the project
-    root, full = Path(folder).resolve(), source.resolve()
-    if root in full.parents:
-        return check_relative_path(full.relative_to(root).as_posix(), source.name)
-    media = root / "media"
-    dest = media / full.name
-    n = 1
-    while dest.exists() and not filecmp.cmp(dest, full, shallow=False):
-        n += 1
-        dest = media / f"{full.stem}-{n}{full.suffix}"
-    if not dest.exists():
-        try:
-            media.mkdir(exist_ok=True)
-            shutil.copyfile(full, dest)
-        except OSError as error:
-            raise RenderError(f"cannot copy {source.name} into the project: {error}") from None
-    return f"media/{dest.name}"
-
-
-class KeyframeDrop(QLabel):
-    """A drop target for an image file; the panel decides whether the file is usable."""
-
-    fileDropped = Signal(str)  # noqa: N815 - Qt signal naming
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setAlignment(Qt.AlignCenter)
-        self.setFrameShape(QFrame.StyledPanel)
-        self.setFrameShadow(QFrame.Sunken)
-        self.setMinimumSize(PREVIEW)
-        self.setWordWrap(True)
-        self.setToolTip("Drop a PNG, JPEG or WebP image to start the shot from it")
-
-    @staticmethod
-    def local_file(event) -> str | None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        return next((u.toLocalFile() for u in urls if u.isLocalFile()), None)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        # Any local file is accepted so that a wrong one is answered with a reason.
-        if self.local_file(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = self.local_file(event)
-        if path is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.fileDropped.emit(path)
-
-
-class _AvailabilitySignals(QObject):
-    done = Signal(object)  # {model id: Availability}
-
-
-class _AvailabilityCheck(QRunnable):
-    """Looks for every model on disk; `locate` may import huggingface_hub, so not on the
-    GUI thread."""
-
-    def __init__(self, entries: list[ModelEntry]) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.entries = entries
-        self.signals = _AvailabilitySignals()
-
-    def run(self) -> None:
-        found: dict[str, Availability] = {}
-        for entry in self.entries:
-            try:
-                found[entry.id] = locate(entry)
-            except Exception as error:  # a damaged cache must not hide the other models
-                found[entry.id] = Availability(False, f"cannot check: {error}")
-        # RuntimeError: the panel closed while the check ran, so nobody is listening.
-        with suppress(RuntimeError):
-            self.signals.done.emit(found)
 
 
 class PromptPanel(QWidget):
@@ -206,11 +106,12 @@ class PromptPanel(QWidget):
         self._bible_key: tuple = ()
         self._model_ids: list[str] = []
         self._estimate_key: tuple | None = None
+        self.estimate = None  # the last engine.estimates.Estimate shown
         self._preview_key: tuple = ()
         self._rng = random.Random()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._check: _AvailabilityCheck | None = None
+        self._check: AvailabilityCheck | None = None
         self._check_again = False
 
         self._burst_timer = QTimer(self, singleShot=True, interval=BURST_IDLE_MS)
@@ -663,7 +564,7 @@ class PromptPanel(QWidget):
         if self._check is not None and not self._pool.waitForDone(0):
             self._check_again = True  # the files may have changed since it started
             return
-        self._check = _AvailabilityCheck(list(self.catalog))
+        self._check = AvailabilityCheck(list(self.catalog))
         self._check.signals.done.connect(self._availability_ready)
         self._pool.start(self._check)
 
@@ -721,7 +622,8 @@ class PromptPanel(QWidget):
         upstream = project.shots[index - 1].selected_take if index > 0 else None
         return (
             shot.id, shot.duration, shot.fps, shot.width, shot.height, shot.model_id,
-            shot.profile, shot.continue_from_previous, upstream, shot.keyframe,
+            shot.profile, shot.camera_mode, shot.continue_from_previous, upstream,
+            shot.keyframe,
             tuple(shot.characters), len(shot.takes), shot.selected_take,
         )  # fmt: skip
 
@@ -747,7 +649,20 @@ class PromptPanel(QWidget):
             r = planned.request
             lines = [f"{r.frames} frames at {fps_label(r.fps)} fps, {r.width}×{r.height}"]
             lines += list(planned.notes)
+            guess = estimate(
+                planned.entry,
+                r.width,
+                r.height,
+                r.frames,
+                r.profile,
+                r.steps,
+                camera_mode=r.camera_mode,
+            )
+            lines.append(f"Estimate: {guess.summary}")
+            self.estimate = guess
             self.estimate_label.setText("\n".join(lines))
+            tip = guess.basis + (f"\nSource: {guess.source}" if guess.source else "")
+            self.estimate_label.setToolTip(tip)
             self._paint_warning(self.estimate_label, False)
 
     # -- the engine --------------------------------------------------------------------

@@ -232,10 +232,17 @@ def _layout(text: str, max_width: int, max_height: int) -> tuple[list[str], floa
     words = text.split() or ["untitled shot"]
     (_, cap), base = cv2.getTextSize("Ag", _FONT, 1.0, 1)
     scale = max(0.3, min(3.0, max_height / (3.0 * (cap + base))))
+    joined = " ".join(words)
     while True:
         thickness = max(1, round(scale * 1.6))
-        lines = _wrap(words, scale, thickness, max_width)
         step = math.ceil((cap + base) * scale * 1.25) + thickness
+        # A cheap lower bound on the wrapped line count (breaks drop at most a space per
+        # word) skips scales that cannot fit without wrapping word by word.
+        least = math.ceil(0.85 * _text_width(joined, scale, thickness) / max(1, max_width))
+        if least * step > max_height and scale > 0.3:
+            scale = max(0.3, scale * 0.9)
+            continue
+        lines = _wrap(words, scale, thickness, max_width)
         if len(lines) * step <= max_height or scale <= 0.3:
             break
         scale = max(0.3, scale * 0.9)

@@ -310,6 +310,10 @@ def test_estimate_shows_snapped_frames_and_plan_errors(qtbot, panel, document):
     qtbot.waitUntil(lambda: "120 frames" in panel.estimate_label.text())
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("wan2.1-t2v-1.3b"))
     qtbot.waitUntil(lambda: "4n+1" in panel.estimate_label.text())
+    # The published Wan 2.1 1.3B figure (RTX 4090), scaled to this shot, with its source.
+    assert "GB on an RTX 4090" in panel.estimate_label.text()
+    assert panel.estimate.vram_gb > 0 and panel.estimate.seconds > 0
+    assert "github.com/Wan-Video" in panel.estimate_label.toolTip()
     document.set_current_shot("dawn")  # continues from "ship", which has no take
     qtbot.waitUntil(lambda: "no take" in panel.estimate_label.text())
 
