@@ -269,15 +269,48 @@ def match_join(
     out = incoming.copy()
     if incoming.shape[0] == 0:
         return out
-    # Sizes may differ between shots (e.g. a different render resolution); statistics and
-    # CDFs do not depend on the pixel grid, so no resizing is needed.
-    correct = _FITS[method](rgb_to_lab(incoming[0]), rgb_to_lab(outgoing_last))
-
+    join = JoinMatch(outgoing_last, incoming[0], method, fade_frames)
     n = incoming.shape[0] if fade_frames == 0 else min(fade_frames, incoming.shape[0])
     for i in range(n):
-        weight = 1.0 if fade_frames == 0 else 1.0 - i / fade_frames
-        lab = rgb_to_lab(incoming[i])
+        out[i] = join.apply(incoming[i], i)
+    return out
+
+
+class JoinMatch:
+    """The correction of one join, fitted once, applied frame by frame (the sequence
+    preview and export read one frame at a time): frame `i` of the incoming clip gets
+    weight 1 - i / fade_frames (full correction for every frame when fade_frames is 0)."""
+
+    def __init__(
+        self,
+        outgoing_last: np.ndarray,
+        incoming_first: np.ndarray,
+        method: str = "lab",
+        fade_frames: int = 8,
+    ) -> None:
+        if method not in _FITS:
+            raise ValueError(f"unknown method {method!r}; expected one of {sorted(_FITS)}")
+        if fade_frames < 0:
+            raise ValueError("fade_frames must be >= 0")
+        # Sizes may differ between shots (e.g. a different render resolution); statistics
+        # and CDFs do not depend on the pixel grid, so no resizing is needed.
+        self._correct = _FITS[method](
+            rgb_to_lab(_check_rgb(incoming_first, "incoming_first")),
+            rgb_to_lab(_check_rgb(outgoing_last, "outgoing_last")),
+        )
+        self.fade_frames = fade_frames
+
+    def weight(self, i: int) -> float:
+        if self.fade_frames == 0:
+            return 1.0
+        return max(0.0, 1.0 - i / self.fade_frames)
+
+    def apply(self, frame: np.ndarray, i: int) -> np.ndarray:
+        """Frame `i` (0 = the first after the cut) of the incoming clip, corrected."""
+        weight = self.weight(i)
+        if weight <= 0.0:
+            return frame
+        lab = rgb_to_lab(frame)
         # Blending in LAB keeps the partial corrections on the same perceptual path as the
         # full one, rather than mixing gamma-encoded RGB values.
-        out[i] = lab_to_rgb(lab + np.float32(weight) * (correct(lab) - lab))
-    return out
+        return lab_to_rgb(lab + np.float32(weight) * (self._correct(lab) - lab))

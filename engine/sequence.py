@@ -35,6 +35,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from engine.continuity import JoinMatch
 from engine.media import MediaError, VideoReader
 from studio.errors import StudioError
 from studio.model import Project, Take
@@ -45,6 +46,7 @@ TRANSITION = "transition"
 GAP = "gap"
 
 SLATE_GREY = 64
+JOIN_FADE_FRAMES = 8  # a matched join eases back to the clip's own colour over these
 # Markers in a Prefetcher's queue where a frame index would be.
 END, FAILED = "end", "failed"
 _DIP_COLOUR = {TransitionKind.DIP_BLACK: 0, TransitionKind.DIP_WHITE: 255}
@@ -256,6 +258,14 @@ class SequenceFrames:
         self._cards: dict[tuple[str, str], np.ndarray] = {}
         self._black = np.zeros((self.height, self.width, 3), np.uint8)
         self._black.flags.writeable = False
+        # Clips that match their colour to the clip before them, and their fitted joins.
+        items = self.timeline.items
+        self._before: dict[str, Clip] = {
+            item.id: items[i - 1]
+            for i, item in enumerate(items)
+            if isinstance(item, Clip) and item.match_colour and i and isinstance(items[i - 1], Clip)
+        }
+        self._joins: dict[str, JoinMatch | None] = {}
 
     def __len__(self) -> int:
         return self.timeline.duration
@@ -322,7 +332,36 @@ class SequenceFrames:
                 raise
             self._drop(path, str(exc))
             return self._card(clip, exc)
-        return conform(picture, self.width, self.height)
+        picture = conform(picture, self.width, self.height)
+        if clip.id in self._before:
+            join = self._join(clip)
+            if join is not None:
+                picture = join.apply(picture, position - clip.source_in)
+        return picture
+
+    def matches_colour(self, clip: Clip, position: int) -> bool:
+        """Whether frame `position` (from the clip's source_in) is colour-corrected."""
+        return clip.id in self._before and position < JOIN_FADE_FRAMES
+
+    def _join(self, clip: Clip) -> JoinMatch | None:
+        """The colour correction of the cut into `clip`, fitted between the last frame of
+        the clip before and this clip's first frame (None when either cannot be read)."""
+        if clip.id not in self._joins:
+            before = self._before[clip.id]
+            try:
+                last = self._source_frame(before, before.source_out - 1)
+                first = self._source_frame(clip, clip.source_in)
+            except (MissingTakeError, MediaError):
+                self._joins[clip.id] = None
+            else:
+                self._joins[clip.id] = JoinMatch(last, first, fade_frames=JOIN_FADE_FRAMES)
+        return self._joins[clip.id]
+
+    def _source_frame(self, clip: Clip, position: int) -> np.ndarray:
+        reader = self._reader(clip_media(self.project, self.folder, clip))
+        take_fps = reader.info.fps
+        frame = position if take_fps == self.fps else round(position * take_fps / self.fps)
+        return conform(reader.read(min(frame, len(reader) - 1)), self.width, self.height)
 
     def _reader(self, path: Path) -> VideoReader:
         reader = self._readers.get(path)

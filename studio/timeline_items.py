@@ -154,10 +154,14 @@ class Clip:
     source_in: int
     source_out: int
     transition: Transition = CUT
+    # Match the colour and exposure of this clip's first frames to the clip before it.
+    match_colour: bool = False
 
     def __post_init__(self) -> None:
         check_id(self.id)
         check_id(self.shot_id, "shot_id")
+        if not isinstance(self.match_colour, bool):
+            raise InvalidValue("match_colour", f"expected true or false, not {self.match_colour!r}")
         if self.take_id is not None:
             check_id(self.take_id, "take_id")
         _check_frames(self.source_in, "source_in")
@@ -365,6 +369,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "source_in": item.source_in,
         "source_out": item.source_out,
         "transition": transition_to_dict(item.transition),
+        **({"match_colour": True} if item.match_colour else {}),
     }
 
 
@@ -435,7 +440,7 @@ def item_from_dict(data: Any, path: str) -> Item:
     if kind != "clip":
         raise ProjectError(f"{path}.type", f"expected 'clip' or 'gap', found {kind!r}")
     keys = ("type", "id", "shot_id", "take_id", "source_in", "source_out", "transition")
-    v.expect_dict(d, path, keys)
+    v.expect_dict(d, path, (*keys, "match_colour"))
     ident = read_id(d, "id", path)
     shot_id = read_id(d, "shot_id", path)
     take_id = v.get_optional_str(d, "take_id", path)
@@ -444,7 +449,10 @@ def item_from_dict(data: Any, path: str) -> Item:
     transition = CUT
     if "transition" in d:
         transition = transition_from_dict(d["transition"], f"{path}.transition")
-    return build(lambda: Clip(ident, shot_id, take_id, source_in, source_out, transition), path)
+    match = v.get_bool(d, "match_colour", path, default=False)
+    return build(
+        lambda: Clip(ident, shot_id, take_id, source_in, source_out, transition, match), path
+    )
 
 
 def audio_clip_from_dict(data: Any, path: str) -> AudioClip:

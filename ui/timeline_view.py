@@ -9,7 +9,7 @@ timeline refuses (`EditError`) changes nothing and its reason shows in the statu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -429,6 +429,19 @@ class TimelineView(QWidget, TimelineGeometry):
             f"Set {transition.label}",
         )
 
+    def set_match_colour(self, on: bool) -> bool:
+        """Match the selected clip's colour to the clip before it at their join."""
+        clip = self.selected_clip()
+        if clip is None:
+            self.message.emit("Select a clip to match its colour to the clip before it")
+            return False
+        if clip.match_colour == on:
+            return True
+        return self._apply(
+            lambda: self.timeline.replace_clip(replace(clip, match_colour=on)),
+            "Match colour at the join" if on else "Unmatch colour at the join",
+        )
+
     def _source_frames(self, item) -> int | None:
         """How long the take behind a clip runs; a clip without a take is bounded by its shot."""
         if not isinstance(item, Clip):
@@ -738,6 +751,13 @@ class TimelinePanel(QWidget):
         bar.addWidget(QLabel(" Into clip: "))
         bar.addWidget(self.transition)
         bar.addWidget(self.transition_frames)
+        self.match_action = QAction("Match colour", self, checkable=True)
+        self.match_action.setToolTip(
+            "Match the colour and exposure of the selected clip's first frames to the end of "
+            "the clip before it (eases back over a third of a second)"
+        )
+        self.match_action.toggled.connect(self._match_toggled)
+        bar.addAction(self.match_action)
 
         self.position = QLabel()
         self.position.setToolTip("Playhead / duration (HH:MM:SS:FF)")
@@ -789,6 +809,10 @@ class TimelinePanel(QWidget):
         self.lift_action.setEnabled(clip is not None)
         self.transition.setEnabled(clip is not None)
         self.transition_frames.setEnabled(clip is not None)
+        self.match_action.setEnabled(clip is not None)
+        self.match_action.blockSignals(True)
+        self.match_action.setChecked(clip is not None and clip.match_colour)
+        self.match_action.blockSignals(False)
         if clip is None:
             return
         t = clip.transition
@@ -811,4 +835,8 @@ class TimelinePanel(QWidget):
         ):
             return
         if not self.view.set_transition(kind, frames):
+            self._sync_controls()
+
+    def _match_toggled(self, on: bool) -> None:
+        if not self.view.set_match_colour(on):
             self._sync_controls()

@@ -6,6 +6,7 @@ decoded frame says which take frame it is.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -250,3 +251,43 @@ def test_prefetch_reads_ahead_backwards_and_in_loops(project, tmp_path):
         # A clock already at slot 10 skips the frames whose time has passed, unread.
         late = drain(Prefetcher(take, 0, clock=lambda: 10))
         assert [(s, i) for s, i, _ in late[:2]] == [(10, 10), (11, 11)]
+
+
+def _textured_take(folder, name, shift, frames=20):
+    """A gradient scene; `shift` adds an RGB cast, as when a model drifts between shots."""
+    y, x = np.mgrid[0:H, 0:W]
+    base = np.stack([x * 4 + 20, y * 5 + 30, (x + y) * 2 + 40], axis=-1).astype(np.int16)
+    picture = np.clip(base + np.array(shift, np.int16), 0, 255).astype(np.uint8)
+    (folder / "takes").mkdir(exist_ok=True)
+    write_video(folder / "takes" / f"{name}.mp4", [picture] * frames, Fraction(24), crf=4)
+    return f"takes/{name}.mp4"
+
+
+def test_a_matched_cut_takes_the_colour_of_the_clip_before_and_eases_back(project, tmp_path):
+    from engine.continuity import mean_ciede2000
+    from engine.sequence import JOIN_FADE_FRAMES
+
+    for name, shift in (("a", (0, 0, 0)), ("b", (30, -8, -20))):
+        shot = add_shot(project, tmp_path, name, take=False)
+        media = _textured_take(tmp_path, name, shift)
+        request = GenerationRequest(
+            prompt=name, model_id="previz", width=W, height=H, frames=20, backend="previz"
+        )
+        shot.takes.append(Take(request.hash, request, media, "2024-01-01T00:00:00Z"))
+        shot.selected_take = request.hash
+    plain = Timeline(
+        fps=Fraction(24), items=(Clip("ca", "a", None, 0, 20), Clip("cb", "b", None, 0, 20))
+    )
+    matched = plain.replace_clip(replace(plain.item("cb"), match_colour=True))
+    before = SequenceFrames(project, tmp_path, plain)
+    after = SequenceFrames(project, tmp_path, matched)
+    cut = 20
+    assert mean_ciede2000(before.frame(cut - 1), before.frame(cut)) > 10
+    assert mean_ciede2000(after.frame(cut - 1), after.frame(cut)) < 3
+    # The correction fades: past the fade the clip is its own colour again.
+    late = cut + JOIN_FADE_FRAMES + 1
+    assert np.array_equal(after.frame(late), before.frame(late))
+    mid = cut + JOIN_FADE_FRAMES // 2
+    assert mean_ciede2000(after.frame(mid), before.frame(mid)) > 0
+    assert after.matches_colour(matched.item("cb"), 0)
+    assert not after.matches_colour(matched.item("ca"), 0)

@@ -268,6 +268,22 @@ def test_choosing_a_crossfade_in_the_toolbar_and_undo(qtbot, document):
     assert panel.transition.currentData() == TransitionKind.CUT
 
 
+def test_the_match_colour_toggle_is_per_join_and_undoable(qtbot, document):
+    panel = show_panel(qtbot, document)
+    panel.view.select("clip-tower")
+    assert panel.match_action.isEnabled() and not panel.match_action.isChecked()
+    panel.match_action.trigger()
+    assert timeline(document).item("clip-tower").match_colour
+    assert not timeline(document).item("clip-keeper").match_colour
+    panel.view.select("clip-keeper")
+    assert not panel.match_action.isChecked()
+    panel.view.select("clip-tower")
+    assert panel.match_action.isChecked()
+    document.undo_stack.undo()
+    assert not timeline(document).item("clip-tower").match_colour
+    assert not panel.match_action.isChecked()
+
+
 def test_dragging_a_transition_handle_changes_its_length(qtbot, document):
     panel = show_panel(qtbot, document)
     view = panel.view
