@@ -46,41 +46,55 @@ def main() -> int:
             app.processEvents()
         window.document.set_current_shot(shot.id)
 
-        gaps: list[float] = []
-        last = [time.perf_counter()]
+        def render_and_watch() -> tuple[list[float], float, str]:
+            gaps: list[float] = []
+            last = [time.perf_counter()]
 
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append((now - last[0]) * 1000)
-            last[0] = now
+            def tick() -> None:
+                now = time.perf_counter()
+                gaps.append((now - last[0]) * 1000)
+                last[0] = now
 
-        timer = QTimer(interval=2)
-        timer.timeout.connect(tick)
-        done = []
-        window.bridge.jobFinished.connect(lambda *a: done.append(a))
-        window.bridge.jobFailed.connect(lambda *a: done.append(a))
-        started = time.perf_counter()
-        last[0] = started
-        timer.start()
-        window.render_current()
-        while not done:
-            app.processEvents()
-            time.sleep(0.0005)
-        # Let the take land in the panels (thumbnails, player) before stopping.
-        end = time.perf_counter() + 0.5
-        while time.perf_counter() < end:
-            app.processEvents()
-        timer.stop()
-        elapsed = time.perf_counter() - started
-        info = window.bridge.jobs[done[0][0]]
+            timer = QTimer(interval=2)
+            timer.timeout.connect(tick)
+            done: list = []
+            finished = window.bridge.jobFinished.connect(lambda *a: done.append(a))
+            failed = window.bridge.jobFailed.connect(lambda *a: done.append(a))
+            started = last[0] = time.perf_counter()
+            timer.start()
+            window.render_current()
+            while not done:
+                app.processEvents()
+                time.sleep(0.0005)
+            # Let the take land in the panels (thumbnails, player) before stopping.
+            end = time.perf_counter() + 0.5
+            while time.perf_counter() < end:
+                app.processEvents()
+            timer.stop()
+            window.bridge.jobFinished.disconnect(finished)
+            window.bridge.jobFailed.disconnect(failed)
+            return sorted(gaps), time.perf_counter() - started, window.bridge.jobs[done[0][0]].state
+
+        # The first render also imports torch and diffusers and loads the model (once per
+        # session); the second, with another seed, is what every later render looks like.
+        cold = render_and_watch()
+        from studio.commands import set_field
+
+        window.document.push(set_field(shot, "seed", shot.seed + 1))
+        warm = render_and_watch()
         window._closing_confirmed = True
         window.close()
-    gaps.sort()
-    worst, p99 = gaps[-1], gaps[int(len(gaps) * 0.99)]
+    for name, (gaps, elapsed, state) in (("first", cold), ("next", warm)):
+        print(
+            f"{name} render of a tiny Wan shot ({state}, {elapsed:.1f} s) with the window open:"
+            f" {len(gaps)} timer ticks, longest GUI stall {gaps[-1]:.1f} ms, 99th percentile"
+            f" {gaps[int(len(gaps) * 0.99)]:.1f} ms"
+        )
+    worst = warm[0][-1]
     print(
-        f"render of a tiny Wan shot ({info.state}) in {elapsed:.1f} s with the window open:"
-        f" {len(gaps)} timer ticks, longest GUI stall {worst:.1f} ms, 99th percentile"
-        f" {p99:.1f} ms; goal < {GOAL_MS:.0f} ms; ratio longest/goal {worst / GOAL_MS:.2f}"
+        f"longest stall while rendering (model loaded): {worst:.1f} ms; goal < {GOAL_MS:.0f} ms;"
+        f" ratio {worst / GOAL_MS:.2f}. The first render's stalls come from importing torch"
+        f" and diffusers once per session: longest {cold[0][-1]:.0f} ms."
     )
     return 0
 

@@ -92,6 +92,9 @@ def default_backend_factory(name: str) -> Backend:
 
         return PrevizBackend()
     if name == "diffusers":
+        from engine.preload import preload_torch_libraries
+
+        preload_torch_libraries()  # keeps the window responsive while torch loads
         from engine.backends.diffusers_backend import DiffusersBackend
 
         return DiffusersBackend()

@@ -115,7 +115,7 @@ class StudioWindow(QMainWindow):
         self.setCentralWidget(self.player)
         self.storyboard = StoryboardPanel(doc, bridge, thumbs)
         self.prompt_panel = PromptPanel(doc, bridge)
-        self.camera_panel = CameraPanel(doc)
+        self.camera_panel = CameraPanel(doc, defer_previz=True)
         self.takes_panel = TakesPanel(doc, bridge, thumbs)
         self.queue_panel = RenderQueuePanel(bridge)
         self.timeline = TimelinePanel(doc, thumbs)

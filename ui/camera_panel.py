@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -50,6 +50,7 @@ from studio.errors import StudioError
 from ui.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
 
+PREVIZ_START_DELAY_MS = 120
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
 
 
@@ -60,9 +61,14 @@ def _preset_label(name: str) -> str:
 class CameraPanel(QWidget):
     """Edits `document.current_shot.camera`; follows the current shot and every edit."""
 
-    def __init__(self, document, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, document, parent: QWidget | None = None, *, defer_previz: bool = False
+    ) -> None:
         super().__init__(parent)
         self.document = document
+        # With `defer_previz` (the studio window at start-up) the first previz source is
+        # prepared just after the panel is first shown, so the window appears sooner.
+        self._previz_ready = not defer_previz
         self._gestures = itertools.count(1)
         self._shot = None
         self._source_key: tuple | None = None
@@ -72,6 +78,16 @@ class CameraPanel(QWidget):
         document.changed.connect(self._refresh)
         document.currentShotChanged.connect(self._shot_changed)
         self._shot_changed()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._previz_ready:
+            QTimer.singleShot(PREVIZ_START_DELAY_MS, self._start_previz)
+
+    def _start_previz(self) -> None:
+        if not self._previz_ready:
+            self._previz_ready = True
+            self._refresh()
 
     def next_gesture(self) -> int:
         return next(self._gestures)
@@ -236,7 +252,9 @@ class CameraPanel(QWidget):
             self.description.setText(f"Move: {describe(rig)}")
         frames, fps = shot.frames, float(shot.fps)
         key, width, height = self._source_key_of(shot)
-        if key != self._source_key:
+        if key != self._source_key and not self._previz_ready:
+            self.source_note.setText("Preparing the previz…")
+        elif key != self._source_key:
             self._source_key = key
             source, note = self._load_source(shot, width, height)
             self.source_note.setText(note)

@@ -4,6 +4,7 @@ timeline strips ask `get`, paint what is there, and repaint when `ready` names t
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class _Decode(QRunnable):
                 image = to_qimage(thumbnail(path, last, width))
         except Exception:  # a decode worker must never raise: show no picture
             image = None
-        self.signals.done.emit(self.key, image)
+        with contextlib.suppress(RuntimeError):  # the window closed while decoding
+            self.signals.done.emit(self.key, image)
 
 
 class ThumbnailCache(QObject):

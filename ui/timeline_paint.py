@@ -9,6 +9,7 @@ file's peak envelope once, off the GUI thread. `paint_timeline` draws one frame 
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,7 +238,8 @@ class _ReadPeaks(QRunnable):
             peaks = read_peaks(self.key[0])
         except (OSError, ValueError, soundfile.SoundFileError):
             peaks = None
-        self.signals.done.emit(self.key, peaks)
+        with contextlib.suppress(RuntimeError):  # the window closed while reading
+            self.signals.done.emit(self.key, peaks)
 
 
 class WaveformCache(QObject):
