@@ -81,6 +81,9 @@ def main() -> int:
         from studio.commands import set_field
 
         window.document.push(set_field(shot, "seed", shot.seed + 1))
+        settle = time.perf_counter() + 1.0  # the edit's own repaints are not the render's
+        while time.perf_counter() < settle:
+            app.processEvents()
         warm = render_and_watch()
         window._closing_confirmed = True
         window.close()

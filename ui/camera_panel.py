@@ -69,6 +69,8 @@ class CameraPanel(QWidget):
         # With `defer_previz` (the studio window at start-up) the first previz source is
         # prepared just after the panel is first shown, so the window appears sooner.
         self._previz_ready = not defer_previz
+        self._source_load = QTimer(self, singleShot=True, interval=0)
+        self._source_load.timeout.connect(self._load_pending_source)
         self._gestures = itertools.count(1)
         self._shot = None
         self._source_key: tuple | None = None
@@ -78,6 +80,18 @@ class CameraPanel(QWidget):
         document.changed.connect(self._refresh)
         document.currentShotChanged.connect(self._shot_changed)
         self._shot_changed()
+
+    def _load_pending_source(self) -> None:
+        shot = self.document.current_shot
+        if shot is None:
+            return
+        key, width, height = self._source_key_of(shot)
+        if key == self._source_key:
+            return
+        self._source_key = key
+        source, note = self._load_source(shot, width, height)
+        self.source_note.setText(note)
+        self.viewport.set_shot(source, shot.camera, shot.frames, float(shot.fps))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -255,10 +269,9 @@ class CameraPanel(QWidget):
         if key != self._source_key and not self._previz_ready:
             self.source_note.setText("Preparing the previz…")
         elif key != self._source_key:
-            self._source_key = key
-            source, note = self._load_source(shot, width, height)
-            self.source_note.setText(note)
-            self.viewport.set_shot(source, rig, frames, fps)
+            # A new picture (a take landed, a keyframe dropped) loads on the next turn of the
+            # event loop, apart from the other panels' work for the same edit.
+            self._source_load.start()
         else:
             self.viewport.set_rig(rig, frames, fps, 1.0 if self._focus_t is None else self._focus_t)
         self._focus_t = None

@@ -73,6 +73,10 @@ class PlayerPanel(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
 
         document.currentShotChanged.connect(self._current_shot_changed)
+        # Reload after the edit's other listeners have run, in its own slice of the event loop:
+        # a take landing then never holds the window up for every panel at once.
+        self._reload = QTimer(self, singleShot=True, interval=0)
+        self._reload.timeout.connect(self._reload_now)
         document.changed.connect(self._document_changed)
         self.show_take(document.current_shot_id)
 
@@ -237,6 +241,9 @@ class PlayerPanel(QWidget):
             self.show_take(shot_id)
 
     def _document_changed(self) -> None:
+        self._reload.start()
+
+    def _reload_now(self) -> None:
         if self._mode == SEQUENCE:
             self.show_sequence()
         else:

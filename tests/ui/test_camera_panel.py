@@ -277,16 +277,17 @@ def test_the_previz_loops_while_visible(qtbot, panel, monkeypatch):
     assert not viewport._timer.isActive()
 
 
-def test_the_previz_moves_over_the_keyframe_image(panel, document):
+def test_the_previz_moves_over_the_keyframe_image(qtbot, panel, document):
     shot = document.current_shot
     picture = np.zeros((240, 400, 3), np.uint8)
     picture[:, :200] = (255, 0, 0)
     cv2.imwrite(str(document.folder / "media" / "frame.png"), picture[:, :, ::-1])
     document.push(set_field(shot, "keyframe", "media/frame.png"))
-    assert "keyframe" in panel.source_note.text()
+    # The new picture loads on the next turn of the event loop.
+    qtbot.waitUntil(lambda: "Over the keyframe" in panel.source_note.text())
     assert np.array_equal(panel.viewport.source, fit_cover(picture, 320, 185))
     document.push(set_field(shot, "keyframe", "media/missing.png"))
-    assert "title card" in panel.source_note.text()
+    qtbot.waitUntil(lambda: "title card" in panel.source_note.text())
     assert "cannot read" in panel.source_note.text()
 
 

@@ -205,9 +205,10 @@ def test_the_player_follows_the_current_shot_and_new_takes(qtbot, player, docume
     assert player.frame_count == 0 and "no take" in player.message
     assert not player.transport.play_button.isEnabled()
     add_rendered_take(document, other)  # document.changed: the new take shows
-    assert player.frame_count == FRAMES and player.current_frame() is not None
+    qtbot.waitUntil(lambda: player.frame_count == FRAMES)  # reloads on the next loop turn
+    assert player.current_frame() is not None
     document.undo_stack.undo()
-    assert player.frame_count == 0
+    qtbot.waitUntil(lambda: player.frame_count == 0)
 
 
 def test_the_sequence_has_the_timelines_frames_and_slates(qtbot, document):
@@ -295,7 +296,7 @@ def test_an_edit_reloads_the_sequence_keeping_place_and_marks(qtbot, document, t
     player.mark_out()
     timeline = document.project.timeline
     document.push(set_timeline(project, timeline.trim("clip-storm", source_out=100), "Trim"))
-    assert player.frame_count == timeline.duration - 20
+    qtbot.waitUntil(lambda: player.frame_count == timeline.duration - 20)
     assert (player.position, player.in_point, player.out_point) == (300, 50, 300)
     player.shutdown()
 
