@@ -9,16 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 from studio.camera import describe
 from studio.errors import ProjectError, StudioError
-from studio.jobs import Profile
+from studio.jobs import ExportPreset, Profile
 from studio.project_io import load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SUBCOMMANDS = ("validate", "info", "render", "models", "plan")
+SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +54,29 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("script", type=Path, help="a .fountain screenplay or a plain text file")
     plan.add_argument("-o", "--output", type=Path, required=True, help="the Name.gallop to create")
     plan.add_argument("--model", help="model id for the new shots (default: previz)")
+    export = sub.add_parser("export", help="write the edited film to a video file")
+    export.add_argument("project", type=Path)
+    export.add_argument(
+        "-o", "--output", type=Path, required=True, help="the file to write (png: a folder)"
+    )
+    export.add_argument(
+        "--preset",
+        choices=[p.value for p in ExportPreset],
+        default=ExportPreset.WEB.value,
+        help="web: H.264 MP4; hevc: 10-bit H.265 MP4; prores: ProRes 422 HQ MOV; "
+        "webm: VP9 WebM; gif; png: a folder of frames (default: web)",
+    )
+    export.add_argument("--size", metavar="WxH", help="frame size (default: the project's)")
+    export.add_argument("--fps", help="frame rate, e.g. 24, 25 or 24000/1001 (default: the edit's)")
+    export.add_argument("--crf", type=int, help="quality of encoded pictures (lower is better)")
+    export.add_argument(
+        "--no-smart-render",
+        action="store_true",
+        help="encode every frame, even where a take could be copied as it is",
+    )
+    export.add_argument(
+        "--otio", type=Path, metavar="FILE", help="also write the edit (.otio, .xml or .edl)"
+    )
     models = sub.add_parser("models", help="list, inspect, verify and download models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     models_sub.add_parser("list", help="every catalog model and whether it is here")
@@ -103,6 +127,91 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+class _UsageError(Exception):
+    """A command line that parsed but means nothing (a size of "big", a .mov for GIF)."""
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 2 or int(h) < 2:
+        raise _UsageError(f"--size must look like 1280x720, not {text!r}")
+    return int(w), int(h)
+
+
+def _parse_fps(text: str) -> Fraction:
+    try:
+        fps = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise _UsageError(
+            f"--fps must be a number such as 24 or 24000/1001, not {text!r}"
+        ) from None
+    if fps <= 0 or fps > 1000:
+        raise _UsageError(f"--fps must be between 0 and 1000, not {text}")
+    # 23.976 and 29.97 mean the NTSC rates, exactly.
+    return fps if "/" in text else fps.limit_denominator(1001)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from types import SimpleNamespace
+
+    from engine.export import ExportJob, export_request
+    from engine.export_presets import output_problem, with_default_suffix
+    from engine.progress import ProgressPrinter
+
+    preset = ExportPreset(args.preset)
+    output = with_default_suffix(preset, args.output)
+    problem = output_problem(preset, output)
+    size = _parse_size(args.size) if args.size else (None, None)
+    fps = _parse_fps(args.fps) if args.fps else None
+    if problem:
+        raise _UsageError(problem)
+    if args.crf is not None:
+        top = {ExportPreset.WEB: 51, ExportPreset.HEVC: 51, ExportPreset.WEBM: 63}.get(preset)
+        if top is None:
+            raise _UsageError(f"--crf does not apply to the {preset.value} preset")
+        if not 0 <= args.crf <= top:
+            raise _UsageError(f"--crf must be between 0 and {top} for {preset.value}")
+    project = load_project(args.project)
+    request = export_request(
+        project,
+        args.project,
+        output,
+        preset,
+        width=size[0],
+        height=size[1],
+        fps=fps,
+        crf=args.crf,
+        smart_render=not args.no_smart_render,
+    )
+    printer = ProgressPrinter(sys.stderr)
+    label = SimpleNamespace(shot=SimpleNamespace(title=f"export {output.name}", id="export"))
+    job = ExportJob(project, args.project, request, lambda event: printer.event(label, event))
+    job.start()
+    try:
+        while not job.done:
+            job.wait(0.25)  # short waits, so that Ctrl+C is seen at once
+    except KeyboardInterrupt:
+        job.cancel()
+        job.wait()
+        printer.close()
+        print("gallop: export interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    job.wait()
+    printer.close()
+    result = job.result
+    if result is None:
+        print(f"gallop: export failed: {job.error or 'cancelled'}", file=sys.stderr)
+        return EXIT_FAILED
+    copied = f", {result.copied_frames} copied from the takes" if result.copied_frames else ""
+    print(f"{result.path}: {result.frames} frames, {result.seconds:.2f}s{copied}")
+    if args.otio:
+        from engine.interchange import write_edit
+
+        edit = write_edit(project, args.project, args.otio)
+        print(f"{edit}: the edit")
+    return EXIT_OK
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from engine.script_import import plan_project
 
@@ -147,10 +256,14 @@ def run_subcommand(argv: list[str]) -> int:
         "render": _cmd_render,
         "models": cmd_models,
         "plan": _cmd_plan,
+        "export": _cmd_export,
     }
     handler = handlers[args.command]
     try:
         return handler(args)
+    except _UsageError as exc:
+        print(f"gallop {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ProjectError as exc:
         print(f"gallop: invalid project: {exc}", file=sys.stderr)
         return EXIT_PROJECT

@@ -212,6 +212,16 @@ class ExportRequest:
     # take id -> media path of every take the timeline uses, so the request is complete.
     take_media: tuple[tuple[str, str], ...] = ()
     sample_rate: int = 48_000
+    # Quality of the encoded pictures; None is the preset's default. Naming one also stops
+    # smart render from adopting the takes' own encoder settings.
+    crf: int | None = None
+    # Copy the untouched pictures of takes that already match the export instead of
+    # re-encoding them.
+    smart_render: bool = True
+
+    def __post_init__(self) -> None:
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise ValueError(f"crf must be between 0 and 63, got {self.crf}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -225,6 +235,9 @@ class ExportRequest:
             "fps": v.fraction_to_json(self.fps),
             "take_media": [list(pair) for pair in sorted(self.take_media)],
             "sample_rate": self.sample_rate,
+            # Written only when set, so requests made before the options keep their hashes.
+            **({"crf": self.crf} if self.crf is not None else {}),
+            **({} if self.smart_render else {"smart_render": False}),
         }
 
     @property
@@ -233,7 +246,10 @@ class ExportRequest:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "$.export") -> ExportRequest:
-        keys = "version kind timeline output preset width height fps take_media sample_rate"
+        keys = (
+            "version kind timeline output preset width height fps take_media sample_rate "
+            "crf smart_render"
+        )
         d = v.expect_dict(data, path, keys.split())
         if v.get_str(d, "kind", path) != "export":
             raise v.ProjectError(f"{path}.kind", "expected 'export'")
@@ -244,6 +260,7 @@ class ExportRequest:
                 raise v.ProjectError(p, "expected [take id, media path]")
             return _read_str(pair[0], f"{p}[0]"), _read_str(pair[1], f"{p}[1]")
 
+        crf = d.get("crf")
         return cls(
             timeline=timeline_from_dict(d.get("timeline"), f"{path}.timeline"),
             output=v.get_str(d, "output", path, nonempty=True),
@@ -253,6 +270,8 @@ class ExportRequest:
             fps=v.get_fraction(d, "fps", path),
             take_media=tuple(v.get_list_of(d, "take_media", path, read_pair, default=())),
             sample_rate=v.get_int(d, "sample_rate", path, min_value=8000, max_value=192_000),
+            crf=None if crf is None else v.check_int(crf, f"{path}.crf", min_value=0, max_value=63),
+            smart_render=v.get_bool(d, "smart_render", path, True),
         )
 
 
@@ -311,7 +330,7 @@ class Partial(Event):
 
 @dataclass(frozen=True)
 class Finished(Event):
-    """`result` is the take for a render and the output path for an export."""
+    """`result` is the take for a render and an `engine.export.ExportResult` for an export."""
 
     result: Any
 

@@ -1,0 +1,364 @@
+"""One export in progress: checks, the smart-render plan, the frame loop and the clean-up.
+
+`engine.export` is the public face (`export`, `ExportJob`); this module does the work. The
+picture comes from `engine.export_frames` through a `Prefetcher`, so that decoding and
+composing overlap with encoding; the sound is mixed and encoded on its own thread; the
+writers of `engine.export_writers` put both in a file under a temporary name, which is
+renamed into place only when everything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from engine.audio_mix import audio_path
+from engine.backends.base import JobCancelled
+from engine.export_frames import AudioFeed, AudioWorker, OutputFrames, output_frames
+from engine.export_presets import (
+    SPECS,
+    TAKE_SETTINGS,
+    H264Settings,
+    h264_encoder,
+    output_problem,
+    parameter_sets,
+    web_settings,
+)
+from engine.export_smart import CopyRun, EncodeRun, Run, TakeStream, plan_runs, scan_take
+from engine.export_writers import PALETTE_SAMPLES, GifWriter, PngWriter, VideoFileWriter
+from engine.media import MediaError, MediaInfo, probe
+from engine.sequence import CLIP, END, FAILED, Prefetcher, SequenceFrames, clip_media
+from studio.errors import StudioError
+from studio.jobs import ExportPreset, ExportRequest
+from studio.timeline import Clip, Timeline
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class ExportError(StudioError):
+    """An export cannot be made; `shot_id` names the shot at fault when there is one."""
+
+    def __init__(self, message: str, shot_id: str | None = None) -> None:
+        super().__init__(message)
+        self.shot_id = shot_id
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A finished export: where, how long, and how much of it was copied from the takes.
+
+    `seconds` is the film's length; `copied_segments` and `encoded_segments` count the
+    edit's pieces (clips, transitions, gaps) with any copied or any encoded frame (a clip
+    can be both: encoded up to its first keyframe, copied after); `elapsed` is wall time.
+    """
+
+    path: Path
+    frames: int
+    seconds: float
+    copied_segments: int
+    encoded_segments: int
+    copied_frames: int = 0
+    elapsed: float = 0.0
+
+
+def _has_audio(timeline: Timeline) -> bool:
+    return any(track.clips and not track.muted for track in timeline.audio_tracks)
+
+
+def _temp_beside(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}")
+
+
+def _check_request(request: ExportRequest, output: Path) -> None:
+    problem = output_problem(request.preset, output)
+    if problem:
+        raise ExportError(problem)
+    if request.preset is not ExportPreset.PNG and (request.width % 2 or request.height % 2):
+        raise ExportError(
+            f"the {request.preset.value} preset needs an even width and height, "
+            f"not {request.width}x{request.height}"
+        )
+    if request.fps <= 0:
+        raise ExportError(f"the frame rate must be positive, not {request.fps}")
+    if request.timeline.duration <= 0:
+        raise ExportError("the timeline is empty: there is nothing to export")
+    if not output.parent.is_dir():
+        raise ExportError(f"the folder {str(output.parent)!r} does not exist")
+    if request.preset is not ExportPreset.PNG and output.is_dir():
+        raise ExportError(f"{output} is a folder; name a file to write the film to")
+    if request.preset is ExportPreset.PNG and output.exists():
+        earlier = output.is_dir() and all(
+            p.name.startswith(f"{output.name}_") and p.suffix == ".png" for p in output.iterdir()
+        )
+        if not earlier:
+            raise ExportError(f"{output} exists and is not an earlier PNG export; choose another")
+
+
+@dataclass
+class _Plan:
+    runs: list[Run]
+    settings: H264Settings | None
+    template: TakeStream | None
+    delay: int
+
+
+class Export:
+    """One export: `Export(project, folder, request, on_progress, cancel).run()`."""
+
+    def __init__(self, project, folder, request, on_progress, cancel) -> None:
+        self.project, self.folder, self.request = project, Path(folder), request
+        self.on_progress = on_progress or (lambda done, total: None)
+        self.cancel = cancel or threading.Event()
+        self.output = Path(request.output)
+        self.spec = SPECS[request.preset]
+        self.timeline = request.timeline
+        self.frames = output_frames(self.timeline.duration, self.timeline.fps, request.fps)
+        self.done = 0
+        self.owner: dict[Path, tuple[str, str]] = {}  # take file -> (shot id, shot name)
+        self.takes: dict[Path, MediaInfo] = {}
+        self.audio: AudioWorker | None = None
+
+    # -- planning ------------------------------------------------------------------------
+
+    def check_takes(self) -> None:
+        """Every clip has a readable take: else an error naming the first shot without one."""
+        for clip in self.timeline.clips():
+            path = clip_media(self.project, self.folder, clip)
+            if path in self.owner:
+                continue
+            shot = self.project.shot(clip.shot_id)
+            self.owner[path] = (clip.shot_id, (shot.title or shot.id) if shot else clip.shot_id)
+            try:
+                self.takes[path] = probe(path)
+            except MediaError as exc:
+                raise self.shot_error(exc) from exc
+
+    def check_sounds(self) -> None:
+        """Every sound the mix plays is there: else stop now, not after the picture."""
+        for track in self.timeline.audio_tracks:
+            for clip in () if track.muted else track.clips:
+                path = audio_path(self.project, self.folder, clip.media)
+                if not path.is_file():
+                    raise MediaError(path, f"sound file not found (audio clip {clip.id!r})")
+
+    def shot_error(self, exc: MediaError) -> StudioError:
+        owner = self.owner.get(exc.path)
+        if owner is None:
+            return exc
+        shot_id, name = owner
+        return ExportError(
+            f"the take of shot {name!r} cannot be read: {exc.message}. Render the shot "
+            "again or choose another take.",
+            shot_id,
+        )
+
+    def plan(self, segments) -> _Plan:
+        request, fps = self.request, self.request.fps
+        everything: list[Run] = [EncodeRun(0, self.frames)]
+        if request.preset is not ExportPreset.WEB:
+            return _Plan(everything, None, None, 0)
+        own = web_settings(request.crf, fps)
+        if not request.smart_render or fps != self.timeline.fps:
+            return _Plan(everything, own, None, 0)
+        size = (request.width, request.height)
+        scanned: dict[Path, TakeStream | None] = {}
+
+        def take_of(clip: Clip) -> TakeStream | None:
+            path = clip_media(self.project, self.folder, clip)
+            if path not in scanned:
+                info = self.takes[path]
+                matches = (info.width, info.height) == size and info.fps == fps
+                try:
+                    scanned[path] = scan_take(path) if matches else None
+                except MediaError as exc:
+                    raise self.shot_error(exc) from exc
+            return scanned[path]
+
+        best = _Plan(everything, own, None, 0)
+        clips = [s.clip for s in segments if s.kind == CLIP and s.clip is not None]
+        if not any(take_of(clip) for clip in clips):
+            return best  # no take is H.264 at the export's size and rate
+        best_copied = 0
+        candidates = [own] if request.crf is not None else [own, TAKE_SETTINGS]
+        for settings in candidates:
+            encoder = h264_encoder(settings, *size, fps)
+            sets = parameter_sets(encoder.extradata)
+            del encoder
+            runs = plan_runs(segments, take_of, sets, *size, fps)
+            copies = [r for r in runs if isinstance(r, CopyRun)]
+            copied = sum(r.frames for r in copies)
+            if copied > best_copied:
+                delay = max(r.take.delay for r in copies)
+                best, best_copied = _Plan(runs, settings, copies[0].take, delay), copied
+        return best
+
+    # -- writing -------------------------------------------------------------------------
+
+    def writer(self, temp: Path, plan: _Plan):
+        request = self.request
+        if request.preset is ExportPreset.PNG:
+            return PngWriter(temp, self.output.name)
+        if request.preset is ExportPreset.GIF:
+            return GifWriter(temp, self.spec, request.width, request.height, request.fps)
+        sound = self.spec.has_audio and _has_audio(self.timeline)
+        return VideoFileWriter(
+            temp,
+            self.spec,
+            request.width,
+            request.height,
+            request.fps,
+            crf=request.crf,
+            settings=plan.settings,
+            sample_rate=request.sample_rate if sound else None,
+            smart=plan.template,
+            delay=plan.delay,
+        )
+
+    def run(self) -> ExportResult:
+        started = time.monotonic()
+        _check_request(self.request, self.output)
+        self.check_takes()
+        if self.spec.has_audio:
+            self.check_sounds()
+        self.check_cancelled()
+        temp = _temp_beside(self.output)
+        writer = source = None
+        with SequenceFrames(
+            self.project, self.folder, self.timeline, self.request.width, self.request.height
+        ) as seq:
+            segments = seq.segments()
+            plan = self.plan(segments)
+            try:
+                writer = self.writer(temp, plan)
+                source = OutputFrames(
+                    seq,
+                    self.frames,
+                    self.request.fps,
+                    writer.convert,
+                    direct_format=writer.direct_format,
+                    takes=self.takes,
+                )
+                if isinstance(writer, GifWriter):
+                    writer.prepare(self.palette_samples(source))
+                if writer.audio is not None:
+                    self.audio = AudioWorker(self.audio_feed(), writer.encode_audio)
+                    self.audio.start()
+                for run in plan.runs:
+                    if isinstance(run, CopyRun):
+                        self.copy(writer, run)
+                    else:
+                        self.encode(writer, source, run)
+                if self.audio is not None:
+                    writer.mux_audio(self.audio.rest(self.check_cancelled))
+                self.check_cancelled()
+                writer.finish()
+                writer = None
+                self.place(temp)
+            except MediaError as exc:
+                raise self.shot_error(exc) from exc
+            except (OSError, av.FFmpegError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                raise ExportError(f"cannot write {self.output.name}: {reason}") from exc
+            finally:
+                if self.audio is not None:
+                    self.audio.stop()
+                if source is not None:
+                    source.close()
+                if writer is not None:
+                    writer.abort()
+                self.remove(temp)
+        copied = [r for r in plan.runs if isinstance(r, CopyRun)]
+        encoded = [r for r in plan.runs if isinstance(r, EncodeRun)]
+        return ExportResult(
+            path=self.output,
+            frames=self.frames,
+            seconds=float(self.frames / self.request.fps),
+            copied_segments=_touched(segments, copied),
+            encoded_segments=_touched(segments, encoded),
+            copied_frames=sum(r.frames for r in copied),
+            elapsed=time.monotonic() - started,
+        )
+
+    def palette_samples(self, source: OutputFrames) -> list[np.ndarray]:
+        count = min(self.frames, PALETTE_SAMPLES)
+        picks = sorted({round(i * (self.frames - 1) / max(1, count - 1)) for i in range(count)})
+        samples = []
+        for index in picks:
+            self.check_cancelled()
+            samples.append(source.picture(index))
+        return samples
+
+    def audio_feed(self) -> AudioFeed:
+        rate = self.request.sample_rate
+        total = round(self.frames * Fraction(rate) / self.request.fps)
+        return AudioFeed(self.project, self.folder, self.timeline, rate, total)
+
+    def encode(self, writer, source: OutputFrames, run: EncodeRun) -> None:
+        writer.begin_run(run.start)
+        prefetch = Prefetcher(source, run.start, span=(run.start, run.stop), depth=8)
+        prefetch.start()
+        try:
+            while True:
+                item = prefetch.get(timeout=0.1)
+                self.check_cancelled()
+                if item is None:
+                    continue
+                _, index, frame = item
+                if index == END:
+                    break
+                if index == FAILED:
+                    raise frame
+                writer.encode(index, frame)
+                self.step(writer, index + 1)
+        finally:
+            prefetch.stop()
+        writer.end_run()
+
+    def copy(self, writer, run: CopyRun) -> None:
+        for index in writer.copy(run):
+            self.check_cancelled()
+            self.step(writer, index + 1)
+
+    def step(self, writer, frame: int) -> None:
+        self.done += 1
+        if self.audio is not None:
+            # Sound up to a second ahead of the picture, so the muxer interleaves them, and
+            # never more than a few seconds behind (copying runs ahead of the sound).
+            rate = self.request.sample_rate
+            now = round(frame * Fraction(rate) / self.request.fps)
+            packets = self.audio.ready(now + rate, behind=4 * rate, wait=self.check_cancelled)
+            writer.mux_audio(packets)
+        self.on_progress(self.done, self.frames)
+
+    def check_cancelled(self) -> None:
+        if self.cancel.is_set():
+            raise JobCancelled("export")
+
+    def place(self, temp: Path) -> None:
+        if self.request.preset is ExportPreset.PNG and self.output.is_dir():
+            # An earlier PNG export of the same name (checked before starting) makes way.
+            shutil.rmtree(self.output)
+        os.replace(temp, self.output)
+
+    @staticmethod
+    def remove(temp: Path) -> None:
+        if temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _touched(segments, runs: list[Run]) -> int:
+    return sum(any(r.start < s.stop and s.start < r.stop for r in runs) for s in segments)

@@ -1,0 +1,145 @@
+"""`gallop export`: the film, its progress, exit codes and the messages a user acts on."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.cli import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROJECT,
+    EXIT_USAGE,
+    run_subcommand,
+)
+from engine.export import ExportJob
+from engine.media import probe, write_video
+from studio.jobs import GenerationRequest
+from studio.model import Project, Take
+from studio.project_io import copy_project, save_project
+from studio.timeline import Clip, Timeline, Transition, TransitionKind
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
+W, H = 64, 36
+
+
+def make_film(folder: Path) -> Path:
+    """A saved project of two shots with takes, joined by a crossfade."""
+    project = Project(title="Film", width=W, height=H)
+    (folder / "takes").mkdir(parents=True)
+    for n, shot_id in enumerate(("sea", "cliff")):
+        shot = project.new_shot(id=shot_id, title=f"The {shot_id}")
+        project.shots.append(shot)
+        pictures = [np.full((H, W, 3), 40 + 60 * n + i, np.uint8) for i in range(12)]
+        write_video(folder / f"takes/{shot_id}.mp4", pictures, Fraction(24), crf=16)
+        request = GenerationRequest(prompt=shot_id, model_id="previz", width=W, height=H, frames=12)
+        shot.takes.append(Take(request.hash, request, f"takes/{shot_id}.mp4", "2024-01-01T00:00Z"))
+        shot.selected_take = request.hash
+    fade = Transition(TransitionKind.CROSSFADE, 4)
+    project.timeline = Timeline(
+        Fraction(24), (Clip("c1", "sea", None, 0, 12), Clip("c2", "cliff", None, 0, 12, fade))
+    )
+    save_project(project, folder)
+    return folder
+
+
+@pytest.fixture
+def film(tmp_path) -> Path:
+    return make_film(tmp_path / "Film.gallop")
+
+
+def test_export_writes_the_film_with_a_progress_bar(film, tmp_path, capsys):
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert f"{out}: 20 frames, 0.83s" in captured.out
+    assert "export film.mp4" in captured.err and "done in" in captured.err
+    info = probe(out)
+    assert (info.frames, info.width, info.height, info.codec) == (20, W, H, "h264")
+
+
+def test_the_preset_picks_the_format_and_the_suffix(film, tmp_path, capsys):
+    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "cut")]) == EXIT_OK
+    assert probe(tmp_path / "cut.mp4").codec == "h264"  # the preset's suffix was added
+    args = ["export", str(film), "-o", str(tmp_path / "cut"), "--preset", "webm"]
+    assert run_subcommand([*args, "--size", "32x18", "--fps", "12"]) == EXIT_OK
+    info = probe(tmp_path / "cut.webm")
+    assert (info.codec, info.width, info.height, info.fps, info.frames) == ("vp9", 32, 18, 12, 10)
+    assert (
+        run_subcommand(["export", str(film), "-o", str(tmp_path / "stills"), "--preset", "png"])
+        == 0
+    )
+    assert len(list((tmp_path / "stills").glob("stills_*.png"))) == 20
+
+
+def test_a_shot_without_a_take_is_named(tmp_path, capsys):
+    project = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(project), "-o", str(out)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "shot 'Storm at sea' has no take yet; render it first" in err
+    assert not out.exists()
+
+
+def test_a_corrupt_take_is_named_and_leaves_no_file(film, tmp_path, capsys):
+    (film / "takes/cliff.mp4").write_bytes(b"this is not a video")
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "gallop: export failed: the take of shot 'The cliff' cannot be read" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--preset", "avi"], "invalid choice"),
+        (["--preset", "gif"], "writes .gif files, not 'film.mp4'"),
+        (["--size", "big"], "--size must look like 1280x720"),
+        (["--fps", "fast"], "--fps must be a number"),
+        (["--crf", "80"], "--crf must be between 0 and 51 for web"),
+        (["--crf", "20", "--preset", "png"], "--crf does not apply to the png preset"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_reason(film, tmp_path, capsys, args, message):
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(film), "-o", str(out), *args]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_invalid_project_exits_3(tmp_path, capsys):
+    (tmp_path / "project.json").write_text("{not json")
+    assert run_subcommand(["export", str(tmp_path), "-o", str(tmp_path / "f.mp4")]) == EXIT_PROJECT
+    assert "invalid project" in capsys.readouterr().err
+
+
+def test_ctrl_c_cancels_and_leaves_no_file(film, tmp_path, capsys, monkeypatch):
+    original = ExportJob.wait
+
+    def interrupted(self, timeout=None):
+        if timeout is not None:
+            raise KeyboardInterrupt
+        return original(self, timeout)
+
+    monkeypatch.setattr(ExportJob, "wait", interrupted)
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_INTERRUPTED
+    assert "interrupted; nothing was written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop"]
+
+
+def test_otio_writes_the_edit_beside_the_film(film, tmp_path, capsys):
+    edit = tmp_path / "cut.otio"
+    args = ["export", str(film), "-o", str(tmp_path / "film.mp4"), "--otio", str(edit)]
+    assert run_subcommand(args) == EXIT_OK
+    assert f"{edit}: the edit" in capsys.readouterr().out
+    import opentimelineio as otio
+
+    timeline = otio.adapters.read_from_file(str(edit))
+    assert len(list(timeline.find_clips())) == 2
