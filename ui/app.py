@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 from studio.errors import StudioError
 from studio.model import Project
 from studio.project_io import ProjectSession, create_project
+from ui.audio_panel import AudioClipPanel, choose_and_import_audio
 from ui.bridge import EngineBridge
 from ui.document import Document
+from ui.export_dialog import ExportDialog
 from ui.preferences import PreferencesDialog, engine_factory_from_settings
 from ui.project_life import (
     app_settings,
@@ -119,6 +121,7 @@ class StudioWindow(QMainWindow):
         self.takes_panel = TakesPanel(doc, bridge, thumbs)
         self.queue_panel = RenderQueuePanel(bridge)
         self.timeline = TimelinePanel(doc, thumbs)
+        self.sound_panel = AudioClipPanel(doc)
 
         self.docks: dict[str, QDockWidget] = {}
         left, right, bottom = (
@@ -132,8 +135,10 @@ class StudioWindow(QMainWindow):
         self._dock("prompt", "Shot", self.prompt_panel, right)
         self._dock("camera", "Camera", self.camera_panel, right)
         self._dock("timeline", "Timeline", self.timeline, bottom)
+        self._dock("sound", "Sound", self.sound_panel, left)
         self.splitDockWidget(self.docks["storyboard"], self.docks["takes"], Qt.Vertical)
         self.tabifyDockWidget(self.docks["takes"], self.docks["queue"])
+        self.tabifyDockWidget(self.docks["queue"], self.docks["sound"])
         self.splitDockWidget(self.docks["prompt"], self.docks["camera"], Qt.Vertical)
         self.docks["takes"].raise_()
         for corner, area in (
@@ -157,6 +162,10 @@ class StudioWindow(QMainWindow):
         self.prompt_panel.renderRequested.connect(self.render_current)
         self.storyboard.renderRequested.connect(self.render_shots)
         self.timeline.playheadMoved.connect(self._timeline_seek)
+        self.timeline.audioClipSelected.connect(self._show_sound)
+        self.timeline.clipSelected.connect(lambda _shot: self.sound_panel.clear())
+        self.timeline.view.playheadChanged.connect(self.sound_panel.set_playhead)
+        self.sound_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.player.positionChanged.connect(self._player_moved)
 
     def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -192,6 +201,10 @@ class StudioWindow(QMainWindow):
         self.act_save = a("&Save", self.save, QKeySequence.Save)
         self.act_save_as = a("Save &as…", self.save_as, QKeySequence.SaveAs)
         self.act_import = a("&Import script…", self.import_script, tip="Fountain or prose")
+        self.act_import_sound = a(
+            "Import &sound…", self.import_sound, "Ctrl+Shift+I", "Music or voice-over"
+        )
+        self.act_export = a("&Export film…", self.export_film, "Ctrl+E", "Film and edit")
         self.act_prefs = a("&Preferences…", self.preferences, QKeySequence.Preferences)
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
 
@@ -238,7 +251,8 @@ class StudioWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
-        file_menu.addAction(self.act_import)
+        file_menu.addActions([self.act_import, self.act_import_sound])
+        file_menu.addAction(self.act_export)
         file_menu.addSeparator()
         file_menu.addActions([self.act_prefs, self.act_quit])
 
@@ -367,6 +381,22 @@ class StudioWindow(QMainWindow):
         info = self.bridge.jobs.get(job_id)
         if info is not None and info.shot_id == self.document.current_shot_id:
             self._show_current_take(info.shot_id)
+
+    # -- sound and export --------------------------------------------------------------
+    def import_sound(self) -> None:
+        choose_and_import_audio(self, self.document, self.timeline.view.playhead)
+
+    def _show_sound(self, track_id: str, clip_id: str) -> None:
+        self.sound_panel.show_clip(track_id, clip_id)
+        self.docks["sound"].show()
+        self.docks["sound"].raise_()
+
+    def export_film(self) -> None:
+        dialog = ExportDialog(self.document, self, settings=self.settings)
+        dialog.exportFinished.connect(
+            lambda path: self.statusBar().showMessage(f"Exported {path}", 10_000)
+        )
+        dialog.open()
 
     # -- player and timeline -----------------------------------------------------------
     def _show_current_take(self, shot_id: str) -> None:

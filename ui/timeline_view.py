@@ -92,6 +92,7 @@ class TimelineView(QWidget, TimelineGeometry):
     playheadMoved = Signal(int)  # noqa: N815 - moved by the user here
     playheadChanged = Signal(int)  # noqa: N815 - moved by anyone
     selectionChanged = Signal(str)  # noqa: N815 - the selected item id, "" for none
+    audioClipSelected = Signal(str, str)  # noqa: N815 - track id, audio clip id
     message = Signal(str)
 
     def __init__(
@@ -429,6 +430,17 @@ class TimelineView(QWidget, TimelineGeometry):
             f"Set {transition.label}",
         )
 
+    def audio_hit(self, x: float, y: float) -> tuple[str, str] | None:
+        """The (track id, clip id) of the audio clip under (x, y), if any."""
+        frame = self.frame_at(x)
+        for t, lane in enumerate(self.layout_.audio):
+            top = self.audio_top(t)
+            if top <= y < top + AUDIO_H:
+                j = int(np.searchsorted(lane.starts, frame, side="right")) - 1
+                if 0 <= j < len(lane.track.clips) and frame < lane.ends[j]:
+                    return lane.track.id, lane.track.clips[j].id
+        return None
+
     def set_match_colour(self, on: bool) -> bool:
         """Match the selected clip's colour to the clip before it at their join."""
         clip = self.selected_clip()
@@ -490,6 +502,10 @@ class TimelineView(QWidget, TimelineGeometry):
         if hit is None:
             if self.video_top() <= y < self.video_top() + VIDEO_H:
                 self.select("")
+            else:
+                audio = self.audio_hit(x, y)
+                if audio is not None:
+                    self.audioClipSelected.emit(*audio)
             return
         kind, i = hit
         mods = event.modifiers()
@@ -705,6 +721,7 @@ class TimelinePanel(QWidget):
 
     clipSelected = Signal(str)  # noqa: N815
     playheadMoved = Signal(int)  # noqa: N815
+    audioClipSelected = Signal(str, str)  # noqa: N815
 
     def __init__(
         self,
@@ -719,6 +736,7 @@ class TimelinePanel(QWidget):
         self.view = TimelineView(document, self.thumbnails, self)
         self.view.clipSelected.connect(self.clipSelected)
         self.view.playheadMoved.connect(self.playheadMoved)
+        self.view.audioClipSelected.connect(self.audioClipSelected)
 
         bar = QToolBar("Timeline", self)
         self.zoom_in_action = bar.addAction("Zoom in", self.view.zoom_in)

@@ -54,7 +54,15 @@ def answer(monkeypatch, button):
 
 
 def test_every_panel_is_docked_and_the_title_tracks_unsaved_changes(window):
-    assert set(window.docks) == {"storyboard", "prompt", "camera", "takes", "queue", "timeline"}
+    assert set(window.docks) == {
+        "storyboard",
+        "prompt",
+        "camera",
+        "takes",
+        "queue",
+        "sound",
+        "timeline",
+    }
     assert window.storyboard.model.rowCount() == 6
     assert window.windowTitle() == "The Lighthouse[*] — Gallop Studio"
     assert not window.isWindowModified()
@@ -180,3 +188,19 @@ def test_ctrl_enter_renders_the_current_shot_and_its_card_shows_the_take(qtbot, 
     qtbot.waitUntil(card_shows_take, timeout=30_000)
     assert window.takes_panel is not None
     assert window.document.take_path(shot) is not None
+
+
+def test_clicking_a_sound_in_the_timeline_opens_it_in_the_sound_panel(qtbot, window):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    view = window.timeline.view
+    track = window.project.timeline.audio_tracks[0]
+    clip = track.clips[0]
+    x = round(view.x_of_frame(clip.start + 5))
+    y = view.audio_top(0) + 10
+    assert view.audio_hit(x, y) == (track.id, clip.id)
+    with qtbot.waitSignal(window.sound_panel.clipShown) as shown:
+        QTest.mouseClick(view, Qt.LeftButton, Qt.NoModifier, QPoint(x, y))
+    assert shown.args == [track.id, clip.id]
+    assert window.docks["sound"].isVisible()
