@@ -433,9 +433,7 @@ class StudioWindow(QMainWindow):
         )
         if not target:
             return
-        folder = Path(target)
-        if folder.suffix != ".gallop":
-            folder = folder.with_suffix(".gallop")
+        folder = gallop_folder(target)
         try:
             save_project_as(self.project, self.session.folder, folder)
         except (OSError, StudioError) as exc:
@@ -457,9 +455,7 @@ class StudioWindow(QMainWindow):
         )
         if not target:
             return
-        folder = Path(target)
-        if folder.suffix != ".gallop":
-            folder = folder.with_suffix(".gallop")
+        folder = gallop_folder(target)
         try:
             create_project(folder, Project(title=folder.stem))
         except (OSError, StudioError) as exc:
@@ -489,9 +485,7 @@ class StudioWindow(QMainWindow):
             return
         from engine.script_import import plan_project
 
-        folder = Path(target)
-        if folder.suffix != ".gallop":
-            folder = folder.with_suffix(".gallop")
+        folder = gallop_folder(target)
         try:
             plan_project(Path(script), folder)
         except (OSError, StudioError) as exc:
@@ -563,6 +557,12 @@ class StudioWindow(QMainWindow):
         self.thumbnails.wait(5000)
         self.session.close()
         event.accept()
+
+
+def gallop_folder(target: str) -> Path:
+    """A path the user typed, as a project folder name ending in .gallop."""
+    folder = Path(target)
+    return folder if folder.suffix == ".gallop" else folder.with_suffix(".gallop")
 
 
 def open_window(

@@ -11,17 +11,7 @@ import pytest
 import soundfile
 
 from studio.errors import StudioError
-from studio.project_io import copy_project, load_project
 from ui.audio_panel import AudioClipPanel, choose_and_import_audio, import_audio
-from ui.document import Document
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 def tone(seconds: float, rate: int, channels: int = 2) -> np.ndarray:

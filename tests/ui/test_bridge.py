@@ -2,28 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from studio.project_io import copy_project, load_project
-from ui.bridge import CANCELLED, DONE, EngineBridge
-from ui.document import Document
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
-
-
-@pytest.fixture
-def bridge(document):
-    bridge = EngineBridge(document)
-    yield bridge
-    bridge.shutdown()
+from ui.bridge import CANCELLED, DONE
 
 
 def test_a_previz_render_adds_a_selected_take_in_one_undo_step(qtbot, document, bridge):

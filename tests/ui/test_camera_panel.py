@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -14,20 +12,10 @@ from engine.backends.previz import PrevizRenderer, fit_cover
 from studio.camera import CameraRig, Shake, preset, with_move
 from studio.commands import set_camera, set_field
 from studio.easing import Easing, Keyframe
-from studio.project_io import copy_project, load_project
 from ui import camera_previz
 from ui.camera_panel import CameraPanel
 from ui.camera_previz import probe_rig
-from ui.document import Document
 from ui.images import from_qimage
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 @pytest.fixture

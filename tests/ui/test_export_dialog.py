@@ -4,7 +4,6 @@ file, names shots without takes before starting, and reports failures naming the
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -13,20 +12,11 @@ from PySide6.QtGui import QDesktopServices
 from engine.media import probe
 from studio.commands import set_field
 from studio.jobs import ExportPreset
-from studio.project_io import copy_project, load_project
 from studio.timeline import Clip
 from ui.bridge import EngineBridge
-from ui.document import Document
 from ui.export_dialog import CANCELLED, CANCELLED_TEXT, DONE, FAILED, ExportDialog
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
 CLIP_FRAMES = 12  # every shot rendered for half a second at 24 fps
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 @pytest.fixture

@@ -17,12 +17,10 @@ from engine.sequence import conform
 from studio.commands import add_take, set_timeline
 from studio.jobs import GenerationRequest
 from studio.model import Take
-from studio.project_io import copy_project, load_project
 from ui.audio_output import AudioOutput
 from ui.document import Document
 from ui.player import SILENT_NOTICE, PlayerPanel
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
 FRAMES = 30
 
 
@@ -85,12 +83,6 @@ def add_rendered_take(document: Document, shot) -> Path:
     )
     document.push(add_take(shot, Take(request.hash, request, relative, "2024-01-01T00:00:00Z")))
     return path
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 def make_player(qtbot, document, audio=None) -> PlayerPanel:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,18 +13,8 @@ from PySide6.QtWidgets import QApplication
 
 import ui.prompt_panel
 from studio.jobs import CameraMode, Profile
-from studio.project_io import copy_project, load_project
 from ui.bridge import EngineBridge
-from ui.document import Document
 from ui.prompt_panel import FPS_CHOICES, PromptPanel
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 @pytest.fixture

@@ -43,13 +43,6 @@ def document(tmp_path):
 
 
 @pytest.fixture
-def bridge(document):
-    bridge = EngineBridge(document)
-    yield bridge
-    bridge.shutdown()
-
-
-@pytest.fixture
 def gate():
     return threading.Event()
 

@@ -3,8 +3,6 @@ drop, and shows each shot's take, camera move and render state on its card."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -14,9 +12,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from studio.commands import set_field
-from studio.project_io import copy_project, load_project
-from ui.bridge import FAILED, QUEUED, RUNNING, EngineBridge, JobInfo
-from ui.document import Document
+from ui.bridge import FAILED, QUEUED, RUNNING, JobInfo
 from ui.images import from_qimage
 from ui.storyboard import (
     CHIP_COLOURS,
@@ -31,14 +27,7 @@ from ui.storyboard import (
     StoryboardPanel,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
 STORY = ["storm", "tower", "keeper", "lamp", "ship", "dawn"]
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 @pytest.fixture
@@ -47,13 +36,6 @@ def panel(qtbot, document):
     qtbot.addWidget(panel)
     panel.resize(900, 520)
     return panel
-
-
-@pytest.fixture
-def bridge(document):
-    bridge = EngineBridge(document)
-    yield bridge
-    bridge.shutdown()
 
 
 def ids(document) -> list[str]:

@@ -12,7 +12,6 @@ from PySide6.QtCore import QPoint, Qt
 
 from engine.media import VideoReader
 from studio.project_io import copy_project, load_project
-from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.images import from_qimage
 from ui.take_compare import TakeCompareView
@@ -29,13 +28,6 @@ def document(tmp_path):
     shot = document.project.shots[0]  # a pedestal move: every frame differs
     shot.duration, shot.width, shot.height = 0.5, 320, 192
     return document
-
-
-@pytest.fixture
-def bridge(document):
-    bridge = EngineBridge(document)
-    yield bridge
-    bridge.shutdown()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ transitions, zoom, snapping and undo, driven with real mouse and key events."""
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,20 +16,11 @@ from engine.media import write_video
 from studio.commands import add_take, set_timeline
 from studio.jobs import GenerationRequest
 from studio.model import Project, Shot, Take
-from studio.project_io import copy_project, load_project
 from studio.timeline import Clip, Timeline, Transition, TransitionKind, timeline_to_dict
 from ui.document import Document
 from ui.images import from_qimage
 from ui.timeline_paint import AUDIO_H, RULER_H, VIDEO_H
 from ui.timeline_view import TimelinePanel
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
-
-
-@pytest.fixture
-def document(tmp_path):
-    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    return Document(load_project(folder), folder)
 
 
 def show_panel(qtbot, document, ppf: float | None = 4.0) -> TimelinePanel:
