@@ -336,10 +336,18 @@ class StudioWindow(QMainWindow):
 
     # -- editing -----------------------------------------------------------------------
     def delete(self) -> None:
-        """Delete what has focus: timeline clips in the timeline, shots elsewhere."""
+        """Delete what has focus: clips in the timeline, takes, jobs; shots elsewhere."""
         focus = QApplication.focusWidget()
-        if focus is not None and self.timeline.isAncestorOf(focus):
-            self.timeline.ripple_delete()
+
+        def within(panel: QWidget) -> bool:
+            return focus is not None and (focus is panel or panel.isAncestorOf(focus))
+
+        if within(self.timeline):
+            self.timeline.view.ripple_delete()
+        elif within(self.takes_panel):
+            self.takes_panel.discard()
+        elif within(self.queue_panel):
+            self.queue_panel.cancel_or_remove()
         else:
             self.storyboard.delete_selected()
 

@@ -204,3 +204,14 @@ def test_clicking_a_sound_in_the_timeline_opens_it_in_the_sound_panel(qtbot, win
         QTest.mouseClick(view, Qt.LeftButton, Qt.NoModifier, QPoint(x, y))
     assert shown.args == [track.id, clip.id]
     assert window.docks["sound"].isVisible()
+
+
+def test_the_delete_menu_entry_acts_on_the_focused_timeline(qtbot, window):
+    view = window.timeline.view
+    view.select("clip-tower")
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    shots = len(window.project.shots)
+    window.act_delete.trigger()
+    assert "clip-tower" not in [c.id for c in window.project.timeline.clips()]
+    assert len(window.project.shots) == shots  # the shot stays in the storyboard
