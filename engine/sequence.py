@@ -322,11 +322,8 @@ class SequenceFrames:
                 raise
             return self._card(clip, exc)
         position = clip.source_in + index - clip_start
-        take_fps = reader.info.fps
-        frame = position if take_fps == self.fps else round(position * take_fps / self.fps)
-        frame = min(frame, len(reader) - 1)
         try:
-            picture = reader.read(frame)
+            picture = reader.read(self._take_index(reader, position))
         except MediaError as exc:
             if self.missing == "error":
                 raise
@@ -359,9 +356,14 @@ class SequenceFrames:
 
     def _source_frame(self, clip: Clip, position: int) -> np.ndarray:
         reader = self._reader(clip_media(self.project, self.folder, clip))
+        return conform(reader.read(self._take_index(reader, position)), self.width, self.height)
+
+    def _take_index(self, reader: VideoReader, position: int) -> int:
+        """The take frame shown at timeline-rate `position` into the clip: mapped by time
+        when the take has another rate; a take shorter than its clip holds its last frame."""
         take_fps = reader.info.fps
         frame = position if take_fps == self.fps else round(position * take_fps / self.fps)
-        return conform(reader.read(min(frame, len(reader) - 1)), self.width, self.height)
+        return min(frame, len(reader) - 1)
 
     def _reader(self, path: Path) -> VideoReader:
         reader = self._readers.get(path)

@@ -408,7 +408,7 @@ class StudioWindow(QMainWindow):
 
     # -- player and timeline -----------------------------------------------------------
     def _show_current_take(self, shot_id: str) -> None:
-        if shot_id and getattr(self.player, "mode", "take") == "take":
+        if shot_id and self.player.mode == "take":
             self.player.show_take(shot_id)
 
     def _show_current_take_now(self) -> None:

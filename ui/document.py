@@ -117,6 +117,3 @@ class Document(QObject):
             status = shot_status(self.project, self.folder, shot)
             self._status_cache[shot.id] = status
         return status
-
-    def invalidate_status(self) -> None:
-        self._status_cache.clear()
