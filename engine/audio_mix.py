@@ -144,18 +144,26 @@ def _ramp(length: int, curve: str) -> np.ndarray:
     return linear
 
 
-def _envelope(clip: AudioClip, length: int, to_sample, curve: str) -> np.ndarray | None:
+def _envelope(
+    clip: AudioClip, length: int, start: int, stop: int, to_sample, curve: str
+) -> np.ndarray | None:
+    """The fade gain of samples `start`..`stop` of a clip `length` samples long; None where
+    no fade reaches them."""
     fade_in, fade_out = to_sample(clip.fade_in), to_sample(clip.fade_out)
-    if not fade_in and not fade_out:
+    rise, fall = min(fade_in, length), min(fade_out, length)
+    in_rise, in_fall = start < rise, stop > length - fall
+    if not (rise and in_rise) and not (fall and in_fall):
         return None
-    gain = np.ones(length, np.float32)
-    if fade_in:
-        n = min(fade_in, length)
-        gain[:n] *= _ramp(fade_in, curve)[:n]
-    if fade_out:
-        n = min(fade_out, length)
+    gain = np.ones(stop - start, np.float32)
+    if rise and in_rise:
+        top = min(stop, rise)
+        gain[: top - start] *= _ramp(fade_in, curve)[start:top]
+    if fall and in_fall:
         # The mirrored ramp falls to exactly 0 on the clip's last sample.
-        gain[length - n :] *= _ramp(fade_out, curve)[::-1][fade_out - n :]
+        begin = length - fall
+        first = max(start, begin)
+        ramp = _ramp(fade_out, curve)[::-1][fade_out - fall :]
+        gain[first - start :] *= ramp[first - begin : stop - begin]
     return gain
 
 
@@ -200,12 +208,12 @@ def mix_timeline(
             offset = to_sample(clip.source_in) - begin  # source sample = timeline sample + offset
             take = source[max(0, lo + offset) : max(0, hi + offset)]
             gain = np.float32(10 ** ((clip.gain_db + track.gain_db) / 20))
-            envelope = _envelope(clip, end - begin, to_sample, curve)
+            at = lo - begin
+            envelope = _envelope(clip, end - begin, at, at + len(take), to_sample, curve)
             target = mix[lo - first : lo - first + len(take)]
             if envelope is None:
                 target += take * gain
             else:
-                ramp = envelope[lo - begin : lo - begin + len(take), None]
-                target += take * (ramp * gain)
+                target += take * (envelope[:, None] * gain)
     np.clip(mix, -1.0, 1.0, out=mix)
     return mix

@@ -6,9 +6,7 @@ output frame k is the timeline frame nearest in time (`timeline_frame`), compose
 the export's size and rate, no transition) skips the RGB round trip: its decoded pictures
 go to the encoder as they are, which is faster and loses nothing.
 
-`AudioWorker` mixes the timeline (`engine.audio_mix`) a second at a time and encodes it on
-its own thread, so that sound costs no time on the picture's path; the export muxes its
-packets as the picture reaches them.
+The sound is prepared by `engine.export_sound`.
 """
 
 from __future__ import annotations
@@ -16,9 +14,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import math
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -28,10 +23,8 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from engine.audio_mix import mix_timeline
 from engine.media import MediaError, MediaInfo
 from engine.sequence import CLIP, SequenceFrames, clip_media
-from studio.timeline import Timeline
 
 # A forward jump up to this many frames decodes on instead of seeking.
 _FORWARD_DECODE_LIMIT = 24
@@ -188,136 +181,3 @@ class OutputFrames:
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
-
-
-class AudioFeed:
-    """The timeline's mix in order, exactly `total` samples, mixed a second at a time."""
-
-    def __init__(
-        self, project, folder: str | os.PathLike[str], timeline: Timeline, rate: int, total: int
-    ) -> None:
-        self.project, self.folder, self.timeline, self.rate = project, folder, timeline, rate
-        self.total = total
-        self.done = 0
-        self._mixed = 0  # timeline frames mixed so far
-        self._chunk = max(1, round(timeline.fps))
-        self._pending = np.zeros((0, 2), np.float32)
-
-    def until(self, sample: int) -> tuple[np.ndarray, int]:
-        """The samples from where the last call stopped up to `sample`, and their start."""
-        sample = min(sample, self.total)
-        start = self.done
-        while start + len(self._pending) < sample:
-            remaining = self.timeline.duration - self._mixed
-            if remaining > 0:
-                frames = min(self._chunk, remaining)
-                more = mix_timeline(
-                    self.project, self.folder, self.timeline, self.rate, self._mixed, frames
-                )
-                self._mixed += frames
-            else:  # the film is a little longer than the timeline after a rate change
-                more = np.zeros((sample - start - len(self._pending), 2), np.float32)
-            self._pending = np.concatenate([self._pending, more])
-        count = max(0, sample - start)
-        out, self._pending = self._pending[:count], self._pending[count:]
-        self.done = start + count
-        return out, start
-
-
-_END = object()
-
-
-class AudioWorker(threading.Thread):
-    """Mixes and encodes the sound on its own thread into a bounded queue of packets.
-
-    `encode(samples, start)` (None at the end, to flush) returns packets whose `pts`
-    counts samples. The export takes them with `ready(until)` as the picture advances and
-    `rest()` at the end; a mixing or encoding error is raised there.
-    """
-
-    def __init__(
-        self, feed: AudioFeed, encode: Callable[[np.ndarray | None, int], list], depth: int = 64
-    ) -> None:
-        super().__init__(name="export-audio", daemon=True)
-        self.feed, self.encode = feed, encode
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
-        self.halt = threading.Event()
-        self._held: Any = None
-        self._reached = -(2**62)  # the start of the last packet handed out, in samples
-        self._error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while self.feed.done < self.feed.total and not self.halt.is_set():
-                samples, start = self.feed.until(self.feed.done + self.feed.rate)
-                for packet in self.encode(samples, start):
-                    self._put(packet)
-            for packet in self.encode(None, self.feed.total):
-                self._put(packet)
-        except BaseException as exc:
-            self._error = exc
-        self._put(_END)
-
-    def _put(self, item: Any) -> None:
-        while not self.halt.is_set():
-            try:
-                self.queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def _next(self, wait: Callable[[], None] | None) -> Any:
-        """The next item; with `wait`, blocks (calling `wait` between polls) until one comes."""
-        if self._held is not None:
-            item, self._held = self._held, None
-            return item
-        while True:
-            try:
-                return self.queue.get(timeout=0.1) if wait else self.queue.get_nowait()
-            except queue.Empty:
-                if wait is None:
-                    return None
-                wait()
-
-    def ready(
-        self, until: int, *, behind: int | None = None, wait: Callable[[], None] | None = None
-    ) -> list:
-        """Encoded packets that start before sample `until`.
-
-        Returns at once with what is there, unless the sound is more than `behind` samples
-        back: then it waits for the worker (calling `wait`, which may raise to cancel).
-        """
-        out = []
-        while True:
-            lagging = behind is not None and self._reached < until - behind
-            item = self._next(wait if lagging else None)
-            if item is None:
-                return out
-            if item is _END:
-                self._held = _END
-                if self._error is not None:
-                    raise self._error
-                return out
-            if item.pts is not None and item.pts >= until:
-                self._held = item
-                return out
-            if item.pts is not None:
-                self._reached = item.pts
-            out.append(item)
-
-    def rest(self, wait: Callable[[], None] | None = None) -> list:
-        """Every packet still to come; waits for the worker to finish."""
-        out = []
-        while True:
-            item = self._next(wait or (lambda: None))
-            if item is _END:
-                self._held = _END
-                if self._error is not None:
-                    raise self._error
-                return out
-            out.append(item)
-
-    def stop(self) -> None:
-        self.halt.set()
-        if self.is_alive():
-            self.join(5)

@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.audio_mix import audio_path
 from engine.backends.base import JobCancelled
-from engine.export_frames import AudioFeed, AudioWorker, OutputFrames, output_frames
+from engine.export_frames import OutputFrames, output_frames
 from engine.export_presets import (
     SPECS,
     TAKE_SETTINGS,
@@ -36,6 +36,7 @@ from engine.export_presets import (
     web_settings,
 )
 from engine.export_smart import CopyRun, EncodeRun, Run, TakeStream, plan_runs, scan_take
+from engine.export_sound import AudioFeed, AudioWorker, SoundFormat
 from engine.export_writers import PALETTE_SAMPLES, GifWriter, PngWriter, VideoFileWriter
 from engine.media import MediaError, MediaInfo, probe
 from engine.sequence import CLIP, END, FAILED, Prefetcher, SequenceFrames, clip_media
@@ -44,6 +45,10 @@ from studio.jobs import ExportPreset, ExportRequest
 from studio.timeline import Clip, Timeline
 
 ProgressCallback = Callable[[int, int], None]
+
+
+# How far (seconds) the picture may run ahead of the sound before it waits.
+SOUND_LAG = 30
 
 
 class ExportError(StudioError):
@@ -180,7 +185,7 @@ class Export:
                 info = self.takes[path]
                 matches = (info.width, info.height) == size and info.fps == fps
                 try:
-                    scanned[path] = scan_take(path) if matches else None
+                    scanned[path] = scan_take(path, info.pix_fmt) if matches else None
                 except MediaError as exc:
                     raise self.shot_error(exc) from exc
             return scanned[path]
@@ -228,10 +233,33 @@ class Export:
     def run(self) -> ExportResult:
         started = time.monotonic()
         _check_request(self.request, self.output)
-        self.check_takes()
         if self.spec.has_audio:
             self.check_sounds()
-        self.check_cancelled()
+        try:
+            if self.spec.has_audio and _has_audio(self.timeline):
+                # The sound is the slow part of a copied film: it starts before the planning.
+                self.audio = AudioWorker(self.audio_feed(), self.sound_format())
+                self.audio.start()
+            self.check_takes()
+            self.check_cancelled()
+            plan, segments = self.write()
+        finally:
+            if self.audio is not None:
+                self.audio.stop()
+        copied = [r for r in plan.runs if isinstance(r, CopyRun)]
+        encoded = [r for r in plan.runs if isinstance(r, EncodeRun)]
+        return ExportResult(
+            path=self.output,
+            frames=self.frames,
+            seconds=float(self.frames / self.request.fps),
+            copied_segments=_touched(segments, copied),
+            encoded_segments=_touched(segments, encoded),
+            copied_frames=sum(r.frames for r in copied),
+            elapsed=time.monotonic() - started,
+        )
+
+    def write(self) -> tuple[_Plan, list]:
+        """Plans the film and writes it to a temporary file renamed into place at the end."""
         temp = _temp_beside(self.output)
         writer = source = None
         with SequenceFrames(
@@ -251,9 +279,6 @@ class Export:
                 )
                 if isinstance(writer, GifWriter):
                     writer.prepare(self.palette_samples(source))
-                if writer.audio is not None:
-                    self.audio = AudioWorker(self.audio_feed(), writer.encode_audio)
-                    self.audio.start()
                 for run in plan.runs:
                     if isinstance(run, CopyRun):
                         self.copy(writer, run)
@@ -271,24 +296,12 @@ class Export:
                 reason = getattr(exc, "strerror", None) or exc
                 raise ExportError(f"cannot write {self.output.name}: {reason}") from exc
             finally:
-                if self.audio is not None:
-                    self.audio.stop()
                 if source is not None:
                     source.close()
                 if writer is not None:
                     writer.abort()
                 self.remove(temp)
-        copied = [r for r in plan.runs if isinstance(r, CopyRun)]
-        encoded = [r for r in plan.runs if isinstance(r, EncodeRun)]
-        return ExportResult(
-            path=self.output,
-            frames=self.frames,
-            seconds=float(self.frames / self.request.fps),
-            copied_segments=_touched(segments, copied),
-            encoded_segments=_touched(segments, encoded),
-            copied_frames=sum(r.frames for r in copied),
-            elapsed=time.monotonic() - started,
-        )
+        return plan, segments
 
     def palette_samples(self, source: OutputFrames) -> list[np.ndarray]:
         count = min(self.frames, PALETTE_SAMPLES)
@@ -298,6 +311,11 @@ class Export:
             self.check_cancelled()
             samples.append(source.picture(index))
         return samples
+
+    def sound_format(self) -> SoundFormat:
+        spec = self.spec
+        assert spec.audio_codec is not None
+        return SoundFormat(spec.audio_codec, self.request.sample_rate, spec.audio_bit_rate)
 
     def audio_feed(self) -> AudioFeed:
         rate = self.request.sample_rate
@@ -333,11 +351,14 @@ class Export:
     def step(self, writer, frame: int) -> None:
         self.done += 1
         if self.audio is not None:
-            # Sound up to a second ahead of the picture, so the muxer interleaves them, and
-            # never more than a few seconds behind (copying runs ahead of the sound).
+            # Sound up to a second ahead of the picture, so the muxer interleaves them. Copying
+            # runs ahead of the sound, which comes in segments: the muxer holds the picture
+            # until the sound catches up, so at most SOUND_LAG seconds of it.
             rate = self.request.sample_rate
             now = round(frame * Fraction(rate) / self.request.fps)
-            packets = self.audio.ready(now + rate, behind=4 * rate, wait=self.check_cancelled)
+            packets = self.audio.ready(
+                now + rate, behind=SOUND_LAG * rate, wait=self.check_cancelled
+            )
             writer.mux_audio(packets)
         self.on_progress(self.done, self.frames)
 

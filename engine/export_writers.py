@@ -3,9 +3,9 @@
 A writer gets `convert`ed frames (the conversion runs on the prefetch thread, so it
 overlaps with encoding; decoded YUV pictures in `direct_format` need none), one `encode`
 call per output frame in order between `begin_run` and `end_run`, `copy` calls for
-smart-rendered GOPs, sound packets (`encode_audio` on the sound's thread, `mux_audio` on
-this one) as the film advances, then `finish` or `abort`. Every writer writes to the
-temporary path it is given; the caller renames it into place.
+smart-rendered GOPs, sound packets (encoded by `engine.export_sound` in its
+`sound_format`) for `mux_audio` as the film advances, then `finish` or `abort`. Every
+writer writes to the temporary path it is given; the caller renames it into place.
 
 Timing: video timestamps count output frames (time base 1/fps, duration 1 each), audio
 timestamps count samples, so both stay exact whatever the container stores.
@@ -35,6 +35,7 @@ from engine.export_presets import (
     h264_encoder,
 )
 from engine.export_smart import CopyRun, TakeStream, take_packets
+from engine.export_sound import SoundFormat
 from studio.errors import StudioError
 
 # Frames the GIF palette is computed from, spread evenly over the film.
@@ -199,24 +200,14 @@ class VideoFileWriter:
 
     # -- audio ---------------------------------------------------------------------------
 
-    def encode_audio(self, samples: np.ndarray | None, start: int) -> list[av.Packet]:
-        """Float stereo samples (n, 2) from sample `start` of the film; None flushes.
-
-        Runs on the sound's own thread; the packets go to `mux_audio` on this one.
-        """
-        assert self.audio is not None
-        if samples is None:
-            return self.audio.encode(None)
-        if not len(samples):
-            return []
-        planar = np.ascontiguousarray(samples.T, dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout="stereo")
-        frame.sample_rate = self.audio.rate
-        frame.time_base = Fraction(1, self.audio.rate)
-        frame.pts = start
-        return self.audio.encode(frame)
+    def sound_format(self) -> SoundFormat:
+        """How the sound stream is encoded: `engine.export_sound` encodes it to match."""
+        assert self.audio is not None and self.spec.audio_codec is not None
+        return SoundFormat(self.spec.audio_codec, self.audio.rate, self.spec.audio_bit_rate)
 
     def mux_audio(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            packet.stream = self.audio
         self.container.mux(packets)
 
     # -- end -----------------------------------------------------------------------------

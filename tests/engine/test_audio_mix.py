@@ -70,6 +70,11 @@ def test_fades_ramp_from_and_to_silence(project, tmp_path):
     assert mix[begin + fade_in] == pytest.approx(0.8)
     tail = mix[end - fade_out : end]
     assert np.all(np.diff(tail) < 0) and tail[-1] == 0.0
+    # Mixed a few frames at a time, the fades land on the same samples.
+    whole = mix_timeline(project, tmp_path, edit([clip]))
+    parts = [mix_timeline(project, tmp_path, edit([clip]), RATE, s, 5) for s in range(0, 45, 5)]
+    parts.append(mix_timeline(project, tmp_path, edit([clip]), RATE, 45))
+    assert np.array_equal(np.concatenate(parts), whole)
     power = mix_timeline(project, tmp_path, edit([clip]), curve="equal_power")[:, 0]
     assert power[begin] == 0.0 and power[begin + fade_in // 2] == pytest.approx(
         0.8 * np.sqrt(0.5), abs=1e-3
