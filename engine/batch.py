@@ -60,9 +60,13 @@ def record_take(shot: Shot, take, *, select: bool = True) -> None:
         shot.selected_take = take.id
 
 
-def local_engine_factory(backend_factory: BackendFactory = default_backend_factory):
+def local_engine_factory(
+    backend_factory: BackendFactory = default_backend_factory, *, low_priority: bool = False
+):
+    """Engines on this machine; `low_priority` for a window's (see `Engine`)."""
+
     def build(store: TakeStore, sink: EventSink) -> Engine:
-        return Engine(store, sink, backend_factory).start()
+        return Engine(store, sink, backend_factory, low_priority=low_priority).start()
 
     return build
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -99,6 +100,24 @@ def default_backend_factory(name: str) -> Backend:
 
         return DiffusersBackend()
     raise StudioError(f"unknown render backend {name!r} (expected 'previz' or 'diffusers')")
+
+
+# How much nicer (in Unix nice steps) the engine thread of a window runs than the window.
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority(steps: int = BACKGROUND_NICENESS) -> bool:
+    """Lower the calling thread's CPU priority, and with it that of the threads it starts
+    later (torch's compute threads): the window's thread then gets a core whenever it
+    needs one. Linux only (elsewhere nothing changes); returns whether it took effect."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -189,7 +208,11 @@ class _Context:
 
 
 class Engine:
-    """The render engine. `start()` it, `submit()` requests, `shutdown()` once."""
+    """The render engine. `start()` it, `submit()` requests, `shutdown()` once.
+
+    `low_priority` (the window's engine) runs the engine thread, and the compute threads
+    it starts, at a lower CPU priority than the window (`lower_thread_priority`).
+    """
 
     def __init__(
         self,
@@ -198,8 +221,10 @@ class Engine:
         backend_factory: BackendFactory = default_backend_factory,
         *,
         clock: Callable[[], float] = time.monotonic,
+        low_priority: bool = False,
     ) -> None:
         self.take_store = take_store
+        self.low_priority = low_priority
         self._on_event = on_event
         self._backend_factory = backend_factory
         self.clock = clock
@@ -319,6 +344,8 @@ class Engine:
         deliver(self._on_event, event)
 
     def _run(self) -> None:
+        if self.low_priority:
+            lower_thread_priority()
         try:
             while True:
                 with self._cond:

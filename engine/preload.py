@@ -1,21 +1,40 @@
-"""Load torch's shared libraries without holding Python's lock.
+"""Import torch, diffusers and transformers on the engine thread without freezing the window.
 
-Python's import machinery calls dlopen with the GIL held; libtorch_cpu is hundreds of
-megabytes of relocations, so a first `import torch` on the engine thread froze the window
-for about half a second. dlopen called through ctypes releases the GIL; once the
-libraries are mapped, the import's own dlopen of them is instant.
+Two things held Python's lock (the GIL) for long stretches while they import:
+
+- dlopen: the import machinery calls it with the GIL held, and libtorch_cpu is hundreds of
+  megabytes of relocations. dlopen called through ctypes releases the GIL; once the
+  libraries are mapped, the import's own dlopen of them is instant
+  (`preload_torch_libraries`).
+- the garbage collector: the imports create millions of objects, and each full collection
+  walks all of them with the GIL held, 100 to 200 ms apiece here. `quiet_collector` holds
+  collection off while the libraries import, then freezes what exists (`gc.freeze`): later
+  collections no longer walk the libraries' objects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import importlib.util
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 # Dependencies first, so each dlopen finds what it links against already loaded.
-TORCH_LIBRARIES = ("libgomp.so.1", "libc10.so", "libtorch_cpu.so", "libtorch.so")
+TORCH_LIBRARIES = (
+    "libgomp.so.1",
+    "libc10.so",
+    "libtorch_cpu.so",
+    "libtorch.so",
+    "libshm.so",
+    "libtorch_python.so",
+)
+
+_frozen = threading.Event()  # the libraries' objects have been frozen once
 
 
 def preload_torch_libraries() -> list[str]:
@@ -43,3 +62,23 @@ def preload_torch_libraries() -> list[str]:
         if path.exists() and dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_GLOBAL):
             loaded.append(name)
     return loaded
+
+
+@contextlib.contextmanager
+def quiet_collector() -> Iterator[None]:
+    """Around the first import of the big libraries: no collection while they import, then
+    everything alive is frozen out of later collections. Later uses only import."""
+    if _frozen.is_set():
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # Only once: what is frozen is never collected, so nothing that may later become
+        # garbage (a loaded model) must be alive at that moment.
+        gc.freeze()
+        _frozen.set()
+        if enabled:
+            gc.enable()

@@ -388,7 +388,9 @@ class StudioWindow(QMainWindow):
     def _job_finished(self, job_id: str, _take_id: str) -> None:
         info = self.bridge.jobs.get(job_id)
         if info is not None and info.shot_id == self.document.current_shot_id:
-            self._show_current_take(info.shot_id)
+            # A turn of the event loop later: the take's arrival already repaints cards,
+            # queue and timeline, and opening it in the player need not add to that.
+            QTimer.singleShot(0, lambda: self._show_current_take(info.shot_id))
 
     # -- sound and export --------------------------------------------------------------
     def import_sound(self) -> None:

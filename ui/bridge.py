@@ -34,6 +34,7 @@ from studio.jobs import (
 from studio.model import Take
 from studio.takes import TakeStore
 from ui.document import Document
+from ui.qt_runtime import prepare_interpreter
 
 # (take store, event sink) -> an object with the Engine's interface
 EngineFactory = Callable[[TakeStore, Callable[[Event], None]], Any]
@@ -84,7 +85,8 @@ class EngineBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self.document = document
-        self._factory = engine_factory or local_engine_factory()
+        prepare_interpreter()  # the engine thread must not hold up this one
+        self._factory = engine_factory or local_engine_factory(low_priority=True)
         self._engine = None
         self.jobs: dict[str, JobInfo] = {}
         self._event.connect(self._handle, Qt.QueuedConnection)

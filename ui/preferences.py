@@ -32,7 +32,7 @@ def engine_factory_from_settings(settings: QSettings):
     """The local engine, or the Ray farm when the preferences say so."""
     enabled, address, actors = farm_settings(settings)
     if not enabled:
-        return local_engine_factory()
+        return local_engine_factory(low_priority=True)
     from engine.farm import farm_engine_factory
 
     return farm_engine_factory(address, actors=actors or None)

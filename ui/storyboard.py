@@ -84,6 +84,8 @@ class StoryboardModel(QAbstractListModel):
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
         self._ids = [s.id for s in document.project.shots]
         self._stills: OrderedDict[tuple, QImage] = OrderedDict()
+        # What each card showed at the last sync.
+        self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
         document.changed.connect(self.sync)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         if bridge is not None:
@@ -205,7 +207,8 @@ class StoryboardModel(QAbstractListModel):
         """Bring the rows in line with `project.shots`: removals, then moves, then
         insertions, each announced so views keep their selection; then refresh all."""
         new_ids = [s.id for s in self.document.project.shots]
-        if new_ids != self._ids:
+        moved = new_ids != self._ids
+        if moved:
             wanted = set(new_ids)
             for row in reversed(range(len(self._ids))):
                 if self._ids[row] not in wanted:
@@ -225,8 +228,30 @@ class StoryboardModel(QAbstractListModel):
                     self.beginInsertRows(QModelIndex(), row, row)
                     self._ids.insert(row, shot_id)
                     self.endInsertRows()
-        if self._ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+        # Only the cards whose content changed repaint: an edit to one shot (a slider
+        # drag, a take landing) leaves the others alone.
+        shown = {shot.id: self._looks(shot) for shot in self.document.project.shots}
+        if moved:
+            if self._ids:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+        else:
+            for row, shot_id in enumerate(self._ids):
+                if shown.get(shot_id) != self._shown.get(shot_id):
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+        self._shown = shown
+
+    def _looks(self, shot: Shot) -> tuple:
+        """Everything of the shot a card shows (the job's state is followed apart)."""
+        return (
+            shot.title,
+            shot.duration,
+            shot.camera,
+            shot.prompt,
+            shot.seed,
+            shot.keyframe,
+            self.document.take_path(shot),
+            self.document.shot_status(shot),
+        )
 
     def _shot_state_changed(self, shot_id: str) -> None:
         index = self.index_of(shot_id)

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
+import json
 import os
+import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,7 @@ from engine.backends.base import (
     RenderInputs,
 )
 from engine.models.catalog import Catalog, ModelEntry, resolve
+from engine.preload import quiet_collector
 from studio.camera import describe, is_static
 from studio.jobs import CameraMode, GenerationRequest, Profile, Stage
 
@@ -135,12 +140,13 @@ class DiffusersBackend:
         self._ensure(entry, mode, profile, ctx)
 
     def unload(self) -> None:
+        if self._loaded is None:
+            return  # nothing to free (and torch may not even be imported yet)
         self._loaded = None
         gc.collect()
+        torch = sys.modules.get("torch")
         with contextlib.suppress(Exception):
-            import torch
-
-            if torch.cuda.is_available():
+            if torch is not None and torch.cuda.is_available():
                 torch.cuda.empty_cache()
 
     # -- loading -------------------------------------------------------------------------
@@ -152,15 +158,18 @@ class DiffusersBackend:
             return loaded.pipes[mode]
         self.unload()
         os.environ.setdefault("HF_HUB_OFFLINE", "0" if self.allow_download else "1")
-        import diffusers
-        import torch
+        ctx.progress(0, 1, Stage.LOADING, f"loading {entry.name}")
+        with quiet_collector():
+            import diffusers
+            import torch
 
-        _quiet_libraries()
-        folder = resolve(entry, allow_download=self.allow_download)
+            _quiet_libraries()
+            folder = resolve(entry, allow_download=self.allow_download)
+            cls = getattr(diffusers, entry.pipelines[mode])
+            _import_components(folder)
         cuda = torch.cuda.is_available()
         device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
         ctx.progress(0, 1, Stage.LOADING, f"loading {entry.name} on {device}")
-        cls = getattr(diffusers, entry.pipelines[mode])
         try:
             pipe = cls.from_pretrained(
                 folder, dtype=dtype, use_safetensors=True, local_files_only=not self.allow_download
@@ -404,6 +413,21 @@ class DiffusersBackend:
             )
         ctx.progress(1, 1, Stage.DECODING)
         return result.frames
+
+
+def _import_components(folder) -> None:
+    """Imports the classes of the pipeline's parts (text encoder, tokenizer, VAE, ...) as
+    its model_index.json names them, so that loading it imports nothing big."""
+    try:
+        index = json.loads((Path(folder) / "model_index.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    for value in index.values():
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            library, name = value
+            if library in ("diffusers", "transformers"):
+                with contextlib.suppress(ImportError, AttributeError):
+                    getattr(importlib.import_module(library), name)
 
 
 def _quiet_libraries() -> None:

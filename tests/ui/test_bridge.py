@@ -31,3 +31,8 @@ def test_cancel_all_cancels_queued_jobs(qtbot, document, bridge):
     states = [bridge.jobs[i].state for i in ids]
     assert CANCELLED in states
     assert set(states) <= {CANCELLED, DONE}
+
+
+def test_the_window_engine_runs_below_the_window(bridge):
+    # Its thread and torch's compute threads yield the cores to the window's thread.
+    assert bridge.engine.low_priority is True

@@ -42,3 +42,26 @@ def test_signal_emits_do_not_release_true(qapp):
     assert len(received) == 2000
     received.clear()
     assert sys.getrefcount(True) - before > -100
+
+
+def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files(tmp_path):
+    import linecache
+
+    from shibokensupport import feature
+
+    from ui.qt_runtime import SWITCH_INTERVAL, prepare_interpreter
+
+    prepare_interpreter()
+    assert sys.getswitchinterval() <= SWITCH_INTERVAL
+    (tmp_path / "plain_numbers.py").write_text("import math\nTAU = 2 * math.pi\n")
+    (tmp_path / "uses_qt.py").write_text("from PySide6.QtCore import QObject\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        __import__("plain_numbers")  # an import statement: what PySide6 hooks
+        __import__("uses_qt")
+    finally:
+        sys.path.remove(str(tmp_path))
+    # PySide6 still tells the modules apart, without reading their source files.
+    assert feature.pyside_feature_dict["plain_numbers"] == -1
+    assert feature.pyside_feature_dict["uses_qt"] == 0
+    assert not any(str(tmp_path) in name for name in linecache.cache)

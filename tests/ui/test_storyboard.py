@@ -268,6 +268,22 @@ def test_cards_describe_duration_camera_and_status(panel, document):
     assert model.data(storm, DurationRole) == "2.5 s"
 
 
+def test_an_edit_to_one_shot_repaints_only_its_card(panel, document):
+    model = panel.model
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, *_: changed.append((first.row(), last.row())))
+    keeper = document.project.shot("keeper")
+    title = keeper.title
+    document.push(set_field(keeper, "title", "Keeper at the lamp"))
+    assert changed == [(2, 2)]
+    changed.clear()
+    document.undo_stack.undo()
+    assert changed == [(2, 2)] and model.data(model.index(2, 0)) == title
+    changed.clear()
+    move(model, ["dawn"], 0)  # rows move: every card's number changes
+    assert changed[-1] == (0, len(STORY) - 1)
+
+
 def test_status_follows_the_bridge_jobs(qtbot, document, bridge):
     panel = StoryboardPanel(document, bridge)
     qtbot.addWidget(panel)

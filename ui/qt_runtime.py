@@ -1,0 +1,68 @@
+"""What the window changes in the interpreter and the Qt binding: `prepare_interpreter`.
+
+The engine renders on a thread of this process. Whenever the window's thread wants
+Python's lock (the GIL) while the engine thread holds it, it waits for the switch
+interval, 5 ms by default; a repaint that calls into Python a few times then waits a few
+times over. The window sets it to 1 ms (`SWITCH_INTERVAL`).
+
+PySide6 replaces `__import__` to support its opt-in `__feature__` switches (snake_case,
+true_property). After every import, in every thread, it decides whether the new module
+"uses PySide" by reading the module's whole source file (`inspect.getsource`) and looking
+for the word PySide6. The engine thread imports thousands of modules (torch, diffusers,
+transformers) on the first render, and those reads, with the GIL held, stalled the
+window. The studio switches no features on, so `quiet_feature_checks` puts a check in its
+place that looks at what the module imported instead of at its file.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+SWITCH_INTERVAL = 0.001  # seconds
+_PREFIXES = ("PySide6", "shiboken6")
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType)
+
+
+def uses_pyside(module: types.ModuleType) -> bool:
+    """Whether `module` holds a module, class or function of PySide6.
+
+    Only the types of the values are looked at, never other objects' attributes: some
+    modules hold proxies that warn or compute when touched.
+    """
+    try:
+        values = list(vars(module).values())
+    except TypeError:
+        return False
+    for value in values:
+        kind = type(value)
+        try:
+            if issubclass(kind, types.ModuleType):
+                name = value.__name__
+            elif issubclass(kind, type) or kind in _FUNCTIONS:
+                name = value.__module__
+            else:
+                continue
+        except Exception:  # noqa: BLE001 - a broken attribute is not PySide
+            continue
+        if isinstance(name, str) and name.startswith(_PREFIXES):
+            return True
+    return False
+
+
+def quiet_feature_checks() -> bool:
+    """Replace PySide6's per-import source read; False where this binding has none."""
+    try:
+        from shibokensupport import feature  # present once PySide6 is imported
+    except ImportError:
+        return False
+    if not callable(getattr(feature, "_mod_uses_pyside", None)):
+        return False
+    feature._mod_uses_pyside = uses_pyside
+    return True
+
+
+def prepare_interpreter() -> None:
+    """What a window with an engine thread needs (see above); safe to call again."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+    quiet_feature_checks()
