@@ -4,7 +4,7 @@ The studio window (offscreen) opens a copy of the example project; a 2 ms QTimer
 the gap between its ticks while the engine renders a tiny Wan shot (and while its progress,
 previews and take reach the window). The first render also loads torch, diffusers and the
 model; a second render, with another seed, shows every later render. Prints the longest
-and the 99th-percentile gap of each, and the loaded render's longest against the 50 ms goal.
+and the 99th-percentile gap of each, and the longest of both against the 50 ms goal.
 """
 
 from __future__ import annotations
@@ -94,11 +94,11 @@ def main() -> int:
             f" {len(gaps)} timer ticks, longest GUI stall {gaps[-1]:.1f} ms, 99th percentile"
             f" {gaps[int(len(gaps) * 0.99)]:.1f} ms"
         )
-    worst = warm[0][-1]
+    worst = max(cold[0][-1], warm[0][-1])
     print(
-        f"longest stall while rendering (model loaded): {worst:.1f} ms; goal < {GOAL_MS:.0f} ms;"
-        f" ratio {worst / GOAL_MS:.2f}. The first render's stalls come from importing torch"
-        f" and diffusers once per session: longest {cold[0][-1]:.0f} ms."
+        f"longest stall while rendering: {worst:.1f} ms (first render {cold[0][-1]:.1f} ms,"
+        f" with torch, diffusers and the model loading; next {warm[0][-1]:.1f} ms);"
+        f" goal < {GOAL_MS:.0f} ms; ratio {worst / GOAL_MS:.2f}"
     )
     return 0
 

@@ -487,7 +487,11 @@ def thumbnail(path: str | os.PathLike[str], index: int = 0, width: int = 160) ->
     if width < 1:
         raise ValueError(f"thumbnail width must be positive, got {width}")
     with VideoReader(path) as reader:
-        frame = reader.read(index)
+        return scaled_to_width(reader.read(index), width)
+
+
+def scaled_to_width(frame: np.ndarray, width: int) -> np.ndarray:
+    """`frame` scaled to `width` pixels wide, aspect kept (area filter: no aliasing)."""
     h, w = frame.shape[:2]
     height = max(1, round(h * width / w))
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)

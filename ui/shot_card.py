@@ -3,6 +3,7 @@ and camera move, status chip, render progress), and the model roles the card rea
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt
@@ -35,6 +36,10 @@ class ShotCardDelegate(QStyledItemDelegate):
     chip, and a thin progress bar while it renders."""
 
     margin = 6
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._pictures: OrderedDict[tuple[int, tuple[int, int]], QImage] = OrderedDict()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
         return QSize(CARD_SIZE)
@@ -100,19 +105,30 @@ class ShotCardDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(card.adjusted(2, 2, -2, -2), 5, 5)
         painter.restore()
 
-    @staticmethod
-    def _paint_picture(painter: QPainter, box: QRectF, image: Any, palette: QPalette) -> None:
+    def _paint_picture(self, painter: QPainter, box: QRectF, image: Any, palette: QPalette) -> None:
         painter.fillRect(box, palette.color(QPalette.Dark))
         if not isinstance(image, QImage) or image.isNull():
             painter.setPen(palette.color(QPalette.PlaceholderText))
             painter.drawText(box, Qt.AlignCenter, "no picture")
             return
-        # Cover the 16:9 box, cropping the centre of the picture.
-        scale = max(box.width() / image.width(), box.height() / image.height())
-        src_w, src_h = box.width() / scale, box.height() / scale
-        source = QRectF((image.width() - src_w) / 2, (image.height() - src_h) / 2, src_w, src_h)
-        painter.setRenderHint(QPainter.SmoothPixmapTransform)
-        painter.drawImage(box, image, source)
+        painter.drawImage(box.topLeft(), self._fitted(image, box))
+
+    def _fitted(self, image: QImage, box: QRectF) -> QImage:
+        """`image` covering the box (the centre kept), scaled once: cards repaint often
+        (progress, hover), and smooth scaling on every paint was most of a card's cost."""
+        size = (round(box.width()), round(box.height()))
+        key = (image.cacheKey(), size)
+        fitted = self._pictures.get(key)
+        if fitted is None:
+            scaled = image.scaled(
+                QSize(*size), Qt.KeepAspectRatioByExpanding, Qt.SmoothTransformation
+            )
+            x, y = (scaled.width() - size[0]) // 2, (scaled.height() - size[1]) // 2
+            fitted = self._pictures[key] = scaled.copy(x, y, *size)
+            while len(self._pictures) > 256:
+                self._pictures.popitem(last=False)
+        self._pictures.move_to_end(key)
+        return fitted
 
 
 def _text_line(painter: QPainter, font: QFont, above: QRectF, text: str, colour) -> QRectF:

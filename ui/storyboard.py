@@ -84,6 +84,7 @@ class StoryboardModel(QAbstractListModel):
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
         self._ids = [s.id for s in document.project.shots]
         self._stills: OrderedDict[tuple, QImage] = OrderedDict()
+        self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
         # What each card showed at the last sync.
         self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
         document.changed.connect(self.sync)
@@ -138,12 +139,18 @@ class StoryboardModel(QAbstractListModel):
             return Qt.ItemIsDropEnabled  # drops land between cards, never onto one
         return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
 
-    @staticmethod
-    def _camera_move(shot: Shot) -> str:
-        try:
-            return camera.describe(shot.camera, shot.duration)
-        except (ValueError, ArithmeticError):
-            return ""
+    def _camera_move(self, shot: Shot) -> str:
+        key = (shot.camera, shot.duration)
+        text = self._moves.get(key)
+        if text is None:
+            try:
+                text = camera.describe(shot.camera, shot.duration)
+            except (ValueError, ArithmeticError):
+                text = ""
+            if len(self._moves) > 512:
+                self._moves.clear()
+            self._moves[key] = text
+        return text
 
     def _status(self, shot: Shot) -> tuple[str, str, float]:
         job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None

@@ -5,13 +5,15 @@ timeline strips ask `get`, paint what is there, and repaint when `ready` names t
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from engine.media import VideoReader, thumbnail
+from engine.engine import lower_thread_priority
+from engine.media import VideoReader, scaled_to_width
 from ui.images import to_qimage
 
 Key = tuple[str, int, int, float]  # path, frame, width, mtime
@@ -21,21 +23,51 @@ class _Signals(QObject):
     done = Signal(object, object)  # key, QImage or None
 
 
+# Takes kept open between decodes: a timeline strip asks for several frames of one take,
+# and one reader decodes forward through them instead of opening and seeking anew. A
+# reader is taken out while a thread uses it (readers are not thread-safe).
+_OPEN_READERS = 4
+_readers: OrderedDict[tuple[str, float], VideoReader] = OrderedDict()
+_lowered: set[int] = set()  # decoding threads already yielding to the window's
+_lock = threading.Lock()
+
+
+def _checkout(path: str, mtime: float) -> VideoReader:
+    tid = threading.get_native_id()
+    with _lock:
+        reader = _readers.pop((path, mtime), None)
+        lower = tid not in _lowered
+        _lowered.add(tid)
+    if lower:
+        lower_thread_priority()  # decoding yields the cores to the window, as the engine does
+    return reader if reader is not None else VideoReader(path)
+
+
+def _checkin(path: str, mtime: float, reader: VideoReader) -> None:
+    with _lock:
+        _readers[(path, mtime)] = reader
+        old = [_readers.popitem(last=False)[1] for _ in range(len(_readers) - _OPEN_READERS)]
+    for stale in old:
+        stale.close()
+
+
 class _Decode(QRunnable):
     def __init__(self, key: Key, signals: _Signals) -> None:
         super().__init__()
         self.key, self.signals = key, signals
 
     def run(self) -> None:
-        path, index, width, _ = self.key
+        path, index, width, mtime = self.key
         try:
+            reader = _checkout(path, mtime)
             try:
-                image = to_qimage(thumbnail(path, index, width))
-            except IndexError:
-                # Past the end of a take shorter than its clip: its last frame holds.
-                with VideoReader(path) as reader:
-                    last = len(reader) - 1
-                image = to_qimage(thumbnail(path, last, width))
+                # Past the end of a take shorter than its clip, its last frame holds.
+                frame = reader.read(min(index, len(reader) - 1))
+            except BaseException:
+                reader.close()  # a damaged file is not kept open
+                raise
+            _checkin(path, mtime, reader)
+            image = to_qimage(scaled_to_width(frame, width))
         except Exception:  # a decode worker must never raise: show no picture
             image = None
         with contextlib.suppress(RuntimeError):  # the window closed while decoding
@@ -56,7 +88,7 @@ class ThumbnailCache(QObject):
         self._signals = _Signals()
         self._signals.done.connect(self._done)
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        self.pool.setMaxThreadCount(1)  # one reader per take decodes in order
 
     def get(self, path: str | Path | None, frame: int = 0, width: int = 160) -> QImage | None:
         if path is None:
