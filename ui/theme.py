@@ -1,9 +1,11 @@
-"""The studio's dark Fusion theme: one palette for every panel, set on the application."""
+"""The studio's dark Fusion theme: one palette for every panel, set on the application, and
+toolbar overflow buttons drawn so that they show on it."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QToolBar, QToolButton
 
 
 def apply_dark_theme(app: QApplication) -> None:
@@ -30,3 +32,24 @@ def apply_dark_theme(app: QApplication) -> None:
     for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
         palette.setColor(QPalette.Disabled, role, QColor(120, 120, 120))
     app.setPalette(palette)
+
+
+def show_toolbar_overflow(bar: QToolBar) -> None:
+    """Fusion draws a toolbar's overflow button (») in dark grey, lost on this theme: draw
+    it in the text colour, so a narrow dock shows that more tools are a click away."""
+    button = bar.findChild(QToolButton, "qt_toolbar_ext_button")
+    if button is None:
+        return
+    size = 16
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setPen(bar.palette().color(QPalette.ButtonText))
+    font = painter.font()
+    font.setBold(True)
+    font.setPixelSize(14)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect(), Qt.AlignCenter, "»")
+    painter.end()
+    button.setIcon(QIcon(pixmap))
+    button.setToolTip("More tools")

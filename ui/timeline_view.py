@@ -40,6 +40,7 @@ from studio.errors import EditError
 from studio.timecode import nominal_rate, timecode
 from studio.timeline import Clip, Timeline, Transition, TransitionKind
 from ui.document import Document
+from ui.theme import show_toolbar_overflow
 from ui.thumbnails import ThumbnailCache
 from ui.timeline_paint import (
     AUDIO_H,
@@ -776,6 +777,7 @@ class TimelinePanel(QWidget):
         )
         self.match_action.toggled.connect(self._match_toggled)
         bar.addAction(self.match_action)
+        show_toolbar_overflow(bar)
 
         self.position = QLabel()
         self.position.setToolTip("Playhead / duration (HH:MM:SS:FF)")

@@ -377,3 +377,25 @@ def test_a_clip_with_a_take_shows_a_strip_of_its_frames(qtbot, document):
         int(tower.left()) + 4 : int(tower.right() - 12 * view.ppf) - 4,
     ]
     assert flat.reshape(-1, 3).std(axis=0).max() < 3
+
+
+def test_a_narrow_timeline_shows_a_visible_button_for_the_tools_that_do_not_fit(qtbot, document):
+    from PySide6.QtWidgets import QToolButton
+
+    from ui.theme import apply_dark_theme
+
+    apply_dark_theme(QApplication.instance())
+    try:
+        panel = TimelinePanel(document)
+        qtbot.addWidget(panel)
+        panel.resize(420, 300)
+        panel.show()
+        qtbot.waitExposed(panel)
+        button = panel.findChild(QToolButton, "qt_toolbar_ext_button")
+        assert button is not None and button.isVisible()
+        assert not panel.transition.isVisible()  # behind the button at this width
+        # The arrows are drawn in the theme's text colour, not Fusion's dark grey.
+        icon = from_qimage(button.icon().pixmap(16, 16).toImage())
+        assert icon.max() > 180
+    finally:
+        QApplication.instance().setPalette(QApplication.style().standardPalette())
