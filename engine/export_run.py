@@ -216,7 +216,6 @@ class Export:
             return PngWriter(temp, self.output.name)
         if request.preset is ExportPreset.GIF:
             return GifWriter(temp, self.spec, request.width, request.height, request.fps)
-        sound = self.spec.has_audio and _has_audio(self.timeline)
         return VideoFileWriter(
             temp,
             self.spec,
@@ -225,7 +224,8 @@ class Export:
             request.fps,
             crf=request.crf,
             settings=plan.settings,
-            sample_rate=request.sample_rate if sound else None,
+            # The sound's stream, when `run` started a sound worker for the film.
+            sample_rate=request.sample_rate if self.audio is not None else None,
             smart=plan.template,
             delay=plan.delay,
         )

@@ -3,8 +3,8 @@
 A writer gets `convert`ed frames (the conversion runs on the prefetch thread, so it
 overlaps with encoding; decoded YUV pictures in `direct_format` need none), one `encode`
 call per output frame in order between `begin_run` and `end_run`, `copy` calls for
-smart-rendered GOPs, sound packets (encoded by `engine.export_sound` in its
-`sound_format`) for `mux_audio` as the film advances, then `finish` or `abort`. Every
+smart-rendered GOPs, sound packets (encoded by `engine.export_sound` with the preset's
+codec) for `mux_audio` as the film advances, then `finish` or `abort`. Every
 writer writes to the temporary path it is given; the caller renames it into place.
 
 Timing: video timestamps count output frames (time base 1/fps, duration 1 each), audio
@@ -35,7 +35,6 @@ from engine.export_presets import (
     h264_encoder,
 )
 from engine.export_smart import CopyRun, TakeStream, take_packets
-from engine.export_sound import SoundFormat
 from studio.errors import StudioError
 
 # Frames the GIF palette is computed from, spread evenly over the film.
@@ -199,11 +198,6 @@ class VideoFileWriter:
         self.container.mux(packet)
 
     # -- audio ---------------------------------------------------------------------------
-
-    def sound_format(self) -> SoundFormat:
-        """How the sound stream is encoded: `engine.export_sound` encodes it to match."""
-        assert self.audio is not None and self.spec.audio_codec is not None
-        return SoundFormat(self.spec.audio_codec, self.audio.rate, self.spec.audio_bit_rate)
 
     def mux_audio(self, packets: list[av.Packet]) -> None:
         for packet in packets:
