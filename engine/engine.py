@@ -1,8 +1,9 @@
 """The engine: one long-lived worker thread that turns generation requests into takes.
 
-Callers (the studio window's bridge, the CLI, the farm) submit requests and receive
-events of `studio.jobs` through one thread-safe callback. The thread owns the loaded
-models; commands reach it through a condition-guarded queue, so it sleeps when idle.
+Callers (the CLI, the farm's actors, and the engine process the studio window renders
+through, engine/host.py) submit requests and receive events of `studio.jobs` through one
+thread-safe callback. The thread owns the loaded models; commands reach it through a
+condition-guarded queue, so it sleeps when idle.
 A request whose hash is already in the take store finishes at once with no compute.
 Cancel removes a queued job at once and stops a running one at its next step; a
 cancelled or failed job leaves nothing in the take store.
@@ -95,7 +96,7 @@ def default_backend_factory(name: str) -> Backend:
     if name == "diffusers":
         from engine.preload import preload_torch_libraries
 
-        preload_torch_libraries()  # keeps the window responsive while torch loads
+        preload_torch_libraries()  # other threads keep running while torch loads
         from engine.backends.diffusers_backend import DiffusersBackend
 
         return DiffusersBackend()

@@ -1,4 +1,6 @@
-"""Import torch, diffusers and transformers on the engine thread without freezing the window.
+"""Import torch, diffusers and transformers on the engine thread without freezing the
+process's other threads (the engine process's command reader, which must take a cancel at
+once; the command line's progress).
 
 Two things held Python's lock (the GIL) for long stretches while they import:
 

@@ -1,9 +1,12 @@
-"""The bridge between the engine thread and the window: engine events become Qt signals
-on the GUI thread, and finished takes join their shots through the undo stack.
+"""The bridge between the engine and the window: engine events become Qt signals on the
+GUI thread, and finished takes join their shots through the undo stack.
 
-The engine calls `_sink` on its own thread; a queued signal hands each event to the GUI
-thread, where `_handle` is the one place that applies every kind of event. Job state the
-panels show (stage, progress, ETA, last preview, error) lives in `JobInfo` records.
+The engine runs in a process of its own (`engine.host.EngineProcess`), so torch and the
+models never load in the window's process. The engine calls `_sink` on a thread of its
+own (here, the thread that reads the child's events); a queued signal hands each event to
+the GUI thread, where `_handle` is the one place that applies every kind of event. Job
+state the panels show (stage, progress, ETA, last preview, error) lives in `JobInfo`
+records.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from engine.batch import local_engine_factory
+from engine.host import process_engine_factory
 from engine.planning import PlannedRender, plan_render
 from studio.commands import add_take, set_field
 from studio.errors import StudioError
@@ -85,8 +88,9 @@ class EngineBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self.document = document
-        prepare_interpreter()  # the engine thread must not hold up this one
-        self._factory = engine_factory or local_engine_factory(low_priority=True)
+        prepare_interpreter()  # threads of this process must not hold up the window
+        # By default the engine runs in a process of its own: torch never loads in this one.
+        self._factory = engine_factory or process_engine_factory(low_priority=True)
         self._engine = None
         self.jobs: dict[str, JobInfo] = {}
         self._event.connect(self._handle, Qt.QueuedConnection)
@@ -94,7 +98,7 @@ class EngineBridge(QObject):
     # -- engine life -------------------------------------------------------------------
     @property
     def engine(self):
-        """The engine, started on first use (its thread imports torch only when needed)."""
+        """The engine, started on first use (it imports torch only when a model needs it)."""
         if self._engine is None:
             self._engine = self._factory(self.document.store, self._sink)
         return self._engine

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.batch import local_engine_factory
+from engine.host import process_engine_factory
 
 
 def farm_settings(settings: QSettings) -> tuple[bool, str, int]:
@@ -29,10 +29,11 @@ def farm_settings(settings: QSettings) -> tuple[bool, str, int]:
 
 
 def engine_factory_from_settings(settings: QSettings):
-    """The local engine, or the Ray farm when the preferences say so."""
+    """The engine on this machine (in its own process), or the Ray farm when the
+    preferences say so."""
     enabled, address, actors = farm_settings(settings)
     if not enabled:
-        return local_engine_factory(low_priority=True)
+        return process_engine_factory(low_priority=True)
     from engine.farm import farm_engine_factory
 
     return farm_engine_factory(address, actors=actors or None)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ui.conftest import EXAMPLE
 from ui.bridge import CANCELLED, DONE
 
 
@@ -33,6 +40,59 @@ def test_cancel_all_cancels_queued_jobs(qtbot, document, bridge):
     assert set(states) <= {CANCELLED, DONE}
 
 
-def test_the_window_engine_runs_below_the_window(bridge):
-    # Its thread and torch's compute threads yield the cores to the window's thread.
-    assert bridge.engine.low_priority is True
+def test_the_window_engine_runs_in_its_own_process_below_the_window(bridge):
+    # Its threads and torch's compute threads yield the cores to the window's thread.
+    engine = bridge.engine
+    assert engine.low_priority is True
+    assert engine.pid is not None and engine.pid != os.getpid()
+    if sys.platform.startswith("linux"):
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, engine.pid) == min(19, own + 10)
+
+
+WINDOW_PROCESS = """
+import json, sys, time
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from studio.project_io import copy_project, load_project
+from ui.bridge import EngineBridge
+from ui.document import Document
+
+app = QApplication([])
+folder = copy_project(Path(sys.argv[1]), Path(sys.argv[2]) / "Lighthouse.gallop")
+document = Document(load_project(folder), folder)
+shot = document.project.shots[0]
+shot.model_id, shot.width, shot.height, shot.duration = "tiny-wan", 64, 64, 0.5
+bridge = EngineBridge(document)
+done = []
+bridge.jobFinished.connect(lambda job, take: done.append(take))
+bridge.jobFailed.connect(lambda job, message: done.append(message))
+bridge.render_shot(shot.id)
+deadline = time.monotonic() + 240
+while not done and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.005)
+bridge.shutdown()
+print(json.dumps({
+    "result": done,
+    "selected": shot.selected_take,
+    "loaded": sorted(m for m in ("torch", "diffusers", "transformers") if m in sys.modules),
+}))
+"""
+
+
+def test_a_model_render_never_loads_torch_in_the_window_process(tmp_path):
+    # A fresh interpreter: this test process may have imported torch for other tests.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", WINDOW_PROCESS, str(EXAMPLE), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["result"] == [report["selected"]]  # the take landed and was selected
+    assert report["loaded"] == []

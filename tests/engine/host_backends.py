@@ -1,0 +1,63 @@
+"""Backends for the engine process's tests; the child imports them by name
+('tests.engine.host_backends:gated'), so they live in a module, not in a test."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from engine.backends.previz import PrevizBackend
+from engine.engine import default_backend_factory
+
+GATE = "GALLOP_TEST_GATE"  # a file path: jobs wait at their first step until it exists
+CRASH_ONCE = "GALLOP_TEST_CRASH_ONCE"  # a file path: the first render in any child dies
+
+
+class GatedPreviz(PrevizBackend):
+    """The previz, held at its first step until the gate file exists. Each job that
+    reaches the gate leaves a file `<gate>.<job's seed>.started`."""
+
+    def generate(self, request, inputs, ctx):
+        gate = Path(os.environ[GATE])
+        gate.with_name(f"{gate.name}.{request.seed}.started").touch()
+        while not gate.exists():
+            ctx.check_cancelled()
+            time.sleep(0.01)
+        return super().generate(request, inputs, ctx)
+
+
+class NoisyPreviz(PrevizBackend):
+    """Prints to standard output from Python and from the file descriptor, as native
+    libraries do: neither may reach the parent as a protocol message."""
+
+    def generate(self, request, inputs, ctx):
+        print("noisy: a line from print()")
+        sys.stdout.flush()
+        os.write(1, b"noisy: a line written to fd 1\n")
+        return super().generate(request, inputs, ctx)
+
+
+class CrashingPreviz(PrevizBackend):
+    """Dies in the middle of its first render (as a native crash would), once."""
+
+    def generate(self, request, inputs, ctx):
+        flag = Path(os.environ[CRASH_ONCE])
+        if not flag.exists():
+            flag.touch()
+            print("crashing: the last words of the engine", file=sys.stderr, flush=True)
+            os._exit(3)
+        return super().generate(request, inputs, ctx)
+
+
+def _factory(previz_class):
+    def build(name: str):
+        return previz_class() if name == "previz" else default_backend_factory(name)
+
+    return build
+
+
+gated = _factory(GatedPreviz)
+noisy = _factory(NoisyPreviz)
+crashing = _factory(CrashingPreviz)

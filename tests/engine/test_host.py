@@ -1,0 +1,223 @@
+"""The engine in a child process: the same events as the engine thread, cancel, a crash
+that fails the job and leaves the caller running, output that cannot break the protocol."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from engine.host import EngineProcess, exit_reason
+from engine.planning import plan_render
+from studio.errors import StudioError
+from studio.jobs import TERMINAL_EVENTS, Cancelled, Failed, Finished, Queued, Started
+from studio.project_io import copy_project, load_project
+from studio.takes import TakeStore
+from tests.engine.host_backends import CRASH_ONCE, GATE
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"
+WAIT = 60.0
+
+
+class Events:
+    """The engine's events, as they arrive on its reader thread."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.seen: list = []
+
+    def __call__(self, event) -> None:
+        self.queue.put(event)
+
+    def until_end(self, job_id: str):
+        """Every event up to the job's last one; returns that last event."""
+        for event in self.seen:
+            if event.job_id == job_id and isinstance(event, TERMINAL_EVENTS):
+                return event
+        while True:
+            event = self.queue.get(timeout=WAIT)
+            self.seen.append(event)
+            if event.job_id == job_id and isinstance(event, TERMINAL_EVENTS):
+                return event
+
+    def of(self, job_id: str) -> list:
+        return [e for e in self.seen if e.job_id == job_id]
+
+
+@pytest.fixture
+def planned(tmp_path):
+    folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
+    project = load_project(folder)
+    shot = project.shots[0]
+    shot.duration, shot.width, shot.height = 0.5, 160, 96
+    plan = plan_render(project, folder, shot, backend="previz")
+
+    def request(seed: int):
+        return replace(plan.request, seed=seed), plan.inputs
+
+    request.store = TakeStore(folder / "takes")
+    return request
+
+
+@pytest.fixture
+def events():
+    return Events()
+
+
+def start(planned, events, backends="engine.engine:default_backend_factory", **options):
+    return EngineProcess(planned.store, events, backends, **options).start()
+
+
+def wait_for(path: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + WAIT
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)
+
+
+def test_a_render_in_the_child_lands_in_the_take_store(planned, events):
+    engine = start(planned, events)
+    try:
+        assert engine.alive and engine.pid != os.getpid()
+        request, inputs = planned(1)
+        job = engine.submit(request, inputs, label="storm")
+        end = events.until_end(job)
+        assert isinstance(end, Finished), end
+        kinds = [type(e) for e in events.of(job)]
+        assert kinds[:2] == [Queued, Started]
+        assert events.of(job)[1].description == "storm"
+        assert end.result.id == request.hash
+        assert planned.store.find(request.hash) is not None
+        # The same request again is in the store: it finishes with no compute.
+        again = engine.submit(request, inputs)
+        assert isinstance(events.until_end(again), Finished)
+    finally:
+        engine.shutdown(timeout=30)
+    assert not engine.alive
+
+
+def test_cancel_reaches_queued_and_running_jobs(planned, events, tmp_path, monkeypatch):
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(GATE, str(gate))
+    engine = start(planned, events, "tests.engine.host_backends:gated")
+    try:
+        running = engine.submit(*planned(11))
+        queued = engine.submit(*planned(12))
+        wait_for(tmp_path / "gate.11.started")
+        assert engine.running == running
+        assert engine.pending() == [queued]
+        assert engine.cancel(queued)
+        assert isinstance(events.until_end(queued), Cancelled)
+        assert engine.pending() == []
+        assert engine.cancel(running)
+        assert isinstance(events.until_end(running), Cancelled)
+        assert not engine.cancel(running)  # already over
+        assert engine.running is None
+        assert not list(planned.store.folder.glob("*.mp4"))  # nothing partial stored
+    finally:
+        engine.shutdown(timeout=30)
+
+
+def test_reorder_changes_which_queued_job_runs_first(planned, events, tmp_path, monkeypatch):
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(GATE, str(gate))
+    engine = start(planned, events, "tests.engine.host_backends:gated")
+    try:
+        first = engine.submit(*planned(21))
+        b = engine.submit(*planned(22))
+        c = engine.submit(*planned(23))
+        wait_for(tmp_path / "gate.21.started")
+        engine.reorder([c, b])
+        assert engine.pending() == [c, b]
+        gate.touch()
+        for job in (first, b, c):
+            assert isinstance(events.until_end(job), Finished)
+        started = [e.job_id for e in events.seen if isinstance(e, Started)]
+        assert started == [first, c, b]
+    finally:
+        engine.shutdown(timeout=30)
+
+
+def test_output_printed_in_the_child_goes_to_the_log_not_the_protocol(planned, events, capfd):
+    engine = start(planned, events, "tests.engine.host_backends:noisy")
+    try:
+        job = engine.submit(*planned(31))
+        assert isinstance(events.until_end(job), Finished)
+    finally:
+        engine.shutdown(timeout=30)
+    err = capfd.readouterr().err
+    assert "noisy: a line from print()" in err
+    assert "noisy: a line written to fd 1" in err
+
+
+def test_a_crash_fails_its_jobs_and_the_next_render_starts_a_new_engine(
+    planned, events, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(CRASH_ONCE, str(tmp_path / "crashed"))
+    engine = start(planned, events, "tests.engine.host_backends:crashing")
+    try:
+        first_pid = engine.pid
+        doomed = engine.submit(*planned(41))
+        queued = engine.submit(*planned(42))
+        end = events.until_end(doomed)
+        assert isinstance(end, Failed)
+        assert "exited with code 3" in end.message and "render again" in end.message
+        assert "the last words of the engine" in end.detail
+        assert isinstance(events.until_end(queued), Failed)
+        assert not engine.alive
+        retry = engine.submit(*planned(41))
+        assert isinstance(events.until_end(retry), Finished)
+        assert engine.alive and engine.pid != first_pid
+    finally:
+        engine.shutdown(timeout=30)
+
+
+def test_shutdown_cancels_everything_and_the_child_exits(planned, events, tmp_path, monkeypatch):
+    monkeypatch.setenv(GATE, str(tmp_path / "gate"))
+    engine = start(planned, events, "tests.engine.host_backends:gated")
+    running = engine.submit(*planned(51))
+    queued = engine.submit(*planned(52))
+    wait_for(tmp_path / "gate.51.started")
+    child = engine._child
+    engine.shutdown(timeout=30)
+    assert child.proc.returncode == 0
+    assert isinstance(events.until_end(running), Cancelled)
+    assert isinstance(events.until_end(queued), Cancelled)
+    with pytest.raises(Exception, match="shut down"):
+        engine.submit(*planned(53))
+
+
+def test_the_child_ends_when_its_parent_goes(planned, events):
+    engine = start(planned, events)
+    child = engine._child
+    child.proc.stdin.close()  # what the parent's death does to the pipe
+    assert child.proc.wait(timeout=30) == 0
+    engine.shutdown(timeout=5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness is per thread on Linux")
+def test_a_low_priority_engine_runs_below_its_caller(planned, events):
+    engine = start(planned, events, low_priority=True)
+    try:
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, engine.pid) == min(19, own + 10)
+    finally:
+        engine.shutdown(timeout=30)
+
+
+def test_exit_reasons_read_like_sentences():
+    assert exit_reason(3) == "exited with code 3"
+    assert "SIGKILL" in exit_reason(-9) and "memory" in exit_reason(-9)
+    assert exit_reason(-15) == "was stopped by SIGTERM"
+
+
+def test_an_engine_that_cannot_start_is_a_clear_error(planned, events, tmp_path):
+    engine = EngineProcess(planned.store, events, python=str(tmp_path / "no-python"))
+    with pytest.raises(StudioError, match="cannot start the render engine"):
+        engine.submit(*planned(61))
