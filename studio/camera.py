@@ -242,8 +242,10 @@ def _rotations(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarr
     return _turn(yaw, 2, 0) @ _turn(pitch, 1, 2) @ _turn(roll, 0, 1) + 0.0  # no -0.0
 
 
-def poses(rig: CameraRig, frames: int, fps: float = 24.0) -> list[CameraPose]:
-    """One pose per frame; `fps` only sets the time base of the shake."""
+def _pose_arrays(
+    rig: CameraRig, frames: int, fps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The poses of `poses` as arrays: rotations (n, 3, 3), centres (n, 3), focals (n,)."""
     values = sample(rig, frames)
     jitter = shake_angles(rig.shake, frames, fps)
     orbit = np.radians(values["orbit"])
@@ -258,14 +260,61 @@ def poses(rig: CameraRig, frames: int, fps: float = 24.0) -> list[CameraPose]:
     y = -values["pedestal"] + 0.0
     z = 2.0 * d * np.sin(orbit / 2.0) ** 2 + values["dolly"]
     focal = values["zoom"] * (0.5 / math.tan(math.radians(rig.fov_degrees) / 2.0))
+    centres = np.stack([x, y, z], axis=1).astype(np.float64)
+    return rotations, centres, np.asarray(focal, dtype=np.float64)
+
+
+def poses(rig: CameraRig, frames: int, fps: float = 24.0) -> list[CameraPose]:
+    """One pose per frame; `fps` only sets the time base of the shake."""
+    rotations, centres, focal = _pose_arrays(rig, frames, fps)
     return [
         CameraPose(
-            rotation=tuple(tuple(float(v) for v in row) for row in rotations[i]),
-            translation=(float(x[i]), float(y[i]), float(z[i])),
-            focal=float(focal[i]),
+            rotation=tuple(tuple(row) for row in r),
+            translation=tuple(c),
+            focal=f,
         )
-        for i in range(len(yaw))
+        for r, c, f in zip(rotations.tolist(), centres.tolist(), focal.tolist(), strict=True)
     ]
+
+
+def _intrinsics(focal: np.ndarray, width: float, height: float) -> np.ndarray:
+    """K of each focal (n,) -> (n, 3, 3), as `CameraPose.intrinsics`."""
+    k = np.zeros((len(focal), 3, 3))
+    k[:, 0, 0] = k[:, 1, 1] = focal * width
+    k[:, 0, 2], k[:, 1, 2], k[:, 2, 2] = width / 2.0, height / 2.0, 1.0
+    return k
+
+
+def _plane_maps(
+    start: tuple[np.ndarray, np.ndarray, float],
+    rotations: np.ndarray,
+    centres: np.ndarray,
+    focal: np.ndarray,
+    width: float,
+    height: float,
+    depth: float,
+) -> np.ndarray:
+    """`homography` from one pose (rotation, centre, focal) to each of n poses at once."""
+    r_from, c_from, f_from = start
+    relative = np.swapaxes(rotations, 1, 2) @ r_from
+    t = np.einsum("nji,nj->ni", rotations, centres - c_from)  # R_to^T (C_to - C_from)
+    plane = relative
+    plane[:, :, 2] -= t / depth  # R - t n^T / depth with n = (0, 0, 1)
+    k_from_inv = np.linalg.inv(_intrinsics(np.array([f_from]), width, height)[0])
+    h = _intrinsics(focal, width, height) @ plane @ k_from_inv
+    # H[2, 2] vanishes when the image centre maps to infinity (a 90° turn); then the
+    # matrix is scaled to unit norm instead, which maps points the same way.
+    norm = np.linalg.norm(h, axis=(1, 2))
+    corner = h[:, 2, 2]
+    scale = np.where(np.abs(corner) > 1e-12 * norm, corner, norm)
+    return h / scale[:, None, None]
+
+
+def _check_plane(width: float, height: float, depth: float) -> None:
+    if not (width > 0 and height > 0):
+        raise ValueError("width and height must be positive")
+    if not (math.isfinite(depth) and depth > 0):
+        raise ValueError(f"depth must be a positive number, found {depth!r}")
 
 
 def homography(
@@ -278,20 +327,10 @@ def homography(
     and n = (0, 0, 1). Pixels: x right, y down, origin at the top-left corner of the image,
     principal point at (width / 2, height / 2). Scaled so that H[2, 2] == 1.
     """
-    if not (width > 0 and height > 0):
-        raise ValueError("width and height must be positive")
-    if not (math.isfinite(depth) and depth > 0):
-        raise ValueError(f"depth must be a positive number, found {depth!r}")
-    r_from, r_to = pose_from.rotation_matrix, pose_to.rotation_matrix
-    relative = r_to.T @ r_from
-    t = r_to.T @ (pose_to.centre - pose_from.centre)
-    plane = relative - np.outer(t, [0.0, 0.0, 1.0]) / depth
-    k_from_inv = np.linalg.inv(pose_from.intrinsics(width, height))
-    h = pose_to.intrinsics(width, height) @ plane @ k_from_inv
-    # H[2, 2] vanishes when the image centre maps to infinity (a 90° turn); then the
-    # matrix is scaled to unit norm instead, which maps points the same way.
-    norm = np.linalg.norm(h)
-    return h / (h[2, 2] if abs(h[2, 2]) > 1e-12 * norm else norm)
+    _check_plane(width, height, depth)
+    start = (pose_from.rotation_matrix, pose_from.centre, pose_from.focal)
+    to = pose_to.rotation_matrix[None], pose_to.centre[None], np.array([pose_to.focal])
+    return _plane_maps(start, *to, width, height, depth)[0]
 
 
 def homographies(
@@ -305,8 +344,10 @@ def homographies(
     """(frames, 3, 3): frame 0's image to each frame's, for a plane at `depth` (default:
     the subject distance)."""
     plane = float(rig.subject_distance if depth is None else depth)
-    track = poses(rig, frames, fps)
-    return np.stack([homography(track[0], pose, width, height, plane) for pose in track])
+    _check_plane(width, height, plane)
+    rotations, centres, focal = _pose_arrays(rig, frames, fps)
+    start = (rotations[0].copy(), centres[0].copy(), float(focal[0]))
+    return _plane_maps(start, rotations, centres, focal, width, height, plane)
 
 
 # --- presets ----------------------------------------------------------------------------

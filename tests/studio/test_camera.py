@@ -313,6 +313,20 @@ def test_homography_matches_projecting_the_plane(rig: CameraRig, i: int, j: int)
         assert warp(h, *pixel_a[:2]) == pytest.approx(pixel_b[:2], rel=1e-7, abs=1e-6)
 
 
+@settings(max_examples=40, deadline=None)
+@given(rig=moderate_rigs, frames=st.integers(1, 30))
+def test_the_track_of_homographies_is_each_frame_seen_from_the_first(
+    rig: CameraRig, frames: int
+) -> None:
+    # The whole track is computed at once; each frame must be the single-pose homography.
+    track = poses(rig, frames)
+    hs = homographies(rig, frames, W, H)
+    assert hs.shape == (frames, 3, 3)
+    for i, pose in enumerate(track):
+        single = homography(track[0], pose, W, H, rig.subject_distance)
+        assert np.allclose(hs[i], single, rtol=1e-9, atol=1e-9)
+
+
 def test_homography_of_the_same_pose_is_the_identity_and_composes_for_rotations() -> None:
     track = poses(with_move(move("pan", 25.0), "tilt", 0.0, -10.0), 5)
     assert np.allclose(homography(track[2], track[2], W, H, 3.0), np.eye(3))
