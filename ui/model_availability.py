@@ -15,8 +15,8 @@ class _AvailabilitySignals(QObject):
 
 
 class AvailabilityCheck(QRunnable):
-    """Looks for every model on disk; `locate` may import huggingface_hub, so not on the
-    GUI thread."""
+    """Looks for every model on disk (folder sizes walk the weights), so not on the GUI
+    thread."""
 
     def __init__(self, entries: list[ModelEntry]) -> None:
         super().__init__()

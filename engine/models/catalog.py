@@ -133,17 +133,38 @@ def check_safetensors(folder: Path) -> None:
         raise RenderError(f"{folder.name} holds no safetensors weights")
 
 
-def _cached_snapshot(repo: str) -> Path | None:
-    """The repository's snapshot in the Hugging Face cache, found offline, or None."""
+def hub_cache() -> Path:
+    """The Hugging Face cache folder, found from the environment as huggingface_hub does
+    (HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub)."""
+
+    def expand(value: str) -> Path:
+        return Path(os.path.expandvars(os.path.expanduser(value)))
+
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(name):
+            return expand(os.environ[name])
+    if os.environ.get("HF_HOME"):
+        return expand(os.environ["HF_HOME"]) / "hub"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return expand(base) / "huggingface" / "hub"
+
+
+def _cached_snapshot(repo: str, revision: str = "main") -> Path | None:
+    """The repository's snapshot in the Hugging Face cache, found offline, or None.
+
+    Read straight from the cache's layout (models--ORG--NAME/refs/REVISION names the
+    commit whose files are in snapshots/COMMIT), the way huggingface_hub's offline
+    lookup does, without importing it: the window checks every model at start-up, and
+    that import (an HTTP stack) would hold the window's interpreter lock for a while."""
+    storage = hub_cache() / ("models--" + repo.replace("/", "--"))
     try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-    except ImportError:  # pragma: no cover - a dependency of diffusers
+        commit = (storage / "refs" / revision).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        commit = revision  # a commit hash names its snapshot directly
+    if not commit or "/" in commit or commit in (".", ".."):
         return None
-    try:
-        return Path(snapshot_download(repo, local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
-        return None
+    snapshot = storage / "snapshots" / commit
+    return snapshot if snapshot.is_dir() else None
 
 
 def locate(entry: ModelEntry) -> Availability:

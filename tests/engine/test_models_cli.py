@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,41 @@ def test_download_offline_is_a_clear_error(monkeypatch, capsys):
 def test_download_of_a_licensed_model_needs_acceptance(model, capsys):
     assert run_subcommand(["models", "download", model]) == EXIT_FAILED
     assert "--accept-licence" in capsys.readouterr().err
+
+
+def fake_hub_cache(root, repo: str, commit: str) -> None:
+    """A model in the Hugging Face cache's layout, as a download leaves it."""
+    storage = root / ("models--" + repo.replace("/", "--"))
+    snapshot = storage / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (snapshot / "model_index.json").write_text("{}")
+    (snapshot / "model.safetensors").write_bytes(b"")
+    (storage / "refs").mkdir()
+    (storage / "refs" / "main").write_text(commit)
+
+
+def test_the_cache_is_read_where_huggingface_hub_finds_it(tmp_path, monkeypatch):
+    from huggingface_hub import snapshot_download
+
+    from engine.models.catalog import Catalog, _cached_snapshot, hub_cache, locate
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    fake_hub_cache(tmp_path, "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", commit)
+    monkeypatch.delenv("GALLOP_MODELS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert hub_cache() == tmp_path
+    repo = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    expected = snapshot_download(repo, cache_dir=tmp_path, local_files_only=True)
+    assert _cached_snapshot(repo) == Path(expected)
+    entry = next(e for e in Catalog() if e.repo == repo)
+    found = locate(entry)
+    assert found.available and found.reason == "Hugging Face cache"
+    assert found.path == Path(expected)
+    # A repository that is not there is missing for both.
+    assert _cached_snapshot("Wan-AI/not-downloaded") is None
+    # Without HF_HUB_CACHE, HF_HOME/hub is the cache.
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert hub_cache() == tmp_path / "home" / "hub"
+    assert not locate(entry).available
