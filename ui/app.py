@@ -38,11 +38,14 @@ from ui.project_life import (
     save_project_as,
     user_example_copy,
 )
+from ui.qt_runtime import freeze_settled_objects
 from ui.theme import apply_dark_theme
 from ui.thumbnails import ThumbnailCache
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
+SETTLE_MS = 500  # after the window shows, before its objects are frozen (qt_runtime)
+TAKE_OPEN_DELAY_MS = 15  # after a take lands, before the player opens it
 LAYOUT_VERSION = 1
 
 
@@ -388,9 +391,13 @@ class StudioWindow(QMainWindow):
     def _job_finished(self, job_id: str, _take_id: str) -> None:
         info = self.bridge.jobs.get(job_id)
         if info is not None and info.shot_id == self.document.current_shot_id:
-            # A turn of the event loop later: the take's arrival already repaints cards,
-            # queue and timeline, and opening it in the player need not add to that.
-            QTimer.singleShot(0, lambda: self._show_current_take(info.shot_id))
+            # A few ms later, on a pass of the event loop of its own: the take's arrival
+            # already repaints cards, queue and timeline, and opening it in the player
+            # need not add to that. (A 0 ms single shot is a posted event and would run
+            # in the same pass, before any input waiting.)
+            QTimer.singleShot(
+                TAKE_OPEN_DELAY_MS, self, lambda: self._show_current_take(info.shot_id)
+            )
 
     # -- sound and export --------------------------------------------------------------
     def import_sound(self) -> None:
@@ -555,6 +562,11 @@ class StudioWindow(QMainWindow):
             if answer != QMessageBox.Yes:
                 return False
         return True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # Once the first paint is done, the objects made so far stay: freeze them.
+        QTimer.singleShot(SETTLE_MS, freeze_settled_objects)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self._closing_confirmed and not self._confirm_close():

@@ -51,6 +51,7 @@ from ui.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
 
 PREVIZ_START_DELAY_MS = 120
+SOURCE_LOAD_DELAY_MS = 30  # after an edit, before the previz reads a new source
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
 
 
@@ -69,7 +70,9 @@ class CameraPanel(QWidget):
         # With `defer_previz` (the studio window at start-up) the first previz source is
         # prepared just after the panel is first shown, so the window appears sooner.
         self._previz_ready = not defer_previz
-        self._source_load = QTimer(self, singleShot=True, interval=0)
+        # A new source (a take's first frame) is read on a pass of the event loop of its
+        # own, after the edit's other listeners and the player's reload.
+        self._source_load = QTimer(self, singleShot=True, interval=SOURCE_LOAD_DELAY_MS)
         self._source_load.timeout.connect(self._load_pending_source)
         self._gestures = itertools.count(1)
         self._shot = None
@@ -92,6 +95,11 @@ class CameraPanel(QWidget):
         source, note = self._load_source(shot, width, height)
         self.source_note.setText(note)
         self.viewport.set_shot(source, shot.camera, shot.frames, float(shot.fps))
+
+    @property
+    def source_pending(self) -> bool:
+        """A new picture for the previz is about to be read."""
+        return self._source_load.isActive()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

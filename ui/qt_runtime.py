@@ -1,22 +1,31 @@
-"""What the window changes in the interpreter and the Qt binding: `prepare_interpreter`.
+"""What the window changes in the interpreter and the Qt binding: `prepare_interpreter`
+and `freeze_settled_objects`.
 
-The engine renders on a thread of this process. PySide6 lets go of Python's lock (the
-GIL) around calls into Qt, and each time the window's thread takes it back while the
-engine thread is running Python, it waits for the switch interval, 5 ms by default. A
-shot card, painted in 1.2 ms alone, took 34 ms beside a busy thread; with the window's
-interval of 0.5 ms (`SWITCH_INTERVAL`) it takes about 2 ms.
+The engine renders in a process of its own, but the window's process still has threads
+of its own (thumbnails, the player's read-ahead, the reader of the engine's events).
+PySide6 lets go of Python's lock (the GIL) around calls into Qt, and each time the
+window's thread takes it back while another thread is running Python, it waits for the
+switch interval, 5 ms by default. A shot card, painted in 1.2 ms alone, took 34 ms beside
+a busy thread; with the window's interval of 0.5 ms (`SWITCH_INTERVAL`) it takes about
+2 ms.
 
 PySide6 replaces `__import__` to support its opt-in `__feature__` switches (snake_case,
 true_property). After every import, in every thread, it decides whether the new module
 "uses PySide" by reading the module's whole source file (`inspect.getsource`) and looking
-for the word PySide6. The engine thread imports thousands of modules (torch, diffusers,
-transformers) on the first render, and those reads, with the GIL held, stalled the
-window. The studio switches no features on, so `quiet_feature_checks` puts a check in its
-place that looks at what the module imported instead of at its file.
+for the word PySide6. Modules the window imports on demand (export, interchange, sound)
+paid that read with the GIL held. The studio switches no features on, so
+`quiet_feature_checks` puts a check in its place that looks at what the module imported
+instead of at its file.
+
+Python's collector walks every live object on each full collection, with the GIL held:
+the Qt bindings, numpy and the window's own objects made one take 38 ms here. Once the
+window is up, `freeze_settled_objects` moves what exists then out of the collector's
+sight (`gc.freeze`), so later collections walk only what was made since.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import types
 
@@ -64,6 +73,19 @@ def quiet_feature_checks() -> bool:
 
 
 def prepare_interpreter() -> None:
-    """What a window with an engine thread needs (see above); safe to call again."""
+    """What a window beside busy threads needs (see above); safe to call again."""
     sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
     quiet_feature_checks()
+
+
+_settled = False
+
+
+def freeze_settled_objects() -> bool:
+    """Freeze the objects alive now (see above); once per process, True the first time."""
+    global _settled
+    if _settled:
+        return False
+    _settled = True
+    gc.freeze()
+    return True

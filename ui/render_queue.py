@@ -66,6 +66,7 @@ class JobRow(QWidget):
         self.panel = panel
         self.job_id = job_id
         self._preview = None  # the array the thumbnail was made from
+        self._warning = False  # the message is drawn in the warning colour
 
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB_WIDTH, THUMB_HEIGHT)
@@ -170,13 +171,12 @@ class JobRow(QWidget):
         text = info.message if (failed or info.state == RUNNING) else ""
         self.message.setText(text)
         self.message.setVisible(bool(text))
-        if failed:
+        self.message.setToolTip((info.detail or info.message) if failed else "")
+        if failed != self._warning:
+            # A style sheet re-polishes the label: set it only when the look changes.
+            self._warning = failed
             colour = warning_colour(self.palette()).name()
-            self.message.setStyleSheet(f"color: {colour}")
-            self.message.setToolTip(info.detail or info.message)
-        else:
-            self.message.setStyleSheet("")
-            self.message.setToolTip("")
+            self.message.setStyleSheet(f"color: {colour}" if failed else "")
 
     def _show_preview(self, frame) -> None:
         if frame is None:

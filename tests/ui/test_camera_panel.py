@@ -25,6 +25,7 @@ def panel(qtbot, document):
     widget.resize(700, 1100)
     widget.show()
     qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: not widget.source_pending)
     return widget
 
 
