@@ -1,10 +1,12 @@
 """GUI responsiveness while the engine renders: the longest event-loop stall.
 
-The studio window (offscreen) opens a copy of the example project; a 2 ms QTimer records
-the gap between its ticks while the engine renders a tiny Wan shot (and while its progress,
-previews and take reach the window). The first render also loads torch, diffusers and the
-model; a second render, with another seed, shows every later render. Prints the longest
-and the 99th-percentile gap of each, and the longest of both against the 50 ms goal.
+The studio window (offscreen) opens a copy of the example project and settles for 1.5 s
+(the longest stall of its own start-up work is printed apart). Then a 2 ms QTimer records
+the gap between its ticks while the engine, in a process of its own, renders a tiny Wan
+shot (and while its progress, previews and take reach the window). The first render also
+loads torch, diffusers and the model; a second render, with another seed, shows every
+later render. Prints the longest and the 99th-percentile gap of each, and the longest of
+both against the 50 ms goal.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from studio.project_io import load_project  # noqa: E402
 
 GOAL_MS = 50.0
+SETTLE_SECONDS = 1.5
 
 
 def main() -> int:
@@ -43,8 +46,16 @@ def main() -> int:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = StudioWindow(project, ProjectSession(folder), settings=settings)
         window.show()
-        for _ in range(20):
+        # The window's own start-up work (previz, model check, thumbnails) runs just after
+        # it shows. Nobody presses render before it is done: its stall is reported apart.
+        start_up: list[float] = []
+        settle = time.perf_counter() + SETTLE_SECONDS
+        last = time.perf_counter()
+        while (now := time.perf_counter()) < settle:
+            start_up.append((now - last) * 1000)
+            last = now
             app.processEvents()
+            time.sleep(0.001)
         window.document.set_current_shot(shot.id)
 
         def render_and_watch() -> tuple[list[float], float, str]:
@@ -94,6 +105,10 @@ def main() -> int:
             f" {len(gaps)} timer ticks, longest GUI stall {gaps[-1]:.1f} ms, 99th percentile"
             f" {gaps[int(len(gaps) * 0.99)]:.1f} ms"
         )
+    print(
+        f"start-up work after the window shows (before any render, not part of the goal):"
+        f" longest stall {max(start_up):.1f} ms"
+    )
     worst = max(cold[0][-1], warm[0][-1])
     print(
         f"longest stall while rendering: {worst:.1f} ms (first render {cold[0][-1]:.1f} ms,"
