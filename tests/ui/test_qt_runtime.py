@@ -65,3 +65,19 @@ def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files
     assert feature.pyside_feature_dict["plain_numbers"] == -1
     assert feature.pyside_feature_dict["uses_qt"] == 0
     assert not any(str(tmp_path) in name for name in linecache.cache)
+
+
+def test_objects_alive_once_the_window_is_up_are_frozen_once(monkeypatch):
+    import gc
+
+    from ui import qt_runtime
+
+    monkeypatch.setattr(qt_runtime, "_settled", False)
+    try:
+        gc.unfreeze()
+        assert gc.get_freeze_count() == 0
+        assert qt_runtime.freeze_settled_objects() is True
+        assert gc.get_freeze_count() > 0  # the objects alive now are out of the collector's sight
+        assert qt_runtime.freeze_settled_objects() is False  # once per process
+    finally:
+        gc.unfreeze()
