@@ -68,6 +68,8 @@ def main() -> int:
         panel.resize(700, 1100)
         panel.show()
         app.processEvents()
+        while panel.source_pending:  # the shot's picture is read once, before any drag
+            app.processEvents()
         viewport = panel.viewport
         painted = []
         viewport.framePainted.connect(lambda: painted.append(time.perf_counter()))
