@@ -172,7 +172,7 @@ class _Child:
         for raw in self.proc.stderr:
             line = raw.decode("utf-8", "replace")
             self.log.append(line.rstrip("\n"))
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr
                 sys.stderr.write(line)
         with contextlib.suppress(OSError, ValueError):
             self.proc.stderr.close()
@@ -205,8 +205,11 @@ class _Child:
 
     def _ended(self) -> None:
         """The child's output closed: fail (or, when asked to stop, cancel) what it had."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # alive but no longer heard: it cannot go on
+            self.proc.kill()
+            self.proc.wait()
         self._logger.join(timeout=2)
         code = self.proc.poll()
         with self.state:
