@@ -45,7 +45,6 @@ from ui.thumbnails import ThumbnailCache
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 SETTLE_MS = 500  # after the window shows, before its objects are frozen (qt_runtime)
-TAKE_OPEN_DELAY_MS = 15  # after a take lands, before the player opens it
 LAYOUT_VERSION = 1
 
 
@@ -391,13 +390,10 @@ class StudioWindow(QMainWindow):
     def _job_finished(self, job_id: str, _take_id: str) -> None:
         info = self.bridge.jobs.get(job_id)
         if info is not None and info.shot_id == self.document.current_shot_id:
-            # A few ms later, on a pass of the event loop of its own: the take's arrival
-            # already repaints cards, queue and timeline, and opening it in the player
-            # need not add to that. (A 0 ms single shot is a posted event and would run
-            # in the same pass, before any input waiting.)
-            QTimer.singleShot(
-                TAKE_OPEN_DELAY_MS, self, lambda: self._show_current_take(info.shot_id)
-            )
+            # On a pass of the event loop of its own: the take's arrival already repaints
+            # cards, queue and timeline, and opening it in the player need not add to that.
+            shot_id = info.shot_id
+            self.document.later.call("open take", lambda: self._show_current_take(shot_id))
 
     # -- sound and export --------------------------------------------------------------
     def import_sound(self) -> None:

@@ -51,7 +51,6 @@ from ui.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
 
 PREVIZ_START_DELAY_MS = 120
-SOURCE_LOAD_DELAY_MS = 30  # after an edit, before the previz reads a new source
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
 
 
@@ -71,9 +70,8 @@ class CameraPanel(QWidget):
         # prepared just after the panel is first shown, so the window appears sooner.
         self._previz_ready = not defer_previz
         # A new source (a take's first frame) is read on a pass of the event loop of its
-        # own, after the edit's other listeners and the player's reload.
-        self._source_load = QTimer(self, singleShot=True, interval=SOURCE_LOAD_DELAY_MS)
-        self._source_load.timeout.connect(self._load_pending_source)
+        # own, after the edit's other listeners (`Later`).
+        self._source_work = ("previz source", id(self))
         self._gestures = itertools.count(1)
         self._shot = None
         self._source_key: tuple | None = None
@@ -99,7 +97,7 @@ class CameraPanel(QWidget):
     @property
     def source_pending(self) -> bool:
         """A new picture for the previz is about to be read."""
-        return self._source_load.isActive()
+        return self.document.later.pending(self._source_work)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -279,7 +277,7 @@ class CameraPanel(QWidget):
         elif key != self._source_key:
             # A new picture (a take landed, a keyframe dropped) loads on the next turn of the
             # event loop, apart from the other panels' work for the same edit.
-            self._source_load.start()
+            self.document.later.call(self._source_work, self._load_pending_source)
         else:
             self.viewport.set_rig(rig, frames, fps, 1.0 if self._focus_t is None else self._focus_t)
         self._focus_t = None

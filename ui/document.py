@@ -19,6 +19,7 @@ from studio.commands import Command
 from studio.model import Project, Shot
 from studio.project_io import ProjectSession
 from studio.takes import TakeStore
+from ui.later import Later
 from ui.undo import StudioUndoCommand
 
 
@@ -40,6 +41,7 @@ class Document(QObject):
         self.session = session
         self.store = TakeStore(self.folder / "takes")
         self.undo_stack = QUndoStack(self)
+        self.later = Later(self)  # the panels' heavy rereads, one per pass of the loop
         self.undo_stack.indexChanged.connect(self._index_changed)
         self.undo_stack.cleanChanged.connect(self.cleanChanged)
         self._pushing = False

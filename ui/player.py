@@ -28,7 +28,6 @@ TAKE, SEQUENCE = "take", "sequence"
 SAMPLE_RATE = 48000
 READ_AHEAD = 12
 MAX_SHUTTLE = 4
-RELOAD_DELAY_MS = 15  # after an edit, before the player reopens what it shows
 SILENT_NOTICE = "No audio device: playing without sound"
 
 
@@ -74,11 +73,9 @@ class PlayerPanel(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
 
         document.currentShotChanged.connect(self._current_shot_changed)
-        # Reload after the edit's other listeners have run, in its own pass of the event loop
-        # (a 0 ms timer would share theirs): a take landing then never holds the window up
-        # for every panel at once, and input waiting is handled in between.
-        self._reload = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
-        self._reload.timeout.connect(self._reload_now)
+        # Reload after the edit's other listeners have run, on a pass of the event loop of
+        # its own (`Later`): a take landing then never holds the window up for every panel
+        # at once, and input waiting is handled in between.
         document.changed.connect(self._document_changed)
         self.show_take(document.current_shot_id)
 
@@ -243,7 +240,7 @@ class PlayerPanel(QWidget):
             self.show_take(shot_id)
 
     def _document_changed(self) -> None:
-        self._reload.start()
+        self.document.later.call(("player", id(self)), self._reload_now)
 
     def _reload_now(self) -> None:
         if self._mode == SEQUENCE:
