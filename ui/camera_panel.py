@@ -49,6 +49,7 @@ from studio.easing import Easing
 from studio.errors import StudioError
 from ui.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
+from ui.elided_label import ElidedLabel
 
 PREVIZ_START_DELAY_MS = 120
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
@@ -116,7 +117,7 @@ class CameraPanel(QWidget):
     def _build(self) -> None:
         content = QWidget()
         column = QVBoxLayout(content)
-        self.title = QLabel()
+        self.title = ElidedLabel()
         self.title.setStyleSheet("font-weight: bold")
         column.addWidget(self.title)
 

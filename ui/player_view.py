@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.timecode import timecode
+from ui.elided_label import ElidedLabel
 from ui.images import to_qimage
 
 
@@ -147,7 +148,12 @@ class TransportBar(QWidget):
         self.frame_label.setToolTip("Frame number / frame count")
         self.rate_label = QLabel("", self)
         self.rate_label.setToolTip("Shuttle speed (J / K / L)")
-        self.notice_label = QLabel("", self)
+        # Room kept for the longest usual text, so the bar (and the window's docks around
+        # the player) keep their width as a take loads or the shuttle speeds up.
+        metrics = self.fontMetrics()
+        self.frame_label.setMinimumWidth(metrics.horizontalAdvance("0000 / 0000"))
+        self.rate_label.setMinimumWidth(metrics.horizontalAdvance("-0×"))
+        self.notice_label = ElidedLabel("", self)
         self.notice_label.setEnabled(False)  # drawn in the palette's muted text colour
         self.notice_label.hide()
 

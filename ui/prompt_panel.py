@@ -45,6 +45,7 @@ from studio.errors import StudioError
 from studio.jobs import CameraMode, Profile
 from studio.model import Shot
 from studio.project_io import check_inside
+from ui.elided_label import ElidedLabel
 from ui.images import to_pixmap
 from ui.keyframe_drop import PREVIEW, KeyframeDrop, import_image
 from ui.model_availability import AvailabilityCheck
@@ -244,7 +245,7 @@ class PromptPanel(QWidget):
         self.render_button = QPushButton("Render shot", toolTip="Render the shot (Ctrl+Enter)")
         self.render_button.setDefault(True)
         self.render_button.clicked.connect(self.request_render)
-        self.job_label = QLabel()
+        self.job_label = ElidedLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.empty_label)

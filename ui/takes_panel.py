@@ -98,6 +98,7 @@ class TakesPanel(QWidget):
         self.manifest_dialog: ManifestDialog | None = None
 
         self.heading = QLabel()
+        self.heading.setWordWrap(True)  # a long shot title wraps instead of widening the dock
         self.list = QListWidget()
         self.list.setObjectName("takeList")
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)

@@ -215,3 +215,29 @@ def test_the_delete_menu_entry_acts_on_the_focused_timeline(qtbot, window):
     window.act_delete.trigger()
     assert "clip-tower" not in [c.id for c in window.project.timeline.clips()]
     assert len(window.project.shots) == shots  # the shot stays in the storyboard
+
+
+def test_the_docks_stay_put_as_shots_change_and_a_take_lands(qtbot, window):
+    """Text that changes with the shot or the take (a title, a status, a frame count)
+    never moves the docks: the window keeps its layout while the director works."""
+
+    def layout():
+        kept = ("storyboard", "prompt", "camera", "timeline")
+        rects = {name: window.docks[name].geometry().getRect() for name in kept}
+        return rects | {"player": window.centralWidget().geometry().getRect()}
+
+    qtbot.wait(100)
+    before = layout()
+    for shot in window.project.shots:
+        window.document.set_current_shot(shot.id)
+        qtbot.wait(20)
+        assert layout() == before, f"the docks moved when {shot.title!r} was selected"
+    shot = window.project.shots[2]
+    shot.duration = 0.5
+    window.document.set_current_shot(shot.id)
+    with qtbot.waitSignal(window.bridge.jobFinished, timeout=120_000):
+        window.render_current()
+    qtbot.waitUntil(lambda: window.player.frame_count > 0, timeout=10_000)
+    qtbot.wait(50)
+    assert window.player.transport.frame_label.text().endswith(f"/ {window.player.frame_count}")
+    assert layout() == before, "the docks moved when the take landed"
