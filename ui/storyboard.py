@@ -85,6 +85,7 @@ class StoryboardModel(QAbstractListModel):
         self._ids = [s.id for s in document.project.shots]
         self._stills: OrderedDict[tuple, QImage] = OrderedDict()
         self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
+        self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
         # What each card showed at the last sync.
         self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
         document.changed.connect(self.sync)
@@ -183,6 +184,8 @@ class StoryboardModel(QAbstractListModel):
         if path is None:
             return None
         image = self.thumbnails.get(path, 0, THUMB_WIDTH)
+        if image is None:
+            self._awaiting.add(shot.id)  # decoding: the card repaints when it lands
         return image if image is not None and not image.isNull() else None
 
     def _previz_still(self, shot: Shot) -> QImage:
@@ -266,12 +269,18 @@ class StoryboardModel(QAbstractListModel):
             self.dataChanged.emit(index, index)
 
     def _thumbnail_ready(self, path: str) -> None:
-        for row, shot_id in enumerate(self._ids):
+        """Repaint the cards that wait for a picture of this take, once it is there: the
+        cache also lands other frames of the take (timeline strips, the takes list)."""
+        for shot_id in list(self._awaiting):
             shot = self.document.project.shot(shot_id)
             take_path = self.document.take_path(shot) if shot is not None else None
-            if take_path is not None and str(take_path) == path:
-                index = self.index(row, 0)
-                self.dataChanged.emit(index, index, [Qt.DecorationRole, HasTakeImageRole])
+            if take_path is None:
+                self._awaiting.discard(shot_id)
+            elif str(take_path) == path and self._take_image(shot) is not None:
+                self._awaiting.discard(shot_id)
+                index = self.index_of(shot_id)
+                if index.isValid():
+                    self.dataChanged.emit(index, index, [Qt.DecorationRole, HasTakeImageRole])
 
     # -- drag and drop -----------------------------------------------------------------
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802

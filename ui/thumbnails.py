@@ -1,15 +1,21 @@
 """Take thumbnails decoded off the GUI thread and cached: storyboard cards, take lists and
-timeline strips ask `get`, paint what is there, and repaint when `ready` names their key.
+timeline strips ask `get`, paint what is there, and repaint when `ready` names their take.
+
+A take that lands asks for many pictures at once (its card, a strip of frames along its
+clip, its entry in the takes list). Each repaint of the window costs a few milliseconds,
+so `ready` names a take once the pictures queued for it have all landed, or every
+`HOLD_MS` while more keep coming, rather than once per picture.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from engine.engine import lower_thread_priority
@@ -17,6 +23,7 @@ from engine.media import VideoReader, scaled_to_width
 from ui.images import to_qimage
 
 Key = tuple[str, int, int, float]  # path, frame, width, mtime
+HOLD_MS = 100  # the longest a landed picture waits for the rest of its take's pictures
 
 
 class _Signals(QObject):
@@ -76,7 +83,7 @@ class _Decode(QRunnable):
 
 class ThumbnailCache(QObject):
     """`get(path, frame, width)` returns a cached QImage or None and decodes in the
-    background; `ready(path)` fires when a decode lands."""
+    background; `ready(path)` fires when pictures of that take have landed (see above)."""
 
     ready = Signal(str)
 
@@ -84,7 +91,11 @@ class ThumbnailCache(QObject):
         super().__init__(parent)
         self._images: OrderedDict[Key, QImage | None] = OrderedDict()
         self._pending: set[Key] = set()
+        self._queued: dict[str, int] = {}  # path -> its decodes not landed yet
+        self._held: dict[str, float] = {}  # path -> when its oldest unannounced picture landed
         self._capacity = capacity
+        self._hold_timer = QTimer(self, singleShot=True, interval=HOLD_MS)
+        self._hold_timer.timeout.connect(self._announce_held)
         self._signals = _Signals()
         self._signals.done.connect(self._done)
         self.pool = QThreadPool(self)
@@ -104,15 +115,31 @@ class ThumbnailCache(QObject):
             return self._images[key]
         if key not in self._pending:
             self._pending.add(key)
+            self._queued[key[0]] = self._queued.get(key[0], 0) + 1
             self.pool.start(_Decode(key, self._signals))
         return None
 
     def _done(self, key: Key, image: QImage | None) -> None:
+        path = key[0]
         self._pending.discard(key)
+        left = self._queued.pop(path, 1) - 1
+        if left > 0:
+            self._queued[path] = left
         self._images[key] = image
         while len(self._images) > self._capacity:
             self._images.popitem(last=False)
-        self.ready.emit(key[0])
+        now = time.monotonic()
+        first = self._held.setdefault(path, now)
+        if left == 0 or now - first >= HOLD_MS / 1000:
+            del self._held[path]
+            self.ready.emit(path)
+        elif not self._hold_timer.isActive():
+            self._hold_timer.start()  # the rest of the take may be slow to come
+
+    def _announce_held(self) -> None:
+        held, self._held = self._held, {}
+        for path in held:
+            self.ready.emit(path)
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until queued decodes finish (tests, shutdown)."""

@@ -333,6 +333,35 @@ def test_a_rendered_take_replaces_the_previz_still_on_the_card(qtbot, document, 
     assert model.data(index, StatusRole) == "not rendered"
 
 
+def test_a_card_repaints_when_its_own_picture_lands_not_other_frames_of_its_take(
+    qtbot, document, bridge
+):
+    panel = StoryboardPanel(document, bridge)
+    qtbot.addWidget(panel)
+    model = panel.model
+    shot = document.project.shot("storm")
+    shot.duration = 0.5
+    with qtbot.waitSignal(bridge.jobFinished, timeout=60_000):
+        bridge.render_shot(shot.id, backend="previz")
+    take_path = document.take_path(shot)
+    index = model.index_of("storm")
+    changed: list[tuple[int, list]] = []
+    model.dataChanged.connect(lambda top, _bottom, roles=(): changed.append((top.row(), roles)))
+
+    assert not model.data(index, HasTakeImageRole)  # asked for: decoding now
+    qtbot.waitUntil(lambda: (index.row(), [Qt.DecorationRole, HasTakeImageRole]) in changed)
+    assert model.data(index, HasTakeImageRole)
+
+    # A timeline strip asks the shared cache for other frames of the same take.
+    changed.clear()
+    with qtbot.waitSignal(model.thumbnails.ready, timeout=30_000):
+        for frame in (4, 8):
+            assert model.thumbnails.get(take_path, frame, 80) is None
+    qtbot.wait(20)
+    assert model.thumbnails.get(take_path, 8, 80) is not None
+    assert changed == []
+
+
 def test_a_keyframe_is_the_still_of_a_shot_without_takes(panel, document):
     (document.folder / "media").mkdir(exist_ok=True)
     red = np.zeros((300, 400, 3), np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -48,3 +49,46 @@ def test_an_unreadable_take_gives_no_picture_and_is_not_kept_open(qtbot, tmp_pat
     cache.wait()
     qtbot.wait(50)
     assert cache.get(broken, 0, 48) is None
+
+
+def test_a_strip_asked_at_once_is_announced_once_it_has_landed(qtbot, tmp_path):
+    take = numbered_take(tmp_path / "take.mp4")
+    cache = ThumbnailCache()
+    announced: list[tuple[str, bool]] = []
+    frames = [0, 4, 8, 12, 16, 20, 24, 28]
+    cache.ready.connect(
+        lambda path: announced.append(
+            (path, all(cache.get(take, f, 48) is not None for f in frames))
+        )
+    )
+    assert all(cache.get(take, f, 48) is None for f in frames)
+    cache.wait()
+    qtbot.waitUntil(lambda: bool(announced) and announced[-1][1], timeout=10_000)
+    qtbot.wait(thumbnails_module.HOLD_MS + 50)
+    # One repaint for the strip, not one per frame (a slow machine may need one more
+    # while it still decodes: pictures never wait longer than HOLD_MS).
+    assert 1 <= len(announced) < len(frames) / 2, announced
+    assert {path for path, _ in announced} == {str(take)}
+
+
+def test_pictures_that_landed_do_not_wait_for_a_slow_one(qtbot, tmp_path, monkeypatch):
+    take = numbered_take(tmp_path / "take.mp4")
+    real = thumbnails_module.VideoReader
+
+    class SlowOnLastFrame(real):
+        def read(self, index):
+            if index == 29:
+                time.sleep(1.5)
+            return super().read(index)
+
+    monkeypatch.setattr(thumbnails_module, "VideoReader", SlowOnLastFrame)
+    cache = ThumbnailCache()
+    with qtbot.waitSignal(cache.ready, timeout=10_000) as first:
+        for frame in (0, 2, 29):
+            cache.get(take, frame, 48)
+    assert first.args == [str(take)]
+    assert cache.get(take, 2, 48) is not None
+    assert cache.get(take, 29, 48) is None  # still decoding: announced without it
+    with qtbot.waitSignal(cache.ready, timeout=10_000):
+        pass
+    assert cache.get(take, 29, 48) is not None
