@@ -21,10 +21,11 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPoint,
+    QRect,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAccessible, QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -346,6 +347,27 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+class CardView(QListView):
+    """The storyboard's grid of cards.
+
+    QListView repaints its whole viewport when any item's data changes, so a render
+    reporting progress on one card repainted every card in view each step. Cards all have
+    one size, so a change repaints the changed cards only; with an assistive technology
+    active, Qt's own handling runs too, for the notifications it sends.
+    """
+
+    def dataChanged(self, top_left, bottom_right, roles=()) -> None:  # noqa: N802 - Qt override
+        if QAccessible.isActive() or not (top_left.isValid() and bottom_right.isValid()):
+            super().dataChanged(top_left, bottom_right, roles)
+            return
+        model = self.model()
+        area = QRect()
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            area = area.united(self.visualRect(model.index(row, 0)))
+        if not area.isEmpty():
+            self.viewport().update(area)
+
+
 class StoryboardPanel(QWidget):
     """The storyboard grid with its toolbar; selecting a card makes its shot current."""
 
@@ -363,7 +385,7 @@ class StoryboardPanel(QWidget):
         self.document = document
         self.model = StoryboardModel(document, bridge, thumbnails, self)
 
-        view = self.view = QListView(self)
+        view = self.view = CardView(self)
         view.setObjectName("storyboard")
         view.setModel(self.model)
         view.setItemDelegate(ShotCardDelegate(view))

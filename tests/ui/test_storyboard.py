@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QModelIndex, Qt
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -282,6 +282,38 @@ def test_an_edit_to_one_shot_repaints_only_its_card(panel, document):
     changed.clear()
     move(model, ["dawn"], 0)  # rows move: every card's number changes
     assert changed[-1] == (0, len(STORY) - 1)
+
+
+def test_a_change_to_one_card_repaints_that_card_alone(qtbot, panel, document):
+    """A render's progress changes one card many times a second: the cards beside it are
+    not painted again each time."""
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.view
+    painted: list = []
+
+    class Spy(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802
+            if event.type() == QEvent.Paint:
+                painted.append(event.region().boundingRect())
+            return False
+
+    spy = Spy()
+    view.viewport().installEventFilter(spy)
+    qtbot.wait(50)
+    painted.clear()
+    document.push(set_field(document.project.shot("keeper"), "title", "Keeper at the lamp"))
+    qtbot.waitUntil(lambda: bool(painted))
+    qtbot.wait(20)
+    card = view.visualRect(panel.model.index_of("keeper"))
+    assert painted and all(card.contains(rect) for rect in painted), (painted, card)
+    painted.clear()
+    move(panel.model, ["dawn"], 0)  # every card's number changes: all of them repaint
+    qtbot.waitUntil(lambda: bool(painted))
+    qtbot.wait(20)
+    first, last = (view.visualRect(panel.model.index(r, 0)) for r in (0, len(STORY) - 1))
+    whole = first.united(last).intersected(view.viewport().rect())
+    assert any(rect.contains(whole) for rect in painted), (painted, whole)
 
 
 def test_status_follows_the_bridge_jobs(qtbot, document, bridge):
