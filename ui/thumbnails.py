@@ -91,7 +91,6 @@ class ThumbnailCache(QObject):
         super().__init__(parent)
         self._images: OrderedDict[Key, QImage | None] = OrderedDict()
         self._pending: set[Key] = set()
-        self._queued: dict[str, int] = {}  # path -> its decodes not landed yet
         self._held: dict[str, float] = {}  # path -> when its oldest unannounced picture landed
         self._capacity = capacity
         self._hold_timer = QTimer(self, singleShot=True, interval=HOLD_MS)
@@ -115,22 +114,19 @@ class ThumbnailCache(QObject):
             return self._images[key]
         if key not in self._pending:
             self._pending.add(key)
-            self._queued[key[0]] = self._queued.get(key[0], 0) + 1
             self.pool.start(_Decode(key, self._signals))
         return None
 
     def _done(self, key: Key, image: QImage | None) -> None:
         path = key[0]
         self._pending.discard(key)
-        left = self._queued.pop(path, 1) - 1
-        if left > 0:
-            self._queued[path] = left
+        more = any(pending[0] == path for pending in self._pending)  # of this take, to come
         self._images[key] = image
         while len(self._images) > self._capacity:
             self._images.popitem(last=False)
         now = time.monotonic()
         first = self._held.setdefault(path, now)
-        if left == 0 or now - first >= HOLD_MS / 1000:
+        if not more or now - first >= HOLD_MS / 1000:
             del self._held[path]
             self.ready.emit(path)
         elif not self._hold_timer.isActive():
