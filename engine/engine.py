@@ -364,11 +364,16 @@ class Engine:
                 if job is None:
                     self._unload_all()
                     continue
+                end: Event | None = None
                 try:
-                    self._run_job(job)
+                    end = self._run_job(job)
                 finally:
+                    # The job stops being the running one as its last event goes out, in
+                    # one step: whoever hears that event finds the engine no longer on it.
                     with self._cond:
                         self._current = None
+                        if end is not None:
+                            self._emit(end)
         finally:
             self._unload_all()
 
@@ -386,15 +391,14 @@ class Engine:
     def cached_take(self, request: GenerationRequest) -> Take | None:
         return stored_take(self.take_store, request)
 
-    def _run_job(self, job: Job) -> None:
+    def _run_job(self, job: Job) -> Event:
+        """Run one job, emitting its events up to its last one, which it returns."""
         self._emit(Started(job.id, job.label))
         if job.cancel.is_set():
-            self._emit(Cancelled(job.id))
-            return
+            return Cancelled(job.id)
         cached = self.cached_take(job.request)
         if cached is not None:
-            self._emit(Finished(job.id, cached))
-            return
+            return Finished(job.id, cached)
         ctx = _Context(self, job)
         tmp: Path | None = None
         # An extended shot offers each finished segment as a partial result; those files
@@ -435,7 +439,7 @@ class Engine:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
-        self._emit(end)
+        return end
 
     def _write_media(self, job: Job, frames: np.ndarray) -> Path:
         from engine.media import write_video

@@ -9,6 +9,7 @@ import torch
 
 from engine.engine import Engine
 from studio.jobs import (
+    TERMINAL_EVENTS,
     Cancelled,
     Failed,
     Finished,
@@ -73,6 +74,33 @@ def test_cancel_a_running_job_at_its_next_step(make_engine, recorder, store):
     assert max(steps) == 2
     assert not store.has(request.hash)
     assert not list(store.folder.glob("*")) if store.folder.exists() else True
+
+
+def test_a_job_is_no_longer_running_once_its_last_event_is_out(store, recorder):
+    # Whoever hears a job's last event and asks what runs must not be told that job.
+    backend = ScriptedBackend(steps=3, block_at=2)
+    heard: list[tuple[str, str | None]] = []
+    engine: Engine | None = None
+
+    def sink(event):
+        if isinstance(event, TERMINAL_EVENTS):
+            heard.append((type(event).__name__, engine.running))
+        recorder(event)
+
+    engine = Engine(store, sink, lambda name: backend).start()
+    try:
+        doomed = engine.submit(make_request("doomed"))
+        assert backend.reached.wait(30)
+        assert engine.cancel(doomed)
+        backend.proceed.set()
+        assert isinstance(recorder.wait_done(doomed), Cancelled)
+        backend.block_at, backend.error = None, RuntimeError("kaput")
+        assert isinstance(recorder.wait_done(engine.submit(make_request("bad"))), Failed)
+        backend.error = None
+        assert isinstance(recorder.wait_done(engine.submit(make_request("good"))), Finished)
+    finally:
+        engine.shutdown(30)
+    assert heard == [("Cancelled", None), ("Failed", None), ("Finished", None)]
 
 
 @pytest.mark.parametrize(
