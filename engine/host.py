@@ -8,10 +8,12 @@ fails the job instead of closing the studio.
 The child (`python -m engine.host`) runs an ordinary `Engine`, with its worker thread,
 over the same take folder. Commands go to it, and the events of `studio.jobs` come back,
 as pickles over its standard input and output; its own prints and native output go to
-standard error, which the parent copies to its own and keeps the last lines of. If the
-child dies, every job it had fails with that tail as the detail, and the next submit
-starts a new child. The child shuts down when the parent closes the pipe, so it never
-outlives the studio.
+standard error, which the parent copies to its own (or, with no terminal to read it, to
+its log) and keeps the last lines of. The child logs to `engine.log` and leaves the
+Python stacks of a native crash in the log folder (`engine.faults`). If the child dies,
+every job it had fails with that tail and any such traceback as the detail, and the next
+submit starts a new child. The child shuts down when the parent closes the pipe, so it
+never outlives the studio.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import contextlib
 import importlib
 import itertools
+import logging
 import os
 import pickle
 import signal
@@ -32,6 +35,8 @@ from typing import Any, BinaryIO
 
 from engine.backends.base import RenderInputs
 from engine.engine import BACKGROUND_NICENESS, BackendFactory, EventSink, deliver
+from engine.faults import disable_fault_log, enable_fault_log, fault_report
+from engine.logs import configure_logging
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -48,6 +53,8 @@ DEFAULT_BACKENDS = "engine.engine:default_backend_factory"
 LOG_LINES = 40  # lines of the child's standard error kept for a crash report
 ASK_TIMEOUT = 10.0  # seconds to wait for the child to answer a question
 _PACKAGES = str(Path(__file__).resolve().parents[1])  # the folder that holds engine/
+
+log = logging.getLogger("gallop.engine")
 
 
 def load_factory(spec: str) -> BackendFactory:
@@ -85,6 +92,15 @@ def set_niceness(niceness: int, pid: int = 0) -> bool:
     except (OSError, AttributeError):
         return False
     return True
+
+
+def stderr_is_terminal() -> bool:
+    """Whether this process's standard error is a terminal someone may read (not so when
+    the studio was started from a desktop menu, where it is closed or goes to a journal)."""
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def exit_reason(code: int | None) -> str:
@@ -128,6 +144,9 @@ class _Child:
         )
         if niceness is not None:  # at once; the child sets it again before its threads start
             set_niceness(niceness, self.proc.pid)
+        log.info("engine process %d started (%s)", self.proc.pid, host.backends)
+        # Its output goes where someone can read it: the terminal, else the studio's log.
+        self._to_logger = not stderr_is_terminal()
         self.live: set[str] = set()  # jobs given and not yet finished, failed or cancelled
         self.ended = False  # its output has closed; `live` was failed or cancelled
         self.state = threading.Lock()  # guards `live` and `ended`
@@ -172,10 +191,16 @@ class _Child:
         for raw in self.proc.stderr:
             line = raw.decode("utf-8", "replace")
             self.log.append(line.rstrip("\n"))
-            with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr
-                sys.stderr.write(line)
+            self._pass_on(line)
         with contextlib.suppress(OSError, ValueError):
             self.proc.stderr.close()
+
+    def _pass_on(self, line: str) -> None:
+        if self._to_logger:
+            log.info("%s", line.rstrip("\n"))
+            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr
+            sys.stderr.write(line if line.endswith("\n") else line + "\n")
 
     def _read(self) -> None:
         stream = self.proc.stdout
@@ -212,13 +237,20 @@ class _Child:
             self.proc.wait()
         self._logger.join(timeout=2)
         code = self.proc.poll()
+        faults = fault_report(self.pid) if code else []  # what a native crash left
+        for line in faults:
+            self._pass_on(line)
+        if code == 0 or self.closing:
+            log.info("engine process %d %s", self.pid, exit_reason(code))
+        else:
+            log.warning("engine process %d %s", self.pid, exit_reason(code))
         with self.state:
             self.ended = True
             orphans, self.live = sorted(self.live), set()
         if not orphans:
             self.host._answer_all_missing()
             return
-        detail = "\n".join(self.log)
+        detail = "\n".join([*self.log, *faults])
         message = (
             f"The render engine {exit_reason(code)}. The studio is fine and starts a new "
             "engine for the next render; render again to retry."
@@ -420,7 +452,12 @@ def serve(
     def send(*message: Any) -> None:
         _send(replies, lock, message)
 
-    engine = Engine(store, lambda event: send("event", event), backend_factory).start()
+    def emit(event: Event) -> None:
+        if isinstance(event, TERMINAL_EVENTS):
+            _log_end(event)
+        send("event", event)
+
+    engine = Engine(store, emit, backend_factory).start()
     try:
         while True:
             try:
@@ -432,6 +469,13 @@ def serve(
                 break
             if op == "submit":
                 job_id, request, inputs, priority, label = args
+                log.info(
+                    "render %s queued: %s, %s, seed %s",
+                    job_id,
+                    label or "-",
+                    request.model_id,
+                    request.seed,
+                )
                 try:
                     engine.submit(request, inputs, priority=priority, label=label, job_id=job_id)
                 except Exception as exc:  # noqa: BLE001 - the job fails, the engine goes on
@@ -454,6 +498,15 @@ def serve(
         engine.shutdown()
 
 
+def _log_end(event: Event) -> None:
+    if isinstance(event, Failed):
+        log.warning("render %s failed: %s", event.job_id, event.message)
+    elif isinstance(event, Cancelled):
+        log.info("render %s cancelled", event.job_id)
+    else:
+        log.info("render %s finished", event.job_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.host")
     parser.add_argument("--takes", required=True, help="the project's take folder")
@@ -468,9 +521,16 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.devnull, "rb") as null:
         os.dup2(null.fileno(), 0)
     sys.stdout = sys.stderr
+    configure_logging("engine", stream=sys.stderr)  # warnings also reach the parent
+    enable_fault_log(sys.stderr)  # a native crash still leaves the Python stacks
     if args.niceness is not None:
         set_niceness(args.niceness)  # before any thread starts: they all inherit it
-    serve(commands, replies, TakeStore(args.takes), load_factory(args.backends))
+    log.info("engine process %d serving %s with %s", os.getpid(), args.takes, args.backends)
+    try:
+        serve(commands, replies, TakeStore(args.takes), load_factory(args.backends))
+    finally:
+        log.info("engine process %d stopping", os.getpid())
+        disable_fault_log()
     return 0
 
 

@@ -51,6 +51,17 @@ class CrashingPreviz(PrevizBackend):
         return super().generate(request, inputs, ctx)
 
 
+class SegfaultingPreviz(PrevizBackend):
+    """Dies of a segmentation fault in the middle of its render, as native code does."""
+
+    def generate(self, request, inputs, ctx):
+        import faulthandler
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file left by the test
+        faulthandler._sigsegv()
+
+
 def _factory(previz_class):
     def build(name: str):
         return previz_class() if name == "previz" else default_backend_factory(name)
@@ -61,3 +72,4 @@ def _factory(previz_class):
 gated = _factory(GatedPreviz)
 noisy = _factory(NoisyPreviz)
 crashing = _factory(CrashingPreviz)
+segfaulting = _factory(SegfaultingPreviz)

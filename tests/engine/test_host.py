@@ -3,6 +3,7 @@ that fails the job and leaves the caller running, output that cannot break the p
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import host
 from engine.host import EngineProcess, exit_reason
 from engine.planning import plan_render
 from studio.errors import StudioError
@@ -144,7 +146,10 @@ def test_reorder_changes_which_queued_job_runs_first(planned, events, tmp_path, 
         engine.shutdown(timeout=30)
 
 
-def test_output_printed_in_the_child_goes_to_the_log_not_the_protocol(planned, events, capfd):
+def test_output_printed_in_the_child_goes_to_the_log_not_the_protocol(
+    planned, events, capfd, monkeypatch
+):
+    monkeypatch.setattr(host, "stderr_is_terminal", lambda: True)
     engine = start(planned, events, "tests.engine.host_backends:noisy")
     try:
         job = engine.submit(*planned(31))
@@ -221,3 +226,65 @@ def test_an_engine_that_cannot_start_is_a_clear_error(planned, events, tmp_path)
     engine = EngineProcess(planned.store, events, python=str(tmp_path / "no-python"))
     with pytest.raises(StudioError, match="cannot start the render engine"):
         engine.submit(*planned(61))
+
+
+def test_without_a_terminal_the_childs_output_goes_to_the_studios_log(
+    planned, events, caplog, monkeypatch
+):
+    # As when the studio starts from a desktop menu: nobody reads its standard error.
+    monkeypatch.setattr(host, "stderr_is_terminal", lambda: False)
+    caplog.set_level(logging.INFO, logger="gallop.engine")
+    engine = start(planned, events, "tests.engine.host_backends:noisy")
+    try:
+        pid = engine.pid
+        job = engine.submit(*planned(71))
+        assert isinstance(events.until_end(job), Finished)
+    finally:
+        engine.shutdown(timeout=30)
+    lines = [r.getMessage() for r in caplog.records if r.name == "gallop.engine"]
+    assert "noisy: a line from print()" in lines
+    assert "noisy: a line written to fd 1" in lines
+    assert any(line.startswith(f"engine process {pid} started") for line in lines)
+    assert f"engine process {pid} exited with code 0" in lines
+
+
+def test_the_engine_writes_its_own_log_file(planned, events, tmp_path, monkeypatch):
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("GALLOP_LOG_DIR", str(logs))
+    engine = start(planned, events)
+    try:
+        pid = engine.pid
+        job = engine.submit(*planned(81), label="storm")
+        assert isinstance(events.until_end(job), Finished)
+    finally:
+        engine.shutdown(timeout=30)
+    text = (logs / "engine.log").read_text()
+    assert f"{pid} INFO gallop.engine: engine process {pid} serving" in text
+    assert f"render {job} queued: storm" in text
+    assert f"render {job} finished" in text
+    assert not list(logs.glob("engine-faults-*.log"))  # a normal end leaves no report
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGSEGV to survive there")
+def test_a_native_crash_leaves_its_traceback_in_the_log_folder(
+    planned, events, tmp_path, monkeypatch, caplog
+):
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("GALLOP_LOG_DIR", str(logs))
+    monkeypatch.setattr(host, "stderr_is_terminal", lambda: False)
+    caplog.set_level(logging.INFO, logger="gallop.engine")
+    engine = start(planned, events, "tests.engine.host_backends:segfaulting")
+    try:
+        pid = engine.pid
+        end = events.until_end(engine.submit(*planned(91)))
+    finally:
+        engine.shutdown(timeout=30)
+    assert isinstance(end, Failed)
+    assert "SIGSEGV" in end.message
+    assert "Fatal Python error: Segmentation fault" in end.detail
+    report = (logs / f"engine-faults-{pid}.log").read_text()
+    assert "Fatal Python error: Segmentation fault" in report
+    assert "host_backends.py" in report and "in generate" in report  # the crashing frame
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Fatal Python error: Segmentation fault" in logged  # also in the studio's log
+    assert f"engine process {pid} was stopped by SIGSEGV" in logged
