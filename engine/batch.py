@@ -5,12 +5,24 @@ once (the local engine runs them one by one; the farm spreads them over its GPUs
 that continues from the previous one waits until that shot's take exists. After each
 finished take the project is saved atomically, so an interruption keeps every finished take.
 With `variations`, each shot renders that many takes with consecutive seeds.
+
+Ctrl+C (SIGINT), wherever it lands, is taken up between two events: the waiting shots are
+dropped, the running one is cancelled at its next step and every take that finished is
+recorded. A second Ctrl+C is Python's KeyboardInterrupt again, wherever it lands.
+
+`GALLOP_BACKENDS=module:function` names the backend factory of the engines that render
+here (`engine.engine:default_backend_factory` when unset), as `python -m engine.host
+--backends` does for the window's engine: a scripted backend can stand in for a real one.
 """
 
 from __future__ import annotations
 
+import os
 import queue
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,10 +72,28 @@ def record_take(shot: Shot, take, *, select: bool = True) -> None:
         shot.selected_take = take.id
 
 
+BACKENDS_ENV = "GALLOP_BACKENDS"
+
+
+def backends_from_environment() -> BackendFactory:
+    """The backend factory `GALLOP_BACKENDS` names, or the default one."""
+    spec = os.environ.get(BACKENDS_ENV, "").strip()
+    if not spec:
+        return default_backend_factory
+    from engine.host import load_factory
+
+    try:
+        return load_factory(spec)
+    except (ImportError, AttributeError) as exc:
+        raise StudioError(f"{BACKENDS_ENV}={spec!r} names no backend factory: {exc}") from exc
+
+
 def local_engine_factory(
-    backend_factory: BackendFactory = default_backend_factory, *, low_priority: bool = False
+    backend_factory: BackendFactory | None = None, *, low_priority: bool = False
 ):
-    """Engines on this machine; `low_priority` for a window's (see `Engine`)."""
+    """Engines on this machine (with `backends_from_environment()` unless given a
+    factory); `low_priority` for a window's (see `Engine`)."""
+    backend_factory = backend_factory or backends_from_environment()
 
     def build(store: TakeStore, sink: EventSink) -> Engine:
         return Engine(store, sink, backend_factory, low_priority=low_priority).start()
@@ -106,6 +136,7 @@ class BatchRenderer:
         self._engine_factory = engine_factory or local_engine_factory()
         self.engine: Any = None
         self.interrupted = False
+        self._ctrl_c = False  # set by SIGINT, taken up by the loop between two events
 
     def cancel(self) -> None:
         if self.engine is not None:
@@ -113,6 +144,7 @@ class BatchRenderer:
 
     def run(self, shot_ids: list[str] | None = None) -> BatchResult:
         result = BatchResult()
+        self.interrupted = self._ctrl_c = False
         with ProjectSession(self.folder) as session:
             project = load_project(self.folder)
             shots = select_shots(project, shot_ids)
@@ -123,12 +155,35 @@ class BatchRenderer:
             self._count = len(self._waiting)
             self._submitted = 0
             self._running: dict[str, _Work] = {}
-            self.engine = self._engine_factory(self._store, self._events.put)
-            try:
-                self._loop()
-            finally:
-                self.engine.shutdown(timeout=60)
+            with self._ctrl_c_between_events():
+                self.engine = self._engine_factory(self._store, self._events.put)
+                try:
+                    self._loop()
+                finally:
+                    self.engine.shutdown(timeout=60)
         return result
+
+    @contextmanager
+    def _ctrl_c_between_events(self) -> Iterator[None]:
+        """The first SIGINT only sets a flag that the loop takes up between two events:
+        raised as KeyboardInterrupt wherever it landed (in the middle of recording a
+        finished take, say), it would skip the orderly stop. Later ones raise again."""
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield  # Ctrl+C is ignored, or handled by someone else
+            return
+
+        def on_ctrl_c(signum, frame) -> None:
+            self._ctrl_c = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, on_ctrl_c)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
     # -- scheduling -------------------------------------------------------------------------
     def _blocked(self, work: _Work) -> bool:
@@ -185,10 +240,19 @@ class BatchRenderer:
         job = self.engine.submit(plan.request, plan.inputs, label=label)
         self._running[job] = work
 
+    def _interrupt(self) -> None:
+        """Ctrl+C: drop the waiting shots and cancel the engine's jobs; the loop goes on
+        until each submitted job has ended, recording the takes that finished."""
+        self.interrupted = self._result.interrupted = True
+        self._waiting.clear()
+        self.engine.cancel_all()
+
     def _loop(self) -> None:
-        interrupted = False
         self._submit_ready()
-        while self._running or (self._waiting and not interrupted):
+        while self._running or (self._waiting and not self.interrupted):
+            if self._ctrl_c and not self.interrupted:
+                self._interrupt()
+                continue
             if not self._running:
                 # Only blocked shots remain whose upstream could not render: plan them anyway
                 # so each gets a clear failure.
@@ -201,9 +265,8 @@ class BatchRenderer:
             except queue.Empty:
                 continue
             except KeyboardInterrupt:
-                interrupted = self.interrupted = self._result.interrupted = True
-                self._waiting.clear()
-                self.engine.cancel_all()
+                if not self.interrupted:
+                    self._interrupt()
                 continue
             work = self._running.get(event.job_id)
             if work is None:
@@ -212,7 +275,7 @@ class BatchRenderer:
             if isinstance(event, TERMINAL_EVENTS):
                 del self._running[event.job_id]
                 self._done(work, event)
-                if not interrupted:
+                if not self.interrupted:
                     self._submit_ready()
 
     def _done(self, work: _Work, event: Event) -> None:

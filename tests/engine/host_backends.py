@@ -1,5 +1,6 @@
-"""Backends for the engine process's tests; the child imports them by name
-('tests.engine.host_backends:gated'), so they live in a module, not in a test."""
+"""Backends for tests that render in a child process; the child imports them by name
+('tests.engine.host_backends:gated' for `python -m engine.host --backends`, or in
+`GALLOP_BACKENDS` for `gallop render`), so they live in a module, not in a test."""
 
 from __future__ import annotations
 
@@ -62,6 +63,24 @@ class SegfaultingPreviz(PrevizBackend):
         faulthandler._sigsegv()
 
 
+class HeldPreviz(PrevizBackend):
+    """The previz, whose first render runs free; every later one writes `held: <prompt>` to
+    standard error and then takes steps that never end until the job is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renders = 0
+
+    def generate(self, request, inputs, ctx):
+        self.renders += 1
+        if self.renders == 1:
+            return super().generate(request, inputs, ctx)
+        print(f"held: {request.prompt}", file=sys.stderr, flush=True)
+        while True:
+            ctx.check_cancelled()  # raises once the job is cancelled
+            time.sleep(0.01)  # one step
+
+
 def _factory(previz_class):
     def build(name: str):
         return previz_class() if name == "previz" else default_backend_factory(name)
@@ -72,4 +91,5 @@ def _factory(previz_class):
 gated = _factory(GatedPreviz)
 noisy = _factory(NoisyPreviz)
 crashing = _factory(CrashingPreviz)
+held = _factory(HeldPreviz)
 segfaulting = _factory(SegfaultingPreviz)

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from engine.batch import BatchRenderer, local_engine_factory
 from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
 from engine.media import probe
 from studio.camera import preset
+from studio.jobs import Finished
 from studio.model import Project
 from studio.project_io import copy_project, load_project, save_project
 from studio.takes import TakeStore
+from tests.engine.host_backends import held
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
@@ -85,32 +88,62 @@ def test_render_reports_failures_and_unknown_shots(tmp_path, capsys):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery is POSIX")
 def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
-    # Shots long enough (about a second each) that Ctrl+C lands while work remains.
-    folder = small_project(tmp_path / "Small.gallop", shots=6, seconds=8.0, size=320)
+    folder = small_project(tmp_path / "Small.gallop", shots=6)
+    # The first shot renders; the second is held until it is cancelled, so Ctrl+C always
+    # lands while it runs and four shots wait, however fast or slow the machine.
+    env = dict(os.environ, GALLOP_BACKENDS="tests.engine.host_backends:held")
     child = subprocess.Popen(
         [sys.executable, "-m", "ui.main", "render", str(folder), "--backend", "previz"],
         cwd=ROOT,
+        env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    # Interrupt once the second shot is under way.
+    err = []
     for line in child.stderr:
-        if line.startswith("[2/6]"):
+        err.append(line)
+        if line.startswith("held: shot number 1"):
             break
+    else:
+        child.wait(timeout=60)
+        pytest.fail("the second shot never started:\n" + "".join(err))
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=120)
-    assert child.returncode == EXIT_INTERRUPTED, err
+    out, rest = child.communicate(timeout=120)
+    assert child.returncode == EXIT_INTERRUPTED, "".join(err) + rest
+    assert "1 rendered, 0 up to date, 0 failed, 5 cancelled" in out
     project = load_project(folder)
-    done = [s.id for s in project.shots if s.current_take is not None]
-    assert done and done == [s.id for s in project.shots[: len(done)]]
-    assert len(done) < 6
+    assert [s.id for s in project.shots if s.current_take is not None] == ["s0"]
     store = TakeStore(folder / "takes")
-    assert store.ids() == {s.selected_take for s in project.shots if s.selected_take}
+    assert store.ids() == {project.shot("s0").selected_take}
     assert not [p for p in (folder / "takes").iterdir() if p.name.startswith(".")]
     # The next run picks up where it stopped.
     assert run_subcommand(["render", str(folder), "--backend", "previz"]) == EXIT_OK
     assert all(s.current_take for s in load_project(folder).shots)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery is POSIX")
+def test_ctrl_c_while_a_finished_take_is_being_handled_still_records_it(tmp_path):
+    folder = small_project(tmp_path / "Small.gallop", shots=4)
+
+    def on_event(plan, event):
+        # Ctrl+C in the middle of handling the first take's arrival, before it is recorded.
+        if isinstance(event, Finished):
+            signal.raise_signal(signal.SIGINT)
+
+    renderer = BatchRenderer(
+        folder, backend="previz", engine_factory=local_engine_factory(held), on_event=on_event
+    )
+    try:
+        result = renderer.run()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl+C escaped the render instead of stopping it in order")
+    assert result.interrupted
+    assert result.rendered == ["s0"] and sorted(result.cancelled) == ["s1", "s2", "s3"]
+    project = load_project(folder)
+    assert [s.id for s in project.shots if s.current_take is not None] == ["s0"]
+    assert TakeStore(folder / "takes").ids() == {project.shot("s0").selected_take}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_render_never_imports_qt(tmp_path):
