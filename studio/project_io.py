@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +26,8 @@ import studio
 from studio.errors import ProjectError
 from studio.migrations import MIGRATIONS, SCHEMA_VERSION, MigrationRegistry
 from studio.model import Project, project_from_dict, project_to_dict
+
+log = logging.getLogger("gallop.project")
 
 FORMAT = "gallop-project"
 PROJECT_FILE = "project.json"
@@ -283,6 +286,7 @@ class ProjectSession:
     def save(self, project: Project) -> Path:
         path = save_project(project, self.folder)
         self.discard_autosave()
+        log.info("saved %s", self.folder)
         return path
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from ui.audio_panel import AudioClipPanel, choose_and_import_audio
 from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.export_dialog import ExportDialog
+from ui.identity import open_log_folder, set_up_application, start_logging
 from ui.preferences import PreferencesDialog, engine_factory_from_settings
 from ui.project_life import (
     app_settings,
@@ -283,6 +284,9 @@ class StudioWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(QAction("&Shortcuts", self, triggered=self._show_shortcuts))
+        self.act_open_logs = help_menu.addAction("Open &log folder")
+        self.act_open_logs.setStatusTip("The window's and the engine's log files")
+        self.act_open_logs.triggered.connect(lambda *_: open_log_folder(self))
 
     # -- layout and settings -----------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -608,9 +612,10 @@ def run_studio(argv: list[str]) -> int:
     parser.add_argument("--new", action="store_true", help="create an empty project at PATH")
     args = parser.parse_args(argv)
 
+    # First, so that Qt's messages from its start are logged too.
+    start_logging(getattr(args, "verbosity", 0))
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Gallop Studio")
-    app.setOrganizationName("Gallop Studio")
+    set_up_application(app)
     apply_dark_theme(app)
     try:
         if args.new:

@@ -11,6 +11,7 @@ records.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,6 +44,8 @@ from ui.qt_runtime import prepare_interpreter
 EngineFactory = Callable[[TakeStore, Callable[[Event], None]], Any]
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "rendering", "done", "failed", "cancelled"
+
+log = logging.getLogger("gallop.render")
 
 
 @dataclass
@@ -144,6 +147,17 @@ class EngineBridge(QObject):
                 label = f"{label} (seed {request.seed})"
             priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
             job_id = self.engine.submit(request, planned.inputs, priority=priority, label=label)
+            log.info(
+                "render %s submitted: shot %s, %s %s, %dx%d, %d frames, seed %d",
+                job_id,
+                shot.id,
+                request.backend,
+                request.model_id,
+                request.width,
+                request.height,
+                request.frames,
+                request.seed,
+            )
             info = JobInfo(job_id, shot.id, label, request, select=n == 0)
             # Events of this job may already wait in the queue; they find the record.
             self.jobs.setdefault(job_id, info)
@@ -209,12 +223,16 @@ class EngineBridge(QObject):
             self._finished(info, event.result)
             return
         elif isinstance(event, Failed):
+            log.warning("render %s failed: %s", info.id, event.message)
+            if event.detail:
+                log.info("render %s failure details:\n%s", info.id, event.detail)
             info.state, info.message, info.detail = FAILED, event.message, event.detail
             self.jobChanged.emit(info.id)
             self.jobFailed.emit(info.id, event.message)
             self.shotStateChanged.emit(info.shot_id)
             return
         elif isinstance(event, Cancelled):
+            log.info("render %s cancelled", info.id)
             info.state, info.stage = CANCELLED, "cancelled"
             self.jobChanged.emit(info.id)
             self.shotStateChanged.emit(info.shot_id)
@@ -224,6 +242,7 @@ class EngineBridge(QObject):
             self.shotStateChanged.emit(info.shot_id)
 
     def _finished(self, info: JobInfo, take: Take) -> None:
+        log.info("render %s finished: take %s of shot %s", info.id, take.id, info.shot_id)
         info.state, info.stage, info.take_id = DONE, "done", take.id
         info.step = info.total = max(info.total, 1)
         shot = self.document.project.shot(info.shot_id)

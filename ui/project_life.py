@@ -3,6 +3,7 @@ example, saving a copy under a new name, and offering a crash's autosave on open
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from studio.project_io import (
     load_recovery,
     save_project,
 )
+
+log = logging.getLogger("gallop.project")
 
 
 def app_settings() -> QSettings:
@@ -45,6 +48,7 @@ def save_project_as(project: Project, source: Path, dest: Path) -> None:
     copy_project(source, dest)
     save_project(project, dest)
     shutil.rmtree(dest / "autosave", ignore_errors=True)
+    log.info("saved a copy of %s as %s", source, dest)
 
 
 def load_offering_recovery(
@@ -69,4 +73,5 @@ def load_offering_recovery(
             project, recovered = load_recovery(recovery), True
     if project is None:
         project = load_project(folder)
+    log.info("opened %s%s", folder, " from its autosave" if recovered else "")
     return project, recovered
