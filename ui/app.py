@@ -397,7 +397,9 @@ class StudioWindow(QMainWindow):
             # On a pass of the event loop of its own: the take's arrival already repaints
             # cards, queue and timeline, and opening it in the player need not add to that.
             shot_id = info.shot_id
-            self.document.later.call("open take", lambda: self._show_current_take(shot_id))
+            self.document.later.call(
+                "open take", lambda: self._show_current_take(shot_id), owner=self
+            )
 
     # -- sound and export --------------------------------------------------------------
     def import_sound(self) -> None:
@@ -566,7 +568,7 @@ class StudioWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         # Once the first paint is done, the objects made so far stay: freeze them.
-        QTimer.singleShot(SETTLE_MS, freeze_settled_objects)
+        QTimer.singleShot(SETTLE_MS, self, freeze_settled_objects)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self._closing_confirmed and not self._confirm_close():

@@ -103,7 +103,8 @@ class CameraPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if not self._previz_ready:
-            QTimer.singleShot(PREVIZ_START_DELAY_MS, self._start_previz)
+            # The panel is the timer's context: a panel destroyed first takes the timer along.
+            QTimer.singleShot(PREVIZ_START_DELAY_MS, self, self._start_previz)
 
     def _start_previz(self) -> None:
         if not self._previz_ready:
@@ -278,7 +279,7 @@ class CameraPanel(QWidget):
         elif key != self._source_key:
             # A new picture (a take landed, a keyframe dropped) loads on the next turn of the
             # event loop, apart from the other panels' work for the same edit.
-            self.document.later.call(self._source_work, self._load_pending_source)
+            self.document.later.call(self._source_work, self._load_pending_source, owner=self)
         else:
             self.viewport.set_rig(rig, frames, fps, 1.0 if self._focus_t is None else self._focus_t)
         self._focus_t = None

@@ -240,7 +240,7 @@ class PlayerPanel(QWidget):
             self.show_take(shot_id)
 
     def _document_changed(self) -> None:
-        self.document.later.call(("player", id(self)), self._reload_now)
+        self.document.later.call(("player", id(self)), self._reload_now, owner=self)
 
     def _reload_now(self) -> None:
         if self._mode == SEQUENCE:
