@@ -9,6 +9,7 @@ the dialog names the shots whose clips have no take, since the export would stop
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from fractions import Fraction
 from pathlib import Path
 
@@ -452,6 +453,9 @@ class ExportDialog(QDialog):
         self.progress.show()
         self.stage.setText("Starting…")
         self._sync_buttons()
+        # A dialog destroyed with its window while the film is written stops the export:
+        # nobody is left to see it, and a cancelled export leaves no file behind.
+        self.destroyed.connect(job.cancel)
         job.start()
         return True
 
@@ -464,7 +468,8 @@ class ExportDialog(QDialog):
             self._sync_buttons()
 
     def _sink(self, event: Event) -> None:
-        self._event.emit(event)  # the export thread -> the GUI thread
+        with suppress(RuntimeError):  # the dialog is gone: its events have nobody to tell
+            self._event.emit(event)  # the export thread -> the GUI thread
 
     def _handle(self, event: Event) -> None:
         if self.job is None or event.job_id != self.job.id:

@@ -2,11 +2,13 @@
 wipe line the director drags, with a frame slider and playback at the take's rate.
 
 Each take keeps one frame-accurate VideoReader open for the life of the view; playing reads
-forward, which the reader decodes without seeking. Readers close when the view closes.
+forward, which the reader decodes without seeking. Readers close when the view closes, or
+when it is destroyed with the window around it.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
@@ -30,6 +32,12 @@ from ui.images import to_qimage
 
 SIDE, WIPE = "side", "wipe"
 MODES = {SIDE: "Side by side", WIPE: "A/B wipe"}
+
+
+def _close_all(readers: list[VideoReader], *_destroyed) -> None:
+    """Close the readers and empty the list in place (the view and its `destroyed` share it)."""
+    while readers:
+        readers.pop().close()
 
 
 class _Canvas(QWidget):
@@ -126,6 +134,9 @@ class TakeCompareView(QWidget):
         self.frame = 0
         self.error = ""
         self._readers: list[VideoReader] = []
+        # However the view goes, closed or destroyed with the window around it, its files
+        # close: the callable holds the list, not the view, whose wrapper is dead by then.
+        self.destroyed.connect(partial(_close_all, self._readers))
         self._images: tuple[QImage, QImage] | None = None
         self._composed: QImage | None = None
         self._open_readers()
@@ -302,9 +313,7 @@ class TakeCompareView(QWidget):
         """Stop playing and close both readers (also done when the view closes)."""
         if hasattr(self, "timer"):
             self.timer.stop()
-        for reader in self._readers:
-            reader.close()
-        self._readers = []
+        _close_all(self._readers)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.release()

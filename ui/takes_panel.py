@@ -160,8 +160,10 @@ class TakesPanel(QWidget):
         layout.addLayout(render)
         layout.addWidget(self.message)
 
+        # Bound methods, not lambdas: Qt drops them with the panel, while the document and
+        # a shared thumbnail cache live on and keep announcing.
         document.changed.connect(self.refresh)
-        document.currentShotChanged.connect(lambda _id: self.refresh())
+        document.currentShotChanged.connect(self._shot_changed)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._update_render_text(self.variations.value())
         self.refresh()
@@ -199,6 +201,9 @@ class TakesPanel(QWidget):
             item.setSelected(item.data(TAKE_ROLE) in wanted)
             if item.data(TAKE_ROLE) in wanted:
                 self.list.setCurrentItem(item, QItemSelectionModel.NoUpdate)
+
+    def _shot_changed(self, _shot_id: str) -> None:
+        self.refresh()
 
     def refresh(self) -> None:
         """Rebuild the list when the shot, its takes or its pick changed."""
