@@ -26,10 +26,7 @@ from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from engine.logs import configure_logging, log_dir
-
-APP_ID = "gallop-studio"  # application name, desktop file, icon name, WM_CLASS class
-DISPLAY_NAME = "Gallop Studio"
-ICON_SIZES = (16, 32, 48, 64, 128, 256)
+from ui.desktop import APP_ID, DISPLAY_NAME, ICON_SIZES, icons_folder
 
 log = logging.getLogger("gallop.window")
 qt_log = logging.getLogger("gallop.qt")
@@ -50,10 +47,6 @@ def version() -> str:
         import studio
 
         return studio.__version__
-
-
-def icons_folder() -> Path:
-    return Path(__file__).parent / "icons"
 
 
 def app_icon() -> QIcon:
