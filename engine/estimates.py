@@ -29,6 +29,7 @@ from typing import Any
 
 from engine.extend import can_extend, plan_segments
 from engine.models.catalog import Catalog, ModelEntry
+from engine.progress import duration_text
 from studio.jobs import CameraMode, Profile
 
 ESTIMATES_FILE = Path(__file__).with_name("models") / "estimates.json"
@@ -107,14 +108,6 @@ class Estimate:
         if not parts:
             return self.basis
         return ", ".join(parts) + (f" on {_article(self.gpu)}" if self.gpu else "")
-
-
-def duration_text(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _article(gpu: str) -> str:

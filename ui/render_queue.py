@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.progress import eta_text
 from studio.errors import StudioError
 from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, EngineBridge, JobInfo
 from ui.images import to_qimage
@@ -38,16 +39,6 @@ def warning_colour(palette: QPalette) -> QColor:
     """A red that reads on the window background, dark theme or light."""
     dark = palette.color(QPalette.Window).lightness() < 128
     return QColor(255, 128, 100) if dark else QColor(175, 30, 20)
-
-
-def eta_text(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    if seconds < 90:
-        return f"~{max(1, round(seconds))} s left"
-    if seconds < 90 * 60:
-        return f"~{round(seconds / 60)} min left"
-    return f"~{seconds / 3600:.1f} h left"
 
 
 def status_text(info: JobInfo) -> str:
