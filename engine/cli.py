@@ -1,4 +1,10 @@
-"""Headless `gallop` subcommands. Never imports Qt: they run on servers and in scripts.
+"""The `gallop` command line: one argparse tree for the studio window and the headless
+subcommands. Never imports Qt: the subcommands run on servers and in scripts.
+
+`gallop [PROJECT] [--new] [--screenshot PNG]` opens the window (the `open` subcommand, which
+the first argument selects unless it names another subcommand; see `parse_command_line`);
+every other subcommand runs headless. The ui layer runs the window and provides the
+handlers of the subcommands that belong to it (`install-desktop`).
 
 Exit codes: 0 success, 1 the work failed (a message says why), 2 bad usage,
 3 an invalid or unreadable project, 130 interrupted by Ctrl+C.
@@ -7,32 +13,192 @@ Exit codes: 0 success, 1 the work failed (a message says why), 2 bad usage,
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
+import logging
 import os
 import sys
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from studio.camera import describe
 from studio.errors import ProjectError, StudioError
-from studio.jobs import ExportPreset, Profile
+from studio.jobs import ExportPreset, Failed, Finished, Profile
 from studio.project_io import load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export")
+WINDOW = "open"  # the subcommand of the studio window
+SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export", "install-desktop")
+UI_SUBCOMMANDS = ("install-desktop",)  # handled by the ui layer (see `run_subcommand`)
+INFO_JSON_VERSION = 1
+
+Handler = Callable[[argparse.Namespace], int]
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Gallop Studio: a local desktop studio for AI video.
+
+the studio window:
+  gallop [PROJECT]                  open a Name.gallop project folder (default: the
+                                    bundled example, copied to your data folder)
+  gallop --new [PROJECT]            create an empty project there and open it
+  gallop --screenshot PNG PROJECT   open it, let the window settle, save a picture of
+                                    the window to PNG and exit
+
+Every other command runs headless and never opens a window; `gallop COMMAND --help`
+tells more."""
+
+EPILOG = """\
+exit codes: 0 success, 1 the work failed, 2 bad usage, 3 an invalid or unreadable
+project, 130 interrupted (Ctrl+C)."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gallop", description="Gallop Studio, headless.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    validate = sub.add_parser("validate", help="check that a project folder loads and is valid")
-    validate.add_argument("project", type=Path)
-    info = sub.add_parser("info", help="list a project's shots, their camera moves and takes")
-    info.add_argument("project", type=Path)
-    render = sub.add_parser(
-        "render", help="render the shots that have no take for their current request"
+def version() -> str:
+    """The installed package's version, or the source tree's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("gallop-studio")
+    except PackageNotFoundError:
+        import studio
+
+        return studio.__version__
+
+
+class _Version(argparse.Action):
+    """`--version`, reading the version only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs) -> None:
+        kwargs.setdefault("help", "print the version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"gallop-studio {version()}")
+        parser.exit()
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose "invalid choice" names the closest choice."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], 1)
+            if not close:
+                raise
+            message = f"{exc.message}; did you mean {close[0]!r}?"
+            raise argparse.ArgumentError(action, message) from None
+
+
+def _verbosity_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """-v/-q; a subcommand's own go to other names, so that `gallop -v render` and
+    `gallop render -v` both count (a subcommand's defaults would overwrite the top's)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        dest=f"{prefix}verbose",
+        help="log more on standard error (-v: info, -vv: debug)",
     )
-    render.add_argument("project", type=Path)
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        dest=f"{prefix}quiet",
+        help="errors only: no progress and no warnings",
+    )
+
+
+def _project_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", type=Path, help="a Name.gallop project folder")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps a long subcommand name (install-desktop) on the line of its help."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action.choices, dict) and action.help is not argparse.SUPPRESS:
+            indent = self._current_indent + self._indent_increment  # subcommands sit deeper
+            longest = max(len(name) for name in action.choices) + indent
+            self._action_max_length = max(self._action_max_length, longest)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return _Formatter(prog, max_help_position=32)
+
+
+def _child(sub, prog: str, name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand with a one-line help, which is also its description, and -v/-q."""
+    child = sub.add_parser(
+        name,
+        prog=prog,
+        help=help,
+        description=f"{help[:1].upper()}{help[1:]}.",
+        formatter_class=_formatter,
+        **kwargs,
+    )
+    _verbosity_options(child, prefix="sub_")
+    return child
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, the window's options included."""
+    parser = _Parser(
+        prog="gallop",
+        usage="gallop [-h] [--version] [-v | -q] [PROJECT] [--new] [--screenshot PNG]\n"
+        "       gallop [-v | -q] COMMAND [ARGS]",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action=_Version)
+    _verbosity_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def command(name: str, help: str, **kwargs) -> argparse.ArgumentParser:
+        return _child(sub, f"gallop {name}", name, help, **kwargs)
+
+    window = command(
+        WINDOW,
+        "open a project in the studio window (the same as `gallop PROJECT`)",
+        usage="gallop [open] [-h] [-v | -q] [--new] [--screenshot PNG] [PROJECT]",
+    )
+    window.add_argument(
+        "project",
+        nargs="?",
+        type=Path,
+        help="a Name.gallop project folder (default: the bundled example, copied to your "
+        "data folder; with --new: Untitled.gallop here)",
+    )
+    window.add_argument("--new", action="store_true", help="create an empty project at PROJECT")
+    window.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="open the project, let the window settle, save a picture of it to PNG and exit",
+    )
+
+    validate = command("validate", "check that a project folder loads and is valid")
+    _project_argument(validate)
+    info = command("info", "list a project's shots, their camera moves and takes")
+    _project_argument(info)
+    info.add_argument(
+        "--json",
+        action="store_true",
+        help="print the project, its shots, takes and timeline as one JSON document",
+    )
+    render = command("render", "render the shots that have no take for their current request")
+    _project_argument(render)
     render.add_argument("--shots", help="comma-separated shot ids (default: all)")
     render.add_argument("--backend", choices=["previz", "diffusers"])
     render.add_argument("--model", help="a model id of `gallop models list`")
@@ -50,12 +216,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --ray: the nodes write takes straight into the project (a shared folder)",
     )
-    plan = sub.add_parser("plan", help="turn a Fountain screenplay or prose into a storyboard")
+    plan = command("plan", "turn a Fountain screenplay or prose into a storyboard")
     plan.add_argument("script", type=Path, help="a .fountain screenplay or a plain text file")
     plan.add_argument("-o", "--output", type=Path, required=True, help="the Name.gallop to create")
     plan.add_argument("--model", help="model id for the new shots (default: previz)")
-    export = sub.add_parser("export", help="write the edited film to a video file")
-    export.add_argument("project", type=Path)
+    export = command("export", "write the edited film to a video file")
+    _project_argument(export)
     export.add_argument(
         "-o", "--output", type=Path, required=True, help="the file to write (png: a folder)"
     )
@@ -77,31 +243,98 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--otio", type=Path, metavar="FILE", help="also write the edit (.otio, .xml or .edl)"
     )
-    models = sub.add_parser("models", help="list, inspect, verify and download models")
-    models_sub = models.add_subparsers(dest="models_command", required=True)
-    models_sub.add_parser("list", help="every catalog model and whether it is here")
-    info_model = models_sub.add_parser("info", help="everything about one model")
-    info_model.add_argument("model")
-    verify = models_sub.add_parser("verify", help="check downloaded weights are whole")
+    models = sub.add_parser(
+        "models",
+        prog="gallop models",
+        help="list, inspect, verify and download models",
+        description="List, inspect, verify and download models.",
+        formatter_class=_formatter,
+    )
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+
+    def models_command(name: str, help: str) -> argparse.ArgumentParser:
+        return _child(models_sub, f"gallop models {name}", name, help)
+
+    models_command("list", "every catalog model and whether it is here")
+    info_model = models_command("info", "everything about one model")
+    info_model.add_argument("model", help="a model id of `gallop models list`")
+    verify = models_command("verify", "check downloaded weights are whole")
     verify.add_argument("model", nargs="?", help="one model (default: every model here)")
-    download = models_sub.add_parser("download", help="fetch a model from the Hugging Face hub")
-    download.add_argument("model")
+    download = models_command("download", "fetch a model from the Hugging Face hub")
+    download.add_argument("model", help="a model id of `gallop models list`")
     download.add_argument(
         "--accept-licence", action="store_true", help="you accepted the model's licence"
     )
+    command("install-desktop", "add Gallop Studio to the desktop's application menu (user scope)")
     return parser
+
+
+_GLOBAL = {"-v", "-q", "--verbose", "--quiet"}
+_TOP_OPTIONS = {"-h", "--help", "--version"}
+
+
+def _is_global(arg: str) -> bool:
+    return arg in _GLOBAL or (
+        len(arg) > 1 and arg[0] == "-" and arg[1] != "-" and set(arg[1:]) <= {"v", "q"}
+    )
+
+
+def window_wanted(argv: list[str]) -> bool:
+    """Whether a command line means the studio window: the first argument after -v/-q is
+    none, an option of the window's, or a path (one that exists, or ends in .gallop). A
+    bare word that is neither a path nor a subcommand is taken for a path unless it is
+    close to a subcommand's name: then it is a mistyped subcommand (a usage error)."""
+    rest = list(argv)
+    while rest and _is_global(rest[0]):
+        rest.pop(0)
+    if not rest:
+        return True
+    first = rest[0]
+    if first in _TOP_OPTIONS or first == WINDOW or first in SUBCOMMANDS:
+        return False
+    if first.startswith("-"):
+        return True  # --new, --screenshot, -- and the window's mistakes
+    if first.endswith(".gallop") or Path(first).exists():
+        return True
+    return not difflib.get_close_matches(first, (WINDOW, *SUBCOMMANDS), 1)
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv` with the one tree; `command` is WINDOW for the window. argparse exits
+    (SystemExit) after --help and --version (0) and on bad usage (2)."""
+    argv = list(argv)
+    if window_wanted(argv):
+        index = next((i for i, a in enumerate(argv) if not _is_global(a)), len(argv))
+        argv.insert(index, WINDOW)
+    args = build_parser().parse_args(argv)
+    verbose = args.verbose + getattr(args, "sub_verbose", 0)
+    quiet = args.quiet + getattr(args, "sub_quiet", 0)
+    for name in ("sub_verbose", "sub_quiet"):
+        if hasattr(args, name):
+            delattr(args, name)
+    args.verbosity = -1 if quiet else verbose
+    return args
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from engine.batch import BatchRenderer
     from engine.progress import ProgressPrinter
 
-    printer = ProgressPrinter(sys.stderr)
+    printer = ProgressPrinter(sys.stderr, quiet=args.verbosity < 0)
     engine_factory = None
     if args.ray:
         from engine.farm import farm_engine_factory
 
         engine_factory = farm_engine_factory(args.ray, shared_takes=args.shared_takes)
+
+    def on_plan(index: int, count: int, plan) -> None:
+        _log_plan(plan)
+        printer.plan(index, count, plan)
+
+    def on_event(plan, event) -> None:
+        _log_event(plan, event)
+        printer.event(plan, event)
+
     renderer = BatchRenderer(
         args.project,
         backend=args.backend,
@@ -109,12 +342,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
         profile=Profile(args.profile) if args.profile else None,
         variations=args.variations,
         engine_factory=engine_factory,
-        on_event=printer.event,
-        on_plan=printer.plan,
+        on_event=on_event,
+        on_plan=on_plan,
+    )
+    log.info(
+        "rendering %s on %s", args.project, f"Ray ({args.ray})" if args.ray else "this machine"
     )
     shots = [s.strip() for s in args.shots.split(",") if s.strip()] if args.shots else None
-    result = renderer.run(shots)
-    printer.close()
+    try:
+        result = renderer.run(shots)
+    finally:
+        printer.close()
     for shot_id, message in result.failed.items():
         print(f"gallop: shot {shot_id} failed: {message}", file=sys.stderr)
     summary = (
@@ -125,6 +363,31 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _log_plan(plan) -> None:
+    r = plan.request
+    log.info(
+        "shot %s: %s through %s, %dx%d, %d frames at %s fps, seed %d, take %s",
+        plan.shot.id,
+        r.model_id,
+        r.backend,
+        r.width,
+        r.height,
+        r.frames,
+        r.fps,
+        r.seed,
+        r.hash[:12],
+    )
+
+
+def _log_event(plan, event) -> None:
+    if isinstance(event, Finished):
+        log.info(
+            "shot %s: take %s saved as %s", plan.shot.id, event.result.id[:12], event.result.media
+        )
+    elif isinstance(event, Failed) and event.detail:
+        log.debug("shot %s failed:\n%s", plan.shot.id, event.detail)
 
 
 class _UsageError(Exception):
@@ -183,7 +446,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         crf=args.crf,
         smart_render=not args.no_smart_render,
     )
-    printer = ProgressPrinter(sys.stderr)
+    log.info("exporting %s to %s (%s)", args.project, output, preset.value)
+    printer = ProgressPrinter(sys.stderr, quiet=args.verbosity < 0)
     label = SimpleNamespace(shot=SimpleNamespace(title=f"export {output.name}", id="export"))
     job = ExportJob(project, args.project, request, lambda event: printer.event(label, event))
     job.start()
@@ -228,8 +492,111 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fps_json(fps: Fraction) -> int | float:
+    """24 stays 24; 24000/1001 reads as 23.976..."""
+    return fps.numerator if fps.denominator == 1 else float(fps)
+
+
+def _request_summary(request) -> dict[str, Any]:
+    return {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt,
+        "model": request.model_id,
+        "backend": request.backend,
+        "profile": request.profile.value,
+        "width": request.width,
+        "height": request.height,
+        "frames": request.frames,
+        "fps": _fps_json(request.fps),
+        "seed": request.seed,
+        "camera_mode": request.camera_mode.value,
+        "camera": describe(request.camera, float(request.duration_seconds)),
+        "steps": request.steps,
+        "guidance": request.guidance,
+        "strength": request.strength,
+        "keyframe": request.keyframe_hash,
+        "continues_from_take": request.continuity_source,
+        "colour_match": request.colour_match,
+    }
+
+
+def info_document(project, folder: Path) -> dict[str, Any]:
+    """What `gallop info --json` prints: the project, its shots with their takes, and the
+    timeline. Every key is always present (null when it has no value)."""
+    from engine.planning import shot_status
+    from studio.timeline_items import Clip, audio_track_to_dict, item_to_dict
+
+    folder = Path(folder)
+    shots = []
+    for shot in project.shots:
+        takes = [
+            {
+                "id": take.id,
+                "seed": take.request.seed,
+                "media": take.media,
+                "path": str((folder / take.media).absolute()),
+                "created": take.created,
+                "selected": take.id == shot.selected_take,
+                "request": _request_summary(take.request),
+            }
+            for take in shot.takes
+        ]
+        shots.append(
+            {
+                "id": shot.id,
+                "title": shot.title,
+                "prompt": shot.prompt,
+                "duration": shot.duration,
+                "frames": shot.frames,
+                "fps": _fps_json(shot.fps),
+                "width": shot.width,
+                "height": shot.height,
+                "model": shot.model_id,
+                "seed": shot.seed,
+                "camera": describe(shot.camera, shot.duration),
+                "camera_mode": shot.camera_mode.value,
+                "continue_from_previous": shot.continue_from_previous,
+                "status": shot_status(project, folder, shot),
+                "selected_take": shot.selected_take,
+                "takes": takes,
+            }
+        )
+    timeline = project.timeline
+    items = []
+    for item, start in zip(timeline.items, timeline.starts(), strict=True):
+        entry = {**item_to_dict(item), "start": start}
+        if isinstance(item, Clip):
+            entry.setdefault("match_colour", False)
+        items.append(entry)
+    return {
+        "version": INFO_JSON_VERSION,
+        "project": {
+            "title": project.title,
+            "path": str(folder.absolute()),
+            "width": project.width,
+            "height": project.height,
+            "fps": _fps_json(project.fps),
+            "default_model": project.default_model,
+            "characters": [c.name for c in project.characters],
+        },
+        "shots": shots,
+        "timeline": {
+            "fps": _fps_json(timeline.fps),
+            "frames": timeline.duration,
+            "seconds": float(timeline.duration_seconds),
+            "clips": len(timeline.clips()),
+            "items": items,
+            "audio_tracks": [audio_track_to_dict(track) for track in timeline.audio_tracks],
+        },
+    }
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     project = load_project(args.project)
+    if args.json:
+        document = info_document(project, args.project)
+        print(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        return EXIT_OK
     fps = float(project.fps)
     print(f"{project.title} - {project.width}x{project.height} @ {fps:g} fps")
     from engine.planning import shot_status
@@ -243,14 +610,38 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_subcommand(argv: list[str]) -> int:
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+class _Stderr:
+    """Whatever `sys.stderr` is at the moment of writing (a test's capture, rich's proxy)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def run_subcommand(
+    argv: list[str] | argparse.Namespace, handlers: Mapping[str, Handler] | None = None
+) -> int:
+    """Run a headless subcommand: `argv` as typed after `gallop`, or as parsed by
+    `parse_command_line`. `handlers` run the subcommands of the ui layer (UI_SUBCOMMANDS)."""
+    if isinstance(argv, argparse.Namespace):
+        args = argv
+    else:
+        try:
+            args = parse_command_line(argv)
+        except SystemExit as exc:
+            return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+    if args.command == WINDOW:
+        print("gallop: the studio window opens from the `gallop` command", file=sys.stderr)
+        return EXIT_USAGE
+    from engine.logs import configure_logging
+
+    configure_logging("cli", verbosity=args.verbosity, stream=_Stderr())
+    log.debug("gallop-studio %s: %s", version(), args)
     from engine.models.commands import cmd_models
 
-    handlers = {
+    commands: dict[str, Handler] = {
         "validate": _cmd_validate,
         "info": _cmd_info,
         "render": _cmd_render,
@@ -258,7 +649,12 @@ def run_subcommand(argv: list[str]) -> int:
         "plan": _cmd_plan,
         "export": _cmd_export,
     }
-    handler = handlers[args.command]
+    commands.update(handlers or {})
+    handler = commands.get(args.command)
+    if handler is None:  # a subcommand of the ui layer, run without it
+        where = "the `gallop` command" if args.command in UI_SUBCOMMANDS else "no handler"
+        print(f"gallop {args.command}: runs through {where}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return handler(args)
     except _UsageError as exc:
@@ -277,6 +673,9 @@ def run_subcommand(argv: list[str]) -> int:
         # The reader went away (`gallop info ... | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        print(f"gallop {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from studio.errors import StudioError
 from studio.model import Project
-from studio.project_io import ProjectSession, create_project
+from studio.project_io import ProjectSession, create_project, load_project
 from ui.audio_panel import AudioClipPanel, choose_and_import_audio
 from ui.bridge import EngineBridge
 from ui.document import Document
@@ -46,6 +47,9 @@ from ui.thumbnails import ThumbnailCache
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 SETTLE_MS = 500  # after the window shows, before its objects are frozen (qt_runtime)
+SCREENSHOT_LIMIT_S = 5.0  # `--screenshot`: the longest wait for the window to settle
+SCREENSHOT_QUIET_MS = 200  # painted, with nothing left to load, for this long
+SCREENSHOT_TICK_MS = 50
 LAYOUT_VERSION = 1
 
 
@@ -608,12 +612,10 @@ def open_window(
     )
 
 
-def run_studio(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="gallop", description="Gallop Studio")
-    parser.add_argument("project", nargs="?", type=Path, help="a Name.gallop project folder")
-    parser.add_argument("--new", action="store_true", help="create an empty project at PATH")
-    args = parser.parse_args(argv)
-
+def run_studio(args: argparse.Namespace) -> int:
+    """Open the window as the command line asks (`engine.cli`: `project`, `new`,
+    `screenshot`) and run it; the exit code."""
+    screenshot = getattr(args, "screenshot", None)
     # First, so that Qt's messages from its start are logged too.
     start_logging(getattr(args, "verbosity", 0))
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -625,11 +627,95 @@ def run_studio(argv: list[str]) -> int:
             create_project(folder, Project(title=folder.stem))
         else:
             folder = args.project or user_example_copy()
-        window = open_window(folder)
+        window = open_window(folder) if screenshot is None else _unattended_window(folder)
     except (OSError, StudioError) as exc:
-        QMessageBox.critical(None, "Cannot open project", str(exc))
+        if screenshot is not None:  # nobody is there to close a message box
+            print(f"gallop: cannot open project: {exc}", file=sys.stderr)
+        else:
+            QMessageBox.critical(None, "Cannot open project", str(exc))
         return 3
     if window is None:
         return 0
     window.show()
+    if screenshot is not None:
+        return screenshot_when_settled(app, window, screenshot)
     return app.exec()
+
+
+def _unattended_window(folder: Path) -> StudioWindow:
+    """A window nobody answers: the saved project (no offer of an autosave), with settings
+    of its own, so that the layout is the default one and the user's stays as it is."""
+    import tempfile
+
+    scratch = tempfile.TemporaryDirectory(prefix="gallop-screenshot-")  # gone at exit
+    settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.IniFormat)
+    window = StudioWindow(load_project(folder), ProjectSession(folder), settings=settings)
+    window._scratch = scratch  # noqa: SLF001 - kept as long as the window
+    return window
+
+
+class _FirstPaint(QObject):
+    """Notes when a widget of `window` is first painted."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        self.seen = False
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if (
+            not self.seen
+            and event.type() == QEvent.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self.window
+        ):
+            self.seen = True
+        return False
+
+
+def screenshot_when_settled(
+    app: QApplication, window: StudioWindow, png: Path, limit_s: float = SCREENSHOT_LIMIT_S
+) -> int:
+    """Run the event loop until the window has painted and its loads are done (the
+    panels' waiting rereads, the thumbnails' decodes) for SCREENSHOT_QUIET_MS, at most
+    `limit_s`; then save a grab of the window to `png`, close it and return 0 (1 when the
+    picture could not be written)."""
+    painted = _FirstPaint(window)
+    app.installEventFilter(painted)
+    deadline = time.monotonic() + limit_s
+    quiet_since: list[float | None] = [None]
+
+    def tick() -> None:
+        now = time.monotonic()
+        if painted.seen:
+            window.document.later.flush()  # the rereads that wait: done now
+            if not window.thumbnails.idle():
+                quiet_since[0] = None
+            elif quiet_since[0] is None:
+                quiet_since[0] = now
+        settled = quiet_since[0] is not None and now - quiet_since[0] >= SCREENSHOT_QUIET_MS / 1000
+        if settled or now >= deadline:
+            timer.stop()
+            app.exit(_save_grab(window, png))
+
+    timer = QTimer(window, interval=SCREENSHOT_TICK_MS)
+    timer.timeout.connect(tick)
+    timer.start()
+    code = app.exec()
+    app.removeEventFilter(painted)
+    window._closing_confirmed = True
+    window.close()
+    return code
+
+
+def _save_grab(window: QWidget, png: Path) -> int:
+    png = Path(png)
+    try:
+        png.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"gallop: cannot write {png}: {exc}", file=sys.stderr)
+        return 1
+    if not window.grab().save(str(png), "PNG"):
+        print(f"gallop: cannot write {png}", file=sys.stderr)
+        return 1
+    return 0

@@ -137,6 +137,10 @@ class ThumbnailCache(QObject):
         for path in held:
             self.ready.emit(path)
 
+    def idle(self) -> bool:
+        """Whether no decode waits or runs and every landed picture was announced."""
+        return not self._pending and not self._held
+
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until queued decodes finish (tests, shutdown)."""
         return self.pool.waitForDone(msecs)
