@@ -13,6 +13,7 @@ retried on another actor, up to `max_retries` times; nothing partial is ever sto
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import threading
@@ -41,6 +42,8 @@ from studio.jobs import (
 from studio.takes import TakeStore
 
 INSTALL_HINT = "pip install 'gallop-studio[cluster]'"
+
+log = logging.getLogger(__name__)
 
 
 class FarmUnavailable(StudioError):
@@ -191,6 +194,7 @@ class FarmEngine:
         self._shared = str(take_store.folder) if shared_takes else None
         self._events = Queue()
         self._remote = ray.remote(ShotWorker)
+        log.info("Ray cluster %s: %g GPUs, %d render actors", address, gpus, count)
         self._actors = [self._new_actor() for _ in range(count)]
         self._idle: deque[Any] = deque(self._actors)
         self._pending: deque[_FarmJob] = deque()
@@ -335,6 +339,12 @@ class FarmEngine:
             if job.cancelled:
                 self._emit(Cancelled(job.id))
             elif job.attempts <= self.max_retries:
+                log.warning(
+                    "a render node died during %s (attempt %d); retrying on another: %s",
+                    job.label or job.id,
+                    job.attempts,
+                    exc,
+                )
                 with self._lock:
                     self._pending.appendleft(job)  # retried on another actor
             else:
