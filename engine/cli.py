@@ -292,6 +292,8 @@ def window_wanted(argv: list[str]) -> bool:
     first = rest[0]
     if first in _TOP_OPTIONS or first == WINDOW or first in SUBCOMMANDS:
         return False
+    if len(first) > 2 and any(o.startswith(first) for o in _TOP_OPTIONS if o[1] == "-"):
+        return False  # --vers, --he: argparse takes an option's prefix
     if first.startswith("-"):
         return True  # --new, --screenshot, -- and the window's mistakes
     if first.endswith(".gallop") or Path(first).exists():
