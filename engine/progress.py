@@ -88,8 +88,8 @@ class ProgressPrinter:
             TextColumn("{task.fields[eta]}", markup=False),
             console=self._console,
             refresh_per_second=REFRESH_PER_SECOND,
-            redirect_stdout=False,
-            redirect_stderr=False,
+            redirect_stdout=False,  # the results come after the progress
+            redirect_stderr=True,  # log lines (-v) print above the live lines
         )
 
     # -- engine callbacks ------------------------------------------------------------------
