@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -174,13 +175,25 @@ def test_cancel_all(make_engine, recorder, store):
     assert not store.ids()
 
 
-def test_progress_is_throttled(make_engine, recorder):
+@pytest.mark.parametrize(("tick", "expected"), [(1e-6, range(100, 103)), (0.2, [20_000])])
+def test_progress_is_throttled(store, recorder, tick, expected):
+    # The engine's clock advances `tick` seconds per reading, whatever the machine's speed:
+    # steps of a microsecond give one event per percent, steps slower than the interval
+    # one per step.
+    ticks = itertools.count()
     backend = ScriptedBackend(steps=20_000)
-    engine = make_engine(backend)
-    job = engine.submit(make_request())
-    recorder.wait_done(job)
+
+    def clock() -> float:
+        return next(ticks) * tick
+
+    engine = Engine(store, recorder, lambda name: backend, clock=clock).start()
+    try:
+        job = engine.submit(make_request())
+        recorder.wait_done(job)
+    finally:
+        engine.shutdown(30)
     denoise = [e for e in recorder.of(job) if isinstance(e, Progress) and e.stage == "denoising"]
-    assert 10 <= len(denoise) <= 110  # about one per percent, not 20,000
+    assert len(denoise) in expected
     assert denoise[-1].step == 20_000
     assert any(e.eta_seconds is not None for e in denoise)
 
