@@ -422,8 +422,9 @@ class Prefetcher(threading.Thread):
     forward chunks so that each frame does not cost a seek), `span` the frames allowed
     (lo, hi), which `loop` wraps inside. `clock`, when given, returns the slot due now:
     slots already past are skipped without reading, so a reader slower than the clock
-    drops frames instead of falling behind. The source belongs to this thread until
-    `stop()` returns.
+    drops frames instead of falling behind; a run that is not looping still ends on its
+    last frame, so that playback stops there however late the reader is. The source
+    belongs to this thread until `stop()` returns.
     """
 
     reverse_chunk = 12
@@ -476,9 +477,9 @@ class Prefetcher(threading.Thread):
                 behind = self.clock() - slot if self.clock is not None else 0
                 if behind > 1:
                     nxt = self.advance(index, behind)
-                    if nxt is None:
-                        self._put((slot + behind, END, None))
-                        return
+                    if nxt is None:  # past the end: the run still ends on its last frame
+                        behind = self._steps_to_end(index)
+                        nxt = index + self.step * behind
                     slot, index = slot + behind, nxt
                 if not self._put((slot, index, self._read(index))):
                     return
@@ -490,6 +491,11 @@ class Prefetcher(threading.Thread):
                 index = nxt
         except Exception as exc:  # a damaged file mid-read: the consumer decides what to say
             self._put((slot, FAILED, exc))
+
+    def _steps_to_end(self, index: int) -> int:
+        """Steps from `index` to the last frame of the span it reaches (not looping)."""
+        lo, hi = self.span
+        return (hi - 1 - index) // self.step if self.step > 0 else (index - lo) // -self.step
 
     def _put(self, item: tuple) -> bool:
         while not self.halt.is_set():

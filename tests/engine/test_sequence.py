@@ -251,6 +251,12 @@ def test_prefetch_reads_ahead_backwards_and_in_loops(project, tmp_path):
         # A clock already at slot 10 skips the frames whose time has passed, unread.
         late = drain(Prefetcher(take, 0, clock=lambda: 10))
         assert [(s, i) for s, i, _ in late[:2]] == [(10, 10), (11, 11)]
+        # A clock past the end still shows the last frame the run reaches, then ends.
+        over = drain(Prefetcher(take, 3, clock=lambda: 99))
+        assert [(s, i) for s, i, _ in over] == [(16, 19), (17, END)]
+        assert index_of(over[0][2]) == 19
+        over = drain(Prefetcher(take, 18, step=-4, clock=lambda: 99))
+        assert [(s, i) for s, i, _ in over] == [(4, 2), (5, END)]
 
 
 def _textured_take(folder, name, shift, frames=20):

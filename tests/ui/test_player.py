@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ui.player
 from engine.media import VideoReader, write_video
 from engine.sequence import conform
 from studio.commands import add_take, set_timeline
@@ -140,17 +141,32 @@ def test_step_and_the_scrub_bar_move_one_exact_frame(qtbot, player, take):
     assert player.position == 0
 
 
-def test_play_advances_and_stops_at_the_end(qtbot, player):
-    player.seek(20)
-    player.play()
+class ManualWallClock:
+    """The player's wall clock (`time.perf_counter`), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_play_advances_and_stops_at_the_end(qtbot, player, monkeypatch):
+    wall = ManualWallClock()
+    monkeypatch.setattr(ui.player, "time", wall)
+    player.seek(FRAMES - 1)
+    player.play()  # at the end, play starts again from the start
     assert player.playing
-    qtbot.waitUntil(lambda: player.position >= 24, timeout=10_000)
-    qtbot.waitUntil(lambda: not player.playing, timeout=10_000)
+    qtbot.waitUntil(lambda: player.position == 0)  # the clock runs from the first frame
+    wall.now += 0.5
+    qtbot.waitUntil(lambda: player.position == 12)  # 0.5 s at 24 fps
+    wall.now += 10.0  # long past the end, however far the reader got: it stops on the last
+    qtbot.waitUntil(lambda: not player.playing)
     assert player.position == FRAMES - 1
-    player.toggle_play()  # at the end, play starts again from the start
-    qtbot.waitUntil(lambda: 0 < player.position < 20, timeout=10_000)
     player.toggle_play()
-    assert not player.playing
+    qtbot.waitUntil(lambda: player.position == 0)
+    player.toggle_play()
+    assert not player.playing and player.position == 0
 
 
 def test_loop_plays_between_the_marks(qtbot, player):
