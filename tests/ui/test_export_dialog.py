@@ -3,15 +3,18 @@ file, names shots without takes before starting, and reports failures naming the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QDesktopServices
 
+import ui.export_dialog
+from engine.export import ExportJob
 from engine.media import probe
 from studio.commands import set_field
-from studio.jobs import ExportPreset
+from studio.jobs import ExportPreset, Progress, Started
 from studio.timeline import Clip
 from ui.bridge import EngineBridge
 from ui.export_dialog import CANCELLED, CANCELLED_TEXT, DONE, FAILED, ExportDialog
@@ -52,6 +55,39 @@ def out(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def held_export(monkeypatch):
+    """`held_export(hold)`: the exports the dialog starts stop after their first event that
+    `hold` accepts and wait there until they are cancelled, so that a cancel lands before
+    the film is done on any machine."""
+
+    def install(hold):
+        class HeldExport(ExportJob):
+            def __init__(self, project, folder, request, on_event, **kwargs):
+                self.cancelled = threading.Event()
+                held = []
+
+                def sink(event):
+                    on_event(event)
+                    if not held and hold(event):
+                        held.append(event)
+                        assert self.cancelled.wait(60), "the export was never cancelled"
+
+                super().__init__(project, folder, request, sink, **kwargs)
+
+            def cancel(self):
+                self.cancelled.set()
+                super().cancel()
+
+        monkeypatch.setattr(ui.export_dialog, "ExportJob", HeldExport)
+
+    return install
+
+
+def mid_film(event) -> bool:
+    return isinstance(event, Progress) and event.step > 0
 
 
 def make_dialog(qtbot, document, settings) -> ExportDialog:
@@ -105,26 +141,25 @@ def test_exports_a_web_mp4_with_its_edit_and_remembers_the_choice(
     assert again.edit_format.currentData() == ".otio"
 
 
-def test_cancel_leaves_no_file(qtbot, rendered, settings, out):
+def test_cancel_leaves_no_file(qtbot, rendered, settings, out, held_export):
+    held_export(mid_film)
     dialog = make_dialog(qtbot, rendered, settings)
     dialog.set_output(out / "Big.mp4")
-    dialog.set_size(3840, 2160)  # slow enough that the cancel lands mid-film
+    dialog.set_size(3840, 2160)
     assert dialog.export_size() == (3840, 2160)
     assert dialog.start()
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=60_000)
     assert "frame" in dialog.stage.text()
     dialog.cancel()
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=120_000)
-    if dialog.state == DONE:  # the film was finished before the cancel reached it
-        assert (out / "Big.mp4").is_file()
-        return
     assert dialog.state == CANCELLED and dialog.stage.text() == CANCELLED_TEXT
     assert dialog.progress.value() < rendered.project.timeline.duration
     assert list(out.iterdir()) == []
     assert dialog.export_button.isEnabled() and not dialog.cancel_button.isVisible()
 
 
-def test_a_cancel_right_after_start_writes_nothing(qtbot, rendered, settings, out):
+def test_a_cancel_right_after_start_writes_nothing(qtbot, rendered, settings, out, held_export):
+    held_export(lambda event: isinstance(event, Started))  # before its first frame
     dialog = make_dialog(qtbot, rendered, settings)
     dialog.set_output(out / "Film.mp4")
     assert dialog.start()
@@ -135,11 +170,11 @@ def test_a_cancel_right_after_start_writes_nothing(qtbot, rendered, settings, ou
     assert list(out.iterdir()) == []
 
 
-def test_closing_while_exporting_asks_then_cancels(qtbot, rendered, settings, out):
+def test_closing_while_exporting_asks_then_cancels(qtbot, rendered, settings, out, held_export):
+    held_export(mid_film)
     dialog = make_dialog(qtbot, rendered, settings)
     dialog.show()
     dialog.set_output(out / "Closing.mp4")
-    dialog.set_size(3840, 2160)
     answers = [False, True]
     asked = []
 
