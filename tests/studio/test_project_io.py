@@ -244,13 +244,13 @@ def test_a_missing_or_broken_migration_is_a_project_error(tmp_path, valid_bytes,
 
 HOLDER = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from studio.model import Project
     from studio.project_io import ProjectSession
     session = ProjectSession(sys.argv[1])
     session.autosave(Project(title="unsaved work"))
     print("ready", flush=True)
-    time.sleep(60)
+    sys.stdin.read()  # holds the project until the test kills it, however long that takes
     """
 )
 
@@ -258,6 +258,7 @@ HOLDER = textwrap.dedent(
 def _hold(folder: Path) -> subprocess.Popen:
     child = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(folder)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -278,6 +279,7 @@ def test_live_instance_blocks_and_crash_offers_recovery(tmp_path):
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdin.close()
         child.stdout.close()
     assert not is_locked(folder)
     recovery = find_recovery(folder)
