@@ -17,12 +17,11 @@ CRASH_ONCE = "GALLOP_TEST_CRASH_ONCE"  # a file path: the first render in any ch
 
 
 class GatedPreviz(PrevizBackend):
-    """The previz, held at its first step until the gate file exists. Each job that
-    reaches the gate leaves a file `<gate>.<job's seed>.started`."""
+    """The previz, held at its first step until the gate file exists (the job stays the
+    running one, and later ones queued, however long the test takes)."""
 
     def generate(self, request, inputs, ctx):
         gate = Path(os.environ[GATE])
-        gate.with_name(f"{gate.name}.{request.seed}.started").touch()
         while not gate.exists():
             ctx.check_cancelled()
             time.sleep(0.01)

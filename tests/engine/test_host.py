@@ -35,16 +35,24 @@ class Events:
     def __call__(self, event) -> None:
         self.queue.put(event)
 
-    def until_end(self, job_id: str):
-        """Every event up to the job's last one; returns that last event."""
+    def until(self, job_id: str, kinds: tuple[type, ...]):
+        """Every event up to the job's first of one of these kinds; returns that event."""
         for event in self.seen:
-            if event.job_id == job_id and isinstance(event, TERMINAL_EVENTS):
+            if event.job_id == job_id and isinstance(event, kinds):
                 return event
         while True:
             event = self.queue.get(timeout=WAIT)
             self.seen.append(event)
-            if event.job_id == job_id and isinstance(event, TERMINAL_EVENTS):
+            if event.job_id == job_id and isinstance(event, kinds):
                 return event
+
+    def until_end(self, job_id: str):
+        """Every event up to the job's last one; returns that last event."""
+        return self.until(job_id, TERMINAL_EVENTS)
+
+    def until_started(self, job_id: str) -> None:
+        """Until the child's engine runs the job (held at the gate, it stays running)."""
+        self.until(job_id, (Started,))
 
     def of(self, job_id: str) -> list:
         return [e for e in self.seen if e.job_id == job_id]
@@ -72,15 +80,6 @@ def events():
 
 def start(planned, events, backends="engine.engine:default_backend_factory", **options):
     return EngineProcess(planned.store, events, backends, **options).start()
-
-
-def wait_for(path: Path) -> None:
-    import time
-
-    deadline = time.monotonic() + WAIT
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path.name} never appeared"
-        time.sleep(0.01)
 
 
 def test_a_render_in_the_child_lands_in_the_take_store(planned, events):
@@ -111,7 +110,7 @@ def test_cancel_reaches_queued_and_running_jobs(planned, events, tmp_path, monke
     try:
         running = engine.submit(*planned(11))
         queued = engine.submit(*planned(12))
-        wait_for(tmp_path / "gate.11.started")
+        events.until_started(running)
         assert engine.running == running
         assert engine.pending() == [queued]
         assert engine.cancel(queued)
@@ -134,7 +133,7 @@ def test_reorder_changes_which_queued_job_runs_first(planned, events, tmp_path, 
         first = engine.submit(*planned(21))
         b = engine.submit(*planned(22))
         c = engine.submit(*planned(23))
-        wait_for(tmp_path / "gate.21.started")
+        events.until_started(first)
         engine.reorder([c, b])
         assert engine.pending() == [c, b]
         gate.touch()
@@ -188,7 +187,7 @@ def test_shutdown_cancels_everything_and_the_child_exits(planned, events, tmp_pa
     engine = start(planned, events, "tests.engine.host_backends:gated")
     running = engine.submit(*planned(51))
     queued = engine.submit(*planned(52))
-    wait_for(tmp_path / "gate.51.started")
+    events.until_started(running)
     child = engine._child
     engine.shutdown(timeout=30)
     assert child.proc.returncode == 0
