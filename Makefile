@@ -7,8 +7,11 @@ STAMP := $(VENV)/.installed
 # A second environment with numpy alone proves studio/ needs nothing heavier.
 BARE := .venv-bare
 BARE_STAMP := $(BARE)/.installed
+# A third with the lowest version of every dependency pyproject.toml declares (its floors).
+MIN := .venv-min
+MIN_STAMP := $(MIN)/.installed
 
-.PHONY: run test test-studio-bare bench lint setup clean
+.PHONY: run test test-studio-bare test-min bench lint setup clean
 
 setup: $(STAMP)
 
@@ -23,6 +26,15 @@ $(BARE_STAMP):
 	test -x $(BARE)/bin/python || $(PYTHON) -m venv $(BARE)
 	$(BARE)/bin/python -m pip install --quiet numpy pytest hypothesis
 	touch $(BARE_STAMP)
+
+# torch first (TORCH), then each `NAME>=X` of pyproject.toml installed as `NAME==X`.
+$(MIN_STAMP): pyproject.toml tools/min_constraints.py
+	test -x $(MIN)/bin/python || $(PYTHON) -m venv $(MIN)
+	$(MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN)/bin/python -m pip install --quiet "$(TORCH)"
+	$(MIN)/bin/python tools/min_constraints.py --extra test --skip torch > $(MIN)/constraints.txt
+	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e ".[test]"
+	touch $(MIN_STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/gallop
@@ -39,6 +51,10 @@ test-studio-bare: $(BARE_STAMP)
 	cd /tmp && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BARE)/bin/python -c "import studio, studio.project_io, studio.commands; print('studio imports with numpy alone')"
 	PYTHONPATH=$(CURDIR) $(BARE)/bin/python -m pytest -q -p no:cacheprovider tests/studio
 
+# The engine's tests pass with the lowest versions pyproject.toml declares.
+test-min: $(MIN_STAMP)
+	QT_QPA_PLATFORM=offscreen $(MIN)/bin/python -m pytest -q -p no:cacheprovider tests/engine
+
 bench: $(STAMP)
 	@set -e; for f in bench/*.py; do echo "== $$f"; $(PY) $$f; done
 
@@ -48,4 +64,4 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) $(BARE) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BARE) $(MIN) .pytest_cache .ruff_cache .hypothesis
