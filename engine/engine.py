@@ -131,6 +131,22 @@ def is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    try:
+        return is_out_of_memory(exc)
+    except BaseException:  # noqa: BLE001 - an exception whose message cannot be read
+        return False
+
+
+def failure(job_id: str, exc: BaseException) -> Failed:
+    """The Failed event of a job that raised `exc`, whatever `exc` is: even one whose
+    message cannot be made (its `__str__` raising) still gives an event."""
+    try:
+        return Failed(job_id, user_message(exc), "".join(traceback.format_exception(exc)))
+    except BaseException:  # noqa: BLE001 - the failure itself must not fail
+        return Failed(job_id, f"Render failed: {type(exc).__name__}", "")
+
+
 def user_message(exc: BaseException) -> str:
     if isinstance(exc, OutOfMemory):
         return str(exc)
@@ -364,24 +380,34 @@ class Engine:
                 if job is None:
                     self._unload_all()
                     continue
-                end: Event | None = None
-                try:
-                    end = self._run_job(job)
-                finally:
-                    # The job stops being the running one as its last event goes out, in
-                    # one step: whoever hears that event finds the engine no longer on it.
-                    with self._cond:
-                        self._current = None
-                        if end is not None:
-                            self._emit(end)
+                self._run_one(job)
         finally:
             self._unload_all()
 
+    def _run_one(self, job: Job) -> None:
+        """Run a job to its last event. Nothing it raises may end the thread: a caller
+        waiting on the job would wait forever and every later job would stay queued."""
+        try:
+            end = self._run_job(job)
+        except BaseException as exc:  # noqa: BLE001 - whatever escapes fails this job alone
+            end = failure(job.id, exc)
+        # The job stops being the running one as its last event goes out, in one step:
+        # whoever hears that event finds the engine no longer on it.
+        with self._cond:
+            self._current = None
+            try:
+                self._emit(end)
+            except BaseException:  # noqa: BLE001 - a listener's odd error; the loop goes on
+                traceback.print_exc()
+
     def _unload_all(self) -> None:
-        for backend in self._backends.values():
-            with contextlib.suppress(Exception):
-                backend.unload()
+        backends = list(self._backends.values())
         self._backends.clear()
+        for backend in backends:
+            try:
+                backend.unload()
+            except BaseException:  # noqa: BLE001 - a backend that cannot unload is dropped
+                traceback.print_exc()
 
     def _backend(self, name: str) -> Backend:
         if name not in self._backends:
@@ -392,20 +418,24 @@ class Engine:
         return stored_take(self.take_store, request)
 
     def _run_job(self, job: Job) -> Event:
-        """Run one job, emitting its events up to its last one, which it returns."""
+        """Run one job, emitting its events up to its last one, which it returns. Whatever
+        the backend, the take store or the file system raises becomes that last event."""
         self._emit(Started(job.id, job.label))
-        if job.cancel.is_set():
-            return Cancelled(job.id)
-        cached = self.cached_take(job.request)
-        if cached is not None:
-            return Finished(job.id, cached)
-        ctx = _Context(self, job)
         tmp: Path | None = None
-        # An extended shot offers each finished segment as a partial result; those files
-        # go before the job's last event, whatever its outcome.
-        partials = SegmentFiles(self.take_store.folder, job.id, job.request.fps, self._emit)
+        partials: SegmentFiles | None = None
         end: Event
         try:
+            if job.cancel.is_set():
+                return Cancelled(job.id)
+            # The store may hold anything under the take's name (a dangling link, a
+            # folder): what it raises fails this job like any other render error.
+            cached = self.cached_take(job.request)
+            if cached is not None:
+                return Finished(job.id, cached)
+            ctx = _Context(self, job)
+            # An extended shot offers each finished segment as a partial result; those
+            # files go before the job's last event, whatever its outcome.
+            partials = SegmentFiles(self.take_store.folder, job.id, job.request.fps, self._emit)
             backend = self._backend(job.request.backend)
             ctx.progress(0, 1, Stage.LOADING)
             backend.load(job.request.model_id, ctx, job.request.profile)
@@ -425,17 +455,20 @@ class Engine:
             tmp = None
             ctx.progress(1, 1, Stage.WRITING)
             take = self.cached_take(job.request)
-            assert take is not None
+            if take is None:
+                raise StudioError("the take vanished from the take store as it was saved")
             end = Finished(job.id, take)
         except JobCancelled:
             end = Cancelled(job.id)
-        except Exception as exc:
-            end = Failed(job.id, user_message(exc), traceback.format_exc())
-            if is_out_of_memory(exc):
+        except BaseException as exc:  # noqa: BLE001 - odd exceptions too: the loop goes on
+            end = failure(job.id, exc)
+            if _out_of_memory(exc):
                 # Free what the failed job held so the next one starts clean.
                 self._unload_all()
         finally:
-            partials.remove()
+            with contextlib.suppress(Exception):
+                if partials is not None:
+                    partials.remove()
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink()

@@ -125,6 +125,79 @@ def test_a_failure_gives_failed_and_the_next_job_runs(make_engine, recorder, sto
     assert isinstance(recorder.wait_done(good), Finished)
 
 
+class OddError(BaseException):
+    """Not an Exception: what a careless library or a plugin may still raise."""
+
+
+class Unprintable(Exception):  # noqa: N818 - named for what it does to a message
+    def __str__(self) -> str:
+        raise RuntimeError("this exception cannot describe itself")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OddError("odd"), SystemExit(3), KeyboardInterrupt(), GeneratorExit(), Unprintable()],
+    ids=lambda e: type(e).__name__,
+)
+def test_no_exception_ends_the_job_loop(make_engine, recorder, store, error):
+    backend = ScriptedBackend(error=error)
+    engine = make_engine(backend)
+    failed = recorder.wait_done(engine.submit(make_request("bad")))
+    assert isinstance(failed, Failed)
+    assert type(error).__name__ in failed.message
+    assert engine.alive
+    backend.error = None
+    assert isinstance(recorder.wait_done(engine.submit(make_request("good"))), Finished)
+
+
+def test_whatever_the_take_store_raises_fails_only_that_job(store, recorder, monkeypatch):
+    bad = make_request("bad")
+    find = store.find
+
+    def broken_find(take_id):
+        if take_id == bad.hash:
+            raise OddError("the store broke")
+        return find(take_id)
+
+    monkeypatch.setattr(store, "find", broken_find)
+    engine = Engine(store, recorder, lambda name: ScriptedBackend()).start()
+    try:
+        failed = recorder.wait_done(engine.submit(bad))
+        assert isinstance(failed, Failed) and "the store broke" in failed.message
+        assert isinstance(recorder.wait_done(engine.submit(make_request("good"))), Finished)
+    finally:
+        engine.shutdown(30)
+
+
+def test_a_failing_backend_factory_fails_the_job(store, recorder):
+    def factory(name):
+        raise OddError(f"no backend {name}")
+
+    engine = Engine(store, recorder, factory).start()
+    try:
+        failed = recorder.wait_done(engine.submit(make_request("bad")))
+        assert isinstance(failed, Failed) and "no backend scripted" in failed.message
+        assert engine.alive and engine.running is None
+    finally:
+        engine.shutdown(30)
+
+
+def test_a_dangling_link_named_like_the_take_does_not_stop_the_engine(
+    make_engine, recorder, store, tmp_path
+):
+    linked = make_request("linked")
+    store.folder.mkdir(parents=True)
+    nowhere = tmp_path / "nowhere.mp4"
+    (store.folder / f"{linked.hash}.mp4").symlink_to(nowhere)
+    engine = make_engine(ScriptedBackend())
+    # Failed, or rendered anew where the store no longer takes the link for a take: the
+    # job ends either way, the link's target is never written, and the engine goes on.
+    assert isinstance(recorder.wait_done(engine.submit(linked)), Failed | Finished)
+    assert not nowhere.exists()
+    assert isinstance(recorder.wait_done(engine.submit(make_request("next"))), Finished)
+    assert engine.alive
+
+
 def test_a_cache_hit_calls_no_backend(store, recorder):
     request = make_request("cached")
     store.insert_bytes(request.hash, b"not decoded", request.canonical_json())
