@@ -23,7 +23,7 @@ import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Dependencies first, so each dlopen finds what it links against already loaded.
@@ -51,19 +51,27 @@ def preload_torch_libraries() -> list[str]:
     if spec is None or spec.origin is None:
         return []
     folder = Path(spec.origin).parent / "lib"
-    try:
-        libc = ctypes.CDLL(None)  # a CDLL call drops the GIL while it runs
-        dlopen = libc.dlopen
-    except (OSError, AttributeError):
+    dlopen = gil_free_dlopen()
+    if dlopen is None:
         return []
-    dlopen.restype = ctypes.c_void_p
-    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
     loaded = []
     for name in TORCH_LIBRARIES:
         path = folder / name
         if path.exists() and dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_GLOBAL):
             loaded.append(name)
     return loaded
+
+
+def gil_free_dlopen() -> Callable[[bytes, int], int | None] | None:
+    """libc's dlopen called through ctypes, which lets go of the GIL for the call; None
+    where there is none."""
+    try:
+        dlopen = ctypes.CDLL(None).dlopen
+    except (OSError, AttributeError):
+        return None
+    dlopen.restype = ctypes.c_void_p
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return dlopen
 
 
 @contextlib.contextmanager
