@@ -5,15 +5,15 @@ diffusers or a model: a render can no longer hold the window's interpreter lock 
 C initialisation alone holds it for about 50 ms), and a crash inside a native library
 fails the job instead of closing the studio.
 
-The child (`python -m engine.host`) runs an ordinary `Engine`, with its worker thread,
-over the same take folder. Commands go to it, and the events of `studio.jobs` come back,
-as pickles over its standard input and output; its own prints and native output go to
-standard error, which the parent copies to its own (or, with no terminal to read it, to
-its log) and keeps the last lines of. The child logs to `engine.log` and leaves the
-Python stacks of a native crash in the log folder (`engine.faults`). If the child dies,
-every job it had fails with that tail and any such traceback as the detail, and the next
-submit starts a new child. The child shuts down when the parent closes the pipe, so it
-never outlives the studio.
+The child (`engine.host.main` in an isolated interpreter, see `child_command`) runs an
+ordinary `Engine`, with its worker thread, over the same take folder. Commands go to it,
+and the events of `studio.jobs` come back, as pickles over its standard input and output;
+its own prints and native output go to standard error, which the parent copies to its
+own (or, with no terminal to read it, to its log) and keeps the last lines of. The child
+logs to `engine.log` and leaves the Python stacks of a native crash in the log folder
+(`engine.faults`). If the child dies, every job it had fails with that tail and any such
+traceback as the detail, and the next submit starts a new child. The child shuts down
+when the parent closes the pipe, so it never outlives the studio.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -55,6 +56,45 @@ ASK_TIMEOUT = 10.0  # seconds to wait for the child to answer a question
 _PACKAGES = str(Path(__file__).resolve().parents[1])  # the folder that holds engine/
 
 log = logging.getLogger("gallop.engine")
+
+
+# The child's interpreter starts isolated (-I: neither the working folder nor PYTHONPATH
+# nor PYTHON* variables reach its sys.path), so that a numpy.py or sitecustomize.py in
+# whatever folder the studio was started from never runs inside the engine. The packages
+# come from the folder that holds them, put first on sys.path by this bootstrap, whose
+# first argument is that folder.
+_BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from engine.host import main; sys.exit(main())"
+)
+# Variables that name folders: made absolute, since the child runs in another folder.
+_PATH_VARIABLES = (
+    "GALLOP_MODELS",
+    "GALLOP_LOG_DIR",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "TORCH_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+)
+
+
+def child_command() -> list[str]:
+    """The interpreter's arguments that start the engine child, before its own."""
+    return ["-I", "-c", _BOOTSTRAP, _PACKAGES]
+
+
+def child_environment() -> dict[str, str]:
+    """The child's environment: the caller's, with folders made absolute (the child's
+    working folder is the package folder, never the caller's)."""
+    env = dict(os.environ)
+    for name in _PATH_VARIABLES:
+        value = env.get(name)
+        if value and not os.path.isabs(value):
+            env[name] = os.path.abspath(value)
+    return env
 
 
 def load_factory(spec: str) -> BackendFactory:
@@ -123,24 +163,22 @@ class _Child:
         self.host = host
         args = [
             host.python,
-            "-m",
-            "engine.host",
+            *child_command(),
             "--takes",
-            str(host.take_store.folder),
+            os.path.abspath(host.take_store.folder),
             "--backends",
             host.backends,
         ]
         niceness = background_niceness() if host.low_priority else None
         if niceness is not None:
             args += ["--niceness", str(niceness)]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGES, env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
+            cwd=_PACKAGES,
+            env=child_environment(),
         )
         if niceness is not None:  # at once; the child sets it again before its threads start
             set_niceness(niceness, self.proc.pid)
@@ -351,7 +389,7 @@ class EngineProcess:
                     child.live.add(job_id)
                     break
         # Should the child die before it reads this, its reader fails the job (in `live`).
-        child.send("submit", job_id, request, inputs or RenderInputs(), priority, label)
+        child.send("submit", job_id, request, _absolute(inputs or RenderInputs()), priority, label)
         return job_id
 
     def _owner(self, job_id: str) -> _Child | None:
@@ -423,6 +461,15 @@ class EngineProcess:
             for number in self._asked:
                 self._answers.setdefault(number, None)
             self._answered.notify_all()
+
+
+def _absolute(inputs: RenderInputs) -> RenderInputs:
+    """The inputs with their files named absolutely: the child runs in another folder."""
+    keyframe = None if inputs.keyframe is None else Path(os.path.abspath(inputs.keyframe))
+    references = tuple(Path(os.path.abspath(p)) for p in inputs.references)
+    if keyframe == inputs.keyframe and references == tuple(inputs.references):
+        return inputs
+    return replace(inputs, keyframe=keyframe, references=references)
 
 
 def process_engine_factory(backends: str = DEFAULT_BACKENDS, *, low_priority: bool = False):

@@ -103,6 +103,32 @@ def test_a_render_in_the_child_lands_in_the_take_store(planned, events):
     assert not engine.alive
 
 
+def test_modules_planted_where_the_studio_started_never_run_in_the_engine(
+    planned, events, tmp_path, monkeypatch
+):
+    # A folder someone else could write to, holding modules named like the engine's own
+    # imports: starting the studio from there must not run them in the engine.
+    hostile = tmp_path / "downloads"
+    marker = tmp_path / "planted-code-ran"
+    plant = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+    (hostile / "engine").mkdir(parents=True)
+    for module in ("numpy.py", "sitecustomize.py", "engine/__init__.py"):
+        (hostile / module).write_text(plant)
+    monkeypatch.chdir(hostile)
+    monkeypatch.setenv("PYTHONPATH", str(hostile))
+    # The take folder named relative to that folder still means the project's.
+    store = TakeStore(os.path.relpath(planned.store.folder, hostile))
+    engine = EngineProcess(store, events, "tests.engine.host_backends:noisy").start()
+    try:
+        request, inputs = planned(5)
+        end = events.until_end(engine.submit(request, inputs))
+        assert isinstance(end, Finished), end
+    finally:
+        engine.shutdown(timeout=30)
+    assert not marker.exists(), marker.read_text()
+    assert planned.store.find(request.hash) is not None
+
+
 def test_cancel_reaches_queued_and_running_jobs(planned, events, tmp_path, monkeypatch):
     gate = tmp_path / "gate"
     monkeypatch.setenv(GATE, str(gate))
