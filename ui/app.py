@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -676,10 +676,21 @@ class _FirstPaint(QObject):
 def screenshot_when_settled(
     app: QApplication, window: StudioWindow, png: Path, limit_s: float = SCREENSHOT_LIMIT_S
 ) -> int:
+    """Let the window settle (`run_until_settled`), then save a grab of it to `png`, close
+    it and return 0 (1 when the picture could not be written)."""
+    run_until_settled(app, window, limit_s)
+    code = _save_grab(window, png)
+    window._closing_confirmed = True
+    window.close()
+    return code
+
+
+def run_until_settled(
+    app: QApplication, window: StudioWindow, limit_s: float = SCREENSHOT_LIMIT_S
+) -> bool:
     """Run the event loop until the window has painted and its loads are done (the
     panels' waiting rereads, the thumbnails' decodes) for SCREENSHOT_QUIET_MS, at most
-    `limit_s`; then save a grab of the window to `png`, close it and return 0 (1 when the
-    picture could not be written)."""
+    `limit_s`. True when it settled, False when the limit came first."""
     painted = _FirstPaint(window)
     app.installEventFilter(painted)
     deadline = time.monotonic() + limit_s
@@ -696,16 +707,15 @@ def screenshot_when_settled(
         settled = quiet_since[0] is not None and now - quiet_since[0] >= SCREENSHOT_QUIET_MS / 1000
         if settled or now >= deadline:
             timer.stop()
-            app.exit(_save_grab(window, png))
+            loop.exit(1 if settled else 0)
 
+    loop = QEventLoop()
     timer = QTimer(window, interval=SCREENSHOT_TICK_MS)
     timer.timeout.connect(tick)
     timer.start()
-    code = app.exec()
+    settled = loop.exec() == 1
     app.removeEventFilter(painted)
-    window._closing_confirmed = True
-    window.close()
-    return code
+    return settled
 
 
 def _save_grab(window: QWidget, png: Path) -> int:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from ui.app import apply_dark_theme, open_window
+from ui.app import apply_dark_theme, open_window, run_until_settled
 
 
 def main() -> int:
@@ -22,10 +21,10 @@ def main() -> int:
     apply_dark_theme(app)
     window = open_window(folder, settings=QSettings(ini, QSettings.IniFormat))
     window.showMaximized()
-    deadline = time.monotonic() + 4.0
-    while time.monotonic() < deadline:  # let thumbnails, previz and layout settle
-        app.processEvents()
-        time.sleep(0.01)
+    # Thumbnails, previz and layout settle: however long that takes on this machine.
+    if not run_until_settled(app, window, limit_s=90.0):
+        print("the window did not settle in 90 s", file=sys.stderr)
+        return 1
     screen = window.screen()
     screen.grabWindow(0).save(png)
     areas = {
