@@ -9,12 +9,10 @@ renamed into place only when everything is written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +38,7 @@ from engine.export_sound import AudioFeed, AudioWorker, SoundFormat
 from engine.export_writers import PALETTE_SAMPLES, GifWriter, PngWriter, VideoFileWriter
 from engine.media import MediaError, MediaInfo, probe
 from engine.sequence import CLIP, END, FAILED, Prefetcher, SequenceFrames, clip_media
+from engine.tempfiles import TempFile, temp_folder
 from studio.errors import StudioError
 from studio.jobs import ExportPreset, ExportRequest
 from studio.timeline import Clip, Timeline
@@ -79,10 +78,6 @@ class ExportResult:
 
 def _has_audio(timeline: Timeline) -> bool:
     return any(track.clips and not track.muted for track in timeline.audio_tracks)
-
-
-def _temp_beside(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}")
 
 
 def _check_request(request: ExportRequest, output: Path) -> None:
@@ -210,14 +205,14 @@ class Export:
 
     # -- writing -------------------------------------------------------------------------
 
-    def writer(self, temp: Path, plan: _Plan):
+    def writer(self, temp: TempFile, plan: _Plan):
         request = self.request
-        if request.preset is ExportPreset.PNG:
-            return PngWriter(temp, self.output.name)
         if request.preset is ExportPreset.GIF:
-            return GifWriter(temp, self.spec, request.width, request.height, request.fps)
+            return GifWriter(
+                temp.url, self.spec, request.width, request.height, request.fps, muxer=temp.muxer
+            )
         return VideoFileWriter(
-            temp,
+            temp.url,
             self.spec,
             request.width,
             request.height,
@@ -228,6 +223,7 @@ class Export:
             sample_rate=request.sample_rate if self.audio is not None else None,
             smart=plan.template,
             delay=plan.delay,
+            muxer=temp.muxer,
         )
 
     def run(self) -> ExportResult:
@@ -259,8 +255,11 @@ class Export:
         )
 
     def write(self) -> tuple[_Plan, list]:
-        """Plans the film and writes it to a temporary file renamed into place at the end."""
-        temp = _temp_beside(self.output)
+        """Plans the film and writes it to a temporary file (or folder, for PNGs) renamed
+        into place at the end. The temporary name is new, created here (never a planted
+        link's, see `engine.tempfiles`), and what killed exports left in the folder goes."""
+        temp: TempFile | None = None
+        frames_folder: Path | None = None
         writer = source = None
         with SequenceFrames(
             self.project, self.folder, self.timeline, self.request.width, self.request.height
@@ -268,7 +267,12 @@ class Export:
             segments = seq.segments()
             plan = self.plan(segments)
             try:
-                writer = self.writer(temp, plan)
+                if self.request.preset is ExportPreset.PNG:
+                    frames_folder = temp_folder(self.output)
+                    writer = PngWriter(frames_folder, self.output.name)
+                else:
+                    temp = TempFile(self.output)
+                    writer = self.writer(temp, plan)
                 source = OutputFrames(
                     seq,
                     self.frames,
@@ -289,7 +293,11 @@ class Export:
                 self.check_cancelled()
                 writer.finish()
                 writer = None
-                self.place(temp)
+                if frames_folder is not None:
+                    self.place_folder(frames_folder)
+                    frames_folder = None
+                elif temp is not None:
+                    temp.place()
             except MediaError as exc:
                 raise self.shot_error(exc) from exc
             except (OSError, av.FFmpegError) as exc:
@@ -300,7 +308,10 @@ class Export:
                     source.close()
                 if writer is not None:
                     writer.abort()
-                self.remove(temp)
+                if temp is not None and not temp.placed:
+                    temp.discard()
+                if frames_folder is not None:
+                    shutil.rmtree(frames_folder, ignore_errors=True)
         return plan, segments
 
     def palette_samples(self, source: OutputFrames) -> list[np.ndarray]:
@@ -366,19 +377,11 @@ class Export:
         if self.cancel.is_set():
             raise JobCancelled("export")
 
-    def place(self, temp: Path) -> None:
-        if self.request.preset is ExportPreset.PNG and self.output.is_dir():
+    def place_folder(self, folder: Path) -> None:
+        if self.output.is_dir() and not self.output.is_symlink():
             # An earlier PNG export of the same name (checked before starting) makes way.
             shutil.rmtree(self.output)
-        os.replace(temp, self.output)
-
-    @staticmethod
-    def remove(temp: Path) -> None:
-        if temp.is_dir():
-            shutil.rmtree(temp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                temp.unlink()
+        os.replace(folder, self.output)
 
 
 def _touched(segments, runs: list[Run]) -> int:

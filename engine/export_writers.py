@@ -14,6 +14,7 @@ timestamps count samples, so both stay exact whatever the container stores.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -83,6 +84,7 @@ class VideoFileWriter:
         sample_rate: int | None = None,
         smart: TakeStream | None = None,
         delay: int = 0,
+        muxer: str | None = None,
     ) -> None:
         self.spec, self.width, self.height, self.fps = spec, width, height, fps
         self.time_base = 1 / fps
@@ -94,7 +96,9 @@ class VideoFileWriter:
         self._decoded = 0  # video packets muxed: the next decode timestamp is this - delay
         self._encoder: Any = None
         self._offset = 0
-        self.container = av.open(str(path), "w", container_options=dict(spec.container_options))
+        self.container = av.open(
+            str(path), "w", format=muxer, container_options=dict(spec.container_options)
+        )
         try:
             if smart is not None:
                 with av.open(str(smart.path)) as take:
@@ -225,13 +229,22 @@ class GifWriter:
     written (`prepare`); paletteuse maps every frame to it with error-diffusion dithering.
     """
 
-    def __init__(self, path: Path, spec: PresetSpec, width: int, height: int, fps: Fraction):
+    def __init__(
+        self,
+        path: Path | str,
+        spec: PresetSpec,
+        width: int,
+        height: int,
+        fps: Fraction,
+        *,
+        muxer: str | None = None,
+    ) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.time_base = 1 / fps
         self.convert = rgb_frame
         self.direct_format = None
         self.audio = None
-        self.container = av.open(str(path), "w")
+        self.container = av.open(str(path), "w", format=muxer)
         try:
             self.video = self.container.add_stream("gif", rate=fps)
             self.video.width, self.video.height, self.video.pix_fmt = width, height, "pal8"
@@ -326,14 +339,18 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 class PngWriter:
-    """A folder of `name_00000.png`, `name_00001.png`, ... one RGB PNG per output frame."""
+    """A folder of `name_00000.png`, `name_00001.png`, ... one RGB PNG per output frame.
+
+    `folder` is new and empty (made by `engine.tempfiles.temp_folder`); each frame is a
+    new file in it, created exclusively, so nothing found there is written through.
+    """
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
         self.convert = png_bytes  # compression runs on the prefetch thread
         self.direct_format = None
         self.audio = None
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
 
     def begin_run(self, start: int) -> None:
         pass
@@ -342,7 +359,11 @@ class PngWriter:
         pass
 
     def encode(self, index: int, data: bytes) -> None:
-        (self.folder / png_name(self.name, index)).write_bytes(data)
+        path = self.folder / png_name(self.name, index)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o644)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
 
     def copy(self, run: CopyRun) -> Iterator[int]:
         raise AssertionError("a PNG sequence is never smart-rendered")

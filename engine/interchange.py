@@ -55,6 +55,7 @@ from opentimelineio import opentime
 from engine.audio_mix import audio_path
 from engine.media import MediaError, MediaInfo, probe
 from engine.sequence import MissingTakeError, clip_take
+from engine.tempfiles import TempFile
 from studio.camera import describe
 from studio.errors import StudioError
 from studio.model import Project, Take
@@ -425,16 +426,13 @@ def edit_format(path: str | os.PathLike[str]) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Replace `path` whole: a temporary file beside it, then a rename."""
-    temporary = path.with_name(f".{path.name}.part")
+    """Replace `path` whole: a new temporary file beside it (created here, never a link
+    someone planted under a name they guessed), then a rename."""
     try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        with TempFile(path) as temporary:
+            temporary.write(text.encode("utf-8"))
+            temporary.place()
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise StudioError(f"cannot write {path.name}: {exc.strerror or exc}") from exc
 
 

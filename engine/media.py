@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -33,6 +32,7 @@ import av
 import cv2
 import numpy as np
 
+from engine.tempfiles import TempFile
 from studio.errors import StudioError
 
 # Suffixes of the MOV/MP4 muxer, which takes the `movflags` options.
@@ -167,14 +167,17 @@ def write_video(
     first = _checked_rgb(first, 0, path)
     height, width = first.shape[:2]
 
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
+    temp: TempFile | None = None
     container = None
     try:
         options = {}
         if path.suffix.lower() in _MOV_SUFFIXES:
             # use_metadata_tags: store any key, not only the handful MP4 names.
             options["movflags"] = "+faststart+use_metadata_tags"
-        container = av.open(str(temp), "w", container_options=options)
+        # A name of its own, created here (never a planted link's), removed if a kill
+        # leaves it behind (see engine.tempfiles).
+        temp = TempFile(path)
+        container = av.open(temp.url, "w", format=temp.muxer, container_options=options)
         stream = container.add_stream(codec, rate=rate)
         stream.width = width + width % 2
         stream.height = height + height % 2
@@ -210,12 +213,13 @@ def write_video(
         container.mux(stream.encode(None))
         container.close()
         container = None
-        os.replace(temp, path)
+        temp.place()
     except BaseException as exc:
         if container is not None:
             with contextlib.suppress(Exception):
                 container.close()
-        temp.unlink(missing_ok=True)
+        if temp is not None:
+            temp.discard()
         if isinstance(exc, av.FFmpegError | OSError | ValueError):
             raise MediaError(path, f"could not write video ({_reason(exc)})") from exc
         raise
