@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.audio_mix import DEFAULT_RATE, load_audio
+from engine.audio_mix import DEFAULT_RATE, sound_length
 from studio.commands import InsertItem, set_field, set_timeline
 from studio.errors import EditError, StudioError
 from studio.model import AudioMedia
@@ -84,7 +84,9 @@ def _sound_frames(path: Path, fps: Fraction) -> int:
     """The sound's length in timeline frames; a StudioError saying why it cannot be used."""
     known = path.suffix.lower() in SOUND_SUFFIXES
     try:
-        samples = load_audio(path)
+        # The length only: from the header where it says, never the whole file held (a
+        # three-hour file would take 4 GB decoded).
+        samples = sound_length(path)
     except Exception as exc:  # any decoder failure is the file's fault here
         reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         if not path.exists():
@@ -98,9 +100,9 @@ def _sound_frames(path: Path, fps: Fraction) -> int:
             f"{path.name} cannot be imported: unsupported sound format (use WAV, FLAC, MP3, "
             f"OGG, M4A or AAC; {reason})"
         ) from None
-    if len(samples) == 0:
+    if samples == 0:
         raise StudioError(f"{path.name} cannot be imported: it holds no sound")
-    return max(1, seconds_to_frames(Fraction(len(samples), DEFAULT_RATE), fps))
+    return max(1, seconds_to_frames(Fraction(samples, DEFAULT_RATE), fps))
 
 
 def _place_in_project(folder: Path, source: Path) -> tuple[str, Path | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import tracemalloc
 from fractions import Fraction
 
 import av
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from engine.audio_mix import load_audio, mix_timeline
+from engine.audio_mix import load_audio, mix_timeline, sound_length
 from engine.media import MediaError
 from studio.model import AudioMedia, Project
 from studio.timeline import AudioClip, AudioTrack, Gap, Timeline
@@ -138,3 +140,99 @@ def test_files_soundfile_cannot_read_go_through_ffmpeg(tmp_path):
 def test_a_missing_sound_file_is_named(project, tmp_path):
     with pytest.raises(MediaError, match="gone.wav"):
         mix_timeline(project, tmp_path, edit([AudioClip("a", "media/gone.wav", 0, 0, 10)]))
+
+
+# --- files made to be decoded: the header is read first, only the part played is decoded
+
+
+def wav_declaring(path, rate: int, samples: int) -> None:
+    """A 16-bit mono WAV of silence whose header declares `rate` samples a second."""
+    data = bytes(2 * samples)
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def long_silence(path, minutes: int, rate: int = 8000) -> None:
+    """A FLAC of silence: a few kilobytes a minute, 11.5 MB a minute once decoded."""
+    block = np.zeros(rate * 60, np.int16)
+    with soundfile.SoundFile(path, "w", rate, 1, subtype="PCM_16", format="FLAC") as out:
+        for _ in range(minutes):
+            out.write(block)
+
+
+def peak_bytes(work) -> int:
+    """The most memory Python and numpy held at once while `work` ran."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("rate", [1, 999, 10_000_000])
+def test_a_sample_rate_no_recording_has_is_refused_before_decoding(project, tmp_path, rate):
+    path = tmp_path / "media" / "tiny.wav"
+    path.parent.mkdir()
+    wav_declaring(path, rate, 1000)  # at 1 Hz: 17 minutes, 384 MB at 48 kHz
+    clip = AudioClip("a", "media/tiny.wav", 0, 0, 48)
+    with pytest.raises(MediaError, match=rf"tiny.wav: declares a sample rate of {rate} Hz"):
+        mix_timeline(project, tmp_path, edit([clip]))
+    with pytest.raises(MediaError, match="1000 to 768000 Hz"):
+        load_audio(path)
+    with pytest.raises(MediaError, match="tiny.wav"):
+        sound_length(path)
+
+
+def test_only_the_part_of_a_long_file_the_edit_plays_is_decoded(project, tmp_path):
+    path = tmp_path / "media" / "hour.flac"
+    path.parent.mkdir()
+    long_silence(path, 60)  # 1.4 GB once decoded whole at 48 kHz
+    assert path.stat().st_size < 200_000
+    # Two seconds from the middle of the hour, mixed a second at a time as export does.
+    clip = AudioClip("a", "media/hour.flac", 0, 24 * 1800, 24 * 1802)
+    timeline = edit([clip])
+    parts: list[np.ndarray] = []
+
+    def mix_by_seconds() -> None:
+        parts.extend(mix_timeline(project, tmp_path, timeline, RATE, s, 24) for s in (0, 24))
+
+    peak = peak_bytes(mix_by_seconds)
+    assert peak < 32 << 20, f"{peak / 2**20:.0f} MiB"
+    assert sum(len(p) for p in parts) == 2 * RATE and not np.concatenate(parts).any()
+    assert sound_length(path) == 3600 * RATE  # from the header, nothing decoded
+
+
+def test_a_part_is_the_same_samples_as_the_whole_file_resampled(tmp_path):
+    path = tmp_path / "ramp.wav"
+    ramp = np.linspace(-0.9, 0.9, 44100, dtype=np.float32)
+    soundfile.write(path, np.stack([ramp, -ramp], 1), 44100, subtype="FLOAT")
+    whole = load_audio(path)
+    assert len(whole) == RATE == sound_length(path)
+    for start, count in ((0, 10), (12_345, 2000), (RATE - 50, 200)):
+        part = load_audio(path, RATE, start, count)
+        assert np.allclose(part, whole[start : start + count], atol=1e-6)
+    m4a = tmp_path / "voice.m4a"
+    with av.open(str(m4a), "w") as container:
+        stream = container.add_stream("aac", rate=RATE, layout="stereo")
+        tone = (0.3 * np.sin(np.arange(RATE) / RATE * 2 * np.pi * 300)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]), "fltp", "stereo")
+        frame.sample_rate, frame.pts = RATE, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    whole = load_audio(m4a)
+    assert sound_length(m4a) == len(whole)
+    assert np.array_equal(load_audio(m4a, RATE, 5000, 3000), whole[5000:8000])
+
+
+def test_a_whole_file_too_long_to_hold_is_refused(tmp_path, monkeypatch):
+    import engine.audio_mix as audio_mix
+
+    path = tmp_path / "hour.flac"
+    long_silence(path, 3)
+    monkeypatch.setattr(audio_mix, "MAX_LOAD_SAMPLES", 60 * RATE)  # a minute
+    with pytest.raises(MediaError, match="hour.flac: is 3 minutes long, more than the 1"):
+        load_audio(path)
+    assert len(load_audio(path, RATE, 0, 2 * RATE)) == 2 * RATE  # a part of it loads
