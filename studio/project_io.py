@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import studio
+from studio import _validate as v
 from studio.errors import ProjectError
 from studio.migrations import MIGRATIONS, SCHEMA_VERSION, MigrationRegistry
 from studio.model import Project, project_from_dict, project_to_dict
@@ -65,13 +66,90 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+# int() refuses more digits than this (CPython's guard against quadratic conversion).
+_MAX_INT_DIGITS = 4000
+
+
+def _read_int(text: str) -> int | float:
+    if len(text) > _MAX_INT_DIGITS:
+        # Left for the field's reader to refuse at its own JSON path.
+        return v.HugeNumber("-inf" if text.startswith("-") else "inf")
+    return int(text)
+
+
+class _DuplicateKeys(dict):
+    """An object in which a key appeared twice; `check_document` reports it."""
+
+    duplicate: str = ""
+
+
+def _read_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys without a word; a hand-edited file with
+    # two "fps" would silently lose one of them, so a repeat is refused instead.
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    marked = _DuplicateKeys(obj)
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
+    return marked
+
+
+def check_document(document: Any) -> None:
+    """Refuse what json.loads accepts but a project cannot hold: repeated keys and strings
+    (keys too) with an unpaired surrogate, which could be read but never saved or printed.
+    Walks without recursion and builds a JSON path only for the value at fault."""
+    # Each entry: (value, parent entry, key or index within the parent).
+    stack: list[tuple[Any, Any, Any]] = [(document, None, None)]
+    while stack:
+        entry = stack.pop()
+        node = entry[0]
+        if isinstance(node, str):
+            if v.has_surrogate(node):
+                raise ProjectError(_json_path(entry), "contains an unpaired surrogate")
+        elif isinstance(node, dict):
+            if isinstance(node, _DuplicateKeys):
+                raise ProjectError(
+                    _json_path(entry), f"the key {v.quote(node.duplicate)} appears twice"
+                )
+            for key in node:
+                if v.has_surrogate(key):
+                    raise ProjectError(
+                        _json_path((key, entry, key)), "a key contains an unpaired surrogate"
+                    )
+            # Reversed, so that the first problem in the file is the one reported.
+            stack.extend((node[key], entry, key) for key in reversed(node))
+        elif isinstance(node, list):
+            stack.extend((node[i], entry, i) for i in range(len(node) - 1, -1, -1))
+
+
+def _json_path(entry: tuple[Any, Any, Any]) -> str:
+    steps: list[Any] = []
+    while entry[1] is not None:
+        steps.append(entry[2])
+        entry = entry[1]
+    path = "$"
+    for step in reversed(steps):
+        path = f"{path}[{step}]" if isinstance(step, int) else v.key_path(path, step)
+    return path
+
+
 def decode_project(
     raw: bytes, source: str = PROJECT_FILE, registry: MigrationRegistry = MIGRATIONS
 ) -> tuple[Project, int]:
     """Parse and validate a document; returns the project and the schema it was written in."""
     try:
         text = raw.decode("utf-8")
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_read_int,
+            object_pairs_hook=_read_object,
+        )
     except UnicodeDecodeError as exc:
         raise ProjectError(source, f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -82,6 +160,7 @@ def decode_project(
         raise ProjectError(source, f"not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ProjectError("$", "expected a JSON object at the top level")
+    check_document(document)
     if document.get("format") != FORMAT:
         raise ProjectError("$.format", f"not a Gallop Studio project (expected {FORMAT!r})")
     version = document.get("schema_version")
@@ -147,17 +226,50 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The whole of a regular file of at most MAX_PROJECT_BYTES.
+
+    A symlink is followed only to a regular file. Anything else is refused before it is
+    read: a FIFO would block the open or the read forever, a device such as /dev/zero
+    never ends. The open does not block (O_NONBLOCK), in case the file was swapped for a
+    FIFO after the check, and the read stops one byte past the limit whatever the size
+    said.
+    """
+    where = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_PROJECT_BYTES:
-            raise ProjectError(str(path), f"file too large ({size} bytes)")
-        return path.read_bytes()
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ProjectError(where, "is a folder, not a project file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ProjectError(where, "is not a regular file")
+        if info.st_size > MAX_PROJECT_BYTES:
+            raise ProjectError(where, f"file too large ({info.st_size} bytes)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ProjectError(where, "is not a regular file")
+            # read(n) sets aside n bytes first, so ask for the size the file has (and one
+            # more, to see it grow), and go on to the limit only if it did grow.
+            wanted = min(info.st_size, MAX_PROJECT_BYTES) + 1
+            raw = handle.read(wanted)
+            if len(raw) == wanted:
+                raw += handle.read(MAX_PROJECT_BYTES + 1 - len(raw))
     except FileNotFoundError:
-        raise ProjectError(str(path), "no such project file") from None
-    except IsADirectoryError:
-        raise ProjectError(str(path), "is a folder, not a project file") from None
+        raise ProjectError(where, "no such project file") from None
     except PermissionError:
-        raise ProjectError(str(path), "permission denied") from None
+        raise ProjectError(where, "permission denied") from None
+    except (OSError, ValueError) as exc:
+        # ELOOP (a symlink loop), ENAMETOOLONG, ENOTDIR, EIO, a NUL in the path...
+        raise ProjectError(where, f"cannot be read ({_os_reason(exc)})") from None
+    if len(raw) > MAX_PROJECT_BYTES:
+        raise ProjectError(where, f"file too large (more than {MAX_PROJECT_BYTES} bytes)")
+    return raw
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def project_file(folder: Path) -> Path:
@@ -166,11 +278,20 @@ def project_file(folder: Path) -> Path:
 
 def check_inside(folder: Path, relative: str) -> Path:
     """The absolute path of a project-relative path; refuses one that escapes (symlinks too)."""
-    root = Path(folder).resolve()
-    full = (root / relative).resolve()
+    try:
+        root = Path(folder).resolve()
+        full = (root / relative).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        # resolve() raises RuntimeError on a symlink loop, ValueError on a NUL.
+        raise ProjectError(relative, f"cannot be resolved ({_os_reason(exc)})") from None
     if full != root and root not in full.parents:
         raise ProjectError(relative, "points outside the project folder")
     return full
+
+
+def _check_paths(project: Project, folder: Path) -> None:
+    for relative in sorted(project.media_paths()):
+        check_inside(folder, relative)
 
 
 def load_project(folder: Path | str, registry: MigrationRegistry = MIGRATIONS) -> Project:
@@ -178,13 +299,16 @@ def load_project(folder: Path | str, registry: MigrationRegistry = MIGRATIONS) -
     original file is backed up beside it as `project.schemaN.json`; the file itself changes
     only at the next save."""
     folder = Path(folder)
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except (OSError, ValueError) as exc:  # ENAMETOOLONG, a NUL in the name...
+        raise ProjectError(str(folder), f"cannot be read ({_os_reason(exc)})") from None
+    if not is_folder:
         raise ProjectError(str(folder), "no such project folder")
     path = project_file(folder)
     raw = _read_bytes(path)
     project, version = decode_project(raw, str(path), registry)
-    for relative in sorted(project.media_paths()):
-        check_inside(folder, relative)
+    _check_paths(project, folder)
     if version < SCHEMA_VERSION:
         backup = folder / f"project.schema{version}.json"
         if not backup.exists():
@@ -359,5 +483,12 @@ def find_recovery(folder: Path | str) -> Recovery | None:
 
 
 def load_recovery(recovery: Recovery) -> Project:
-    project, _ = decode_project(_read_bytes(recovery.path), str(recovery.path))
+    """The autosave's project, checked as `load_project` checks `project.json`: an autosave
+    outside the project (autosave/ a symlink elsewhere) or pointing at media outside it
+    is refused."""
+    path = Path(recovery.path)
+    folder = path.parent.parent
+    check_inside(folder, f"{path.parent.name}/{path.name}")
+    project, _ = decode_project(_read_bytes(path), str(path))
+    _check_paths(project, folder)
     return project

@@ -25,8 +25,10 @@ __all__ = [
     "timecode",
 ]
 
-# The same bound `_validate.parse_fraction` enforces, so any rate a timeline holds can be saved.
+# `_validate.parse_fraction` reads rates within the same bounds, so any rate a timeline
+# holds can be saved. Video files store rates as 32-bit fractions: larger terms mean nothing.
 MAX_FPS = 1000
+MAX_RATE_TERM = 2**31 - 1
 
 _TIMECODE = re.compile(r"^(\d{2,9}):(\d{2}):(\d{2}):(\d{2,4})$")
 
@@ -38,6 +40,11 @@ def check_fps(fps: object) -> Fraction:
     rate = Fraction(fps)
     if not 0 < rate <= MAX_FPS:
         raise EditError(f"frame rate must be between 0 and {MAX_FPS}, not {rate}")
+    if rate.denominator > MAX_RATE_TERM or rate.numerator > MAX_RATE_TERM:
+        raise EditError(
+            f"frame rate {float(rate):g} needs terms above {MAX_RATE_TERM}; "
+            "video files store rates as 32-bit fractions"
+        )
     return rate
 
 

@@ -40,6 +40,7 @@ from studio.timecode import (
 )
 from studio.timeline_items import (
     CUT,
+    MAX_FRAMES,
     MAX_GAIN_DB,
     MIN_GAIN_DB,
     AudioClip,
@@ -72,6 +73,7 @@ __all__ = [
     "Gap",
     "InvalidValue",
     "Item",
+    "MAX_FRAMES",
     "MAX_GAIN_DB",
     "MIN_GAIN_DB",
     "Timeline",
@@ -141,6 +143,12 @@ class Timeline:
                 raise InvalidValue(f"audio_tracks[{t}]", f"expected an AudioTrack, not {track!r}")
         check_unique_ids(items, tracks)
         check_transitions(items)
+        if self.duration > MAX_FRAMES:
+            raise InvalidValue(
+                "items",
+                f"the timeline is {self.duration} frames long, more than {MAX_FRAMES} "
+                "(24 hours at 1000 fps)",
+            )
 
     # -- reading -------------------------------------------------------------------------
 

@@ -18,6 +18,10 @@ from studio.errors import EditError, ProjectError
 # Wide enough for any real mix, narrow enough that 10 ** (gain / 20) never overflows a mixer.
 MIN_GAIN_DB = -120.0
 MAX_GAIN_DB = 48.0
+# The longest thing a timeline can mean: 24 hours at the highest rate (1000 fps). Any frame
+# count or position past it is damage, and the arithmetic, timecode and export loops that
+# run over frames stay finite and fast below it.
+MAX_FRAMES = 24 * 60 * 60 * 1000
 
 
 class InvalidValue(EditError):
@@ -50,15 +54,20 @@ _KIND_LABEL = {
 
 def check_id(value: object, field: str = "id") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(field, f"an id must be a non-empty string, not {value!r}")
+        raise InvalidValue(field, f"an id must be a non-empty string, not {v.quote(value)}")
     return value
 
 
 def _check_frames(value: object, field: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidValue(field, f"{field} must be a whole number of frames, not {value!r}")
+        raise InvalidValue(field, f"{field} must be a whole number of frames, not {v.quote(value)}")
     if value < minimum:
-        raise InvalidValue(field, f"{field} must be at least {minimum}, not {value}")
+        raise InvalidValue(field, f"{field} must be at least {minimum}, not {v.quote(value)}")
+    if value > MAX_FRAMES:
+        raise InvalidValue(
+            field,
+            f"{field} must be at most {MAX_FRAMES} (24 hours at 1000 fps), not {v.quote(value)}",
+        )
     return value
 
 
@@ -228,6 +237,11 @@ class AudioClip:
         object.__setattr__(self, "gain_db", _check_gain(self.gain_db, "gain_db"))
         _check_frames(self.fade_in, "fade_in")
         _check_frames(self.fade_out, "fade_out")
+        if self.end > MAX_FRAMES:
+            raise InvalidValue(
+                "start",
+                f"audio clip {self.id!r} ends after frame {MAX_FRAMES} (24 hours at 1000 fps)",
+            )
         if self.fade_in + self.fade_out > self.duration:
             raise InvalidValue(
                 "fade_out",
@@ -425,7 +439,7 @@ def read_id(d: dict[str, Any], key: str, path: str) -> str:
 def transition_from_dict(data: Any, path: str) -> Transition:
     d = v.expect_dict(data, path, ("kind", "frames"))
     kind = v.get_enum(d, "kind", path, TransitionKind)
-    frames = v.get_int(d, "frames", path, 0, min_value=0)
+    frames = v.get_int(d, "frames", path, 0, min_value=0, max_value=MAX_FRAMES)
     return build(lambda: Transition(kind, frames), path)
 
 
@@ -435,7 +449,7 @@ def item_from_dict(data: Any, path: str) -> Item:
     if kind == "gap":
         v.expect_dict(d, path, ("type", "id", "frames"))
         ident = read_id(d, "id", path)
-        frames = v.get_int(d, "frames", path, min_value=1)
+        frames = v.get_int(d, "frames", path, min_value=1, max_value=MAX_FRAMES)
         return build(lambda: Gap(ident, frames), path)
     if kind != "clip":
         raise ProjectError(f"{path}.type", f"expected 'clip' or 'gap', found {kind!r}")
@@ -444,8 +458,8 @@ def item_from_dict(data: Any, path: str) -> Item:
     ident = read_id(d, "id", path)
     shot_id = read_id(d, "shot_id", path)
     take_id = v.get_optional_str(d, "take_id", path)
-    source_in = v.get_int(d, "source_in", path, min_value=0)
-    source_out = v.get_int(d, "source_out", path, min_value=1)
+    source_in = v.get_int(d, "source_in", path, min_value=0, max_value=MAX_FRAMES)
+    source_out = v.get_int(d, "source_out", path, min_value=1, max_value=MAX_FRAMES)
     transition = CUT
     if "transition" in d:
         transition = transition_from_dict(d["transition"], f"{path}.transition")
@@ -460,12 +474,12 @@ def audio_clip_from_dict(data: Any, path: str) -> AudioClip:
     d = v.expect_dict(data, path, keys)
     ident = read_id(d, "id", path)
     media = v.get_str(d, "media", path, nonempty=True)
-    start = v.get_int(d, "start", path, min_value=0)
-    source_in = v.get_int(d, "source_in", path, min_value=0)
-    source_out = v.get_int(d, "source_out", path, min_value=1)
+    start = v.get_int(d, "start", path, min_value=0, max_value=MAX_FRAMES)
+    source_in = v.get_int(d, "source_in", path, min_value=0, max_value=MAX_FRAMES)
+    source_out = v.get_int(d, "source_out", path, min_value=1, max_value=MAX_FRAMES)
     gain = get_gain(d, path)
-    fade_in = v.get_int(d, "fade_in", path, 0, min_value=0)
-    fade_out = v.get_int(d, "fade_out", path, 0, min_value=0)
+    fade_in = v.get_int(d, "fade_in", path, 0, min_value=0, max_value=MAX_FRAMES)
+    fade_out = v.get_int(d, "fade_out", path, 0, min_value=0, max_value=MAX_FRAMES)
     return build(
         lambda: AudioClip(ident, media, start, source_in, source_out, gain, fade_in, fade_out),
         path,
