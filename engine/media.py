@@ -40,6 +40,10 @@ _MOV_SUFFIXES = {".mp4", ".mov", ".m4v"}
 # A forward jump up to this many frames decodes on instead of seeking: one GOP of decoding
 # costs about as much as a seek plus the decode from the keyframe.
 _FORWARD_DECODE_LIMIT = 24
+# The largest frames read: a file's header may declare any size, and every frame decoded
+# takes width x height x 3 bytes (a 32767x32767 frame, 3 GB).
+MAX_PIXELS = 8192 * 8192
+MAX_SIDE = 16384
 # AVCOL_* value 1 is BT.709 for primaries, transfer and matrix; range 1 is limited ("tv").
 _BT709 = 1
 _LIMITED_RANGE = 1
@@ -273,6 +277,13 @@ def _read_info(container: av.container.InputContainer, path: Path) -> MediaInfo:
         frames = _count_packets(container, stream, path)
     if frames <= 0 or not ctx.width or not ctx.height:
         raise MediaError(path, "has no video frames")
+    if max(ctx.width, ctx.height) > MAX_SIDE or ctx.width * ctx.height > MAX_PIXELS:
+        # Checked before any frame is decoded: each one would take width x height x 3.
+        raise MediaError(
+            path,
+            f"its frames of {ctx.width}x{ctx.height} are larger than a take can be "
+            f"(up to {MAX_PIXELS // 1_000_000} megapixels and {MAX_SIDE} pixels a side)",
+        )
     audio = container.streams.audio[0] if container.streams.audio else None
     return MediaInfo(
         width=ctx.width,

@@ -389,6 +389,22 @@ def test_unreadable_files_raise_media_error_naming_the_file(tmp_path, kind):
         assert caught.value.path == path
 
 
+@pytest.mark.parametrize(("width", "height"), [(20000, 4), (8200, 8200)])
+def test_frames_larger_than_a_take_can_be_are_refused_before_decoding(tmp_path, width, height):
+    # FFV1 keeps a flat picture of any size in a few kilobytes.
+    path = tmp_path / "huge.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "gray"
+        frame = av.VideoFrame(width, height, "gray")
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    for call in (probe, VideoReader, first_frame):
+        with pytest.raises(MediaError, match=rf"huge.mkv: its frames of {width}x{height} are"):
+            call(path)
+
+
 def test_truncated_faststart_file_decodes_what_it_can_then_raises(tmp_path):
     path = write_video(tmp_path / "take_01.mp4", clip(48, noise=True), Fraction(24))
     data = path.read_bytes()

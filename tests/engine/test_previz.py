@@ -8,6 +8,10 @@ features with a RANSAC similarity for roll and scale) and compared with what the
 from __future__ import annotations
 
 import math
+import struct
+import subprocess
+import sys
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from engine.backends.previz import (
     PrevizBackend,
     PrevizRenderer,
     fit_cover,
+    load_image,
     render_previz,
     title_card,
 )
@@ -291,6 +296,73 @@ def test_an_unreadable_keyframe_is_a_render_error_naming_the_file(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(RenderError, match="empty.jpg"):
         generate(request(frames=2), RenderInputs(keyframe=empty))
+
+
+def png_declaring(path: Path, width: int, height: int, rows: int = 4) -> None:
+    """A PNG whose header declares width x height but which holds only a few rows of
+    zlib-compressed zeros: a few hundred bytes that decoders size their buffers from."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    pixels = zlib.compress(bytes((1 + 3 * width) * rows), 9)
+    signature = b"\x89PNG\r\n\x1a\n"
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    path.write_bytes(signature + chunks)
+
+
+@pytest.mark.parametrize(("width", "height"), [(32767, 32767), (9000, 9000), (20000, 64)])
+def test_a_keyframe_larger_than_the_limits_is_refused_from_its_header(tmp_path, width, height):
+    bomb = tmp_path / "bomb.png"
+    png_declaring(bomb, width, height)
+    assert bomb.stat().st_size < 100_000
+    # (PIL names the pixel count of a picture beyond its own limit, not its sides.)
+    size = rf"({width}x{height}|{width * height} pixels)"
+    message = rf"keyframe image .*bomb.png is too large \({size}\)"
+    with pytest.raises(RenderError, match=message):
+        load_image(bomb)
+    with pytest.raises(RenderError, match=message):
+        generate(request(frames=2), RenderInputs(keyframe=bomb))
+
+
+def test_a_refused_keyframe_never_takes_the_memory_of_its_pictures(tmp_path):
+    # A whole 9000x9000 picture (243 MB decoded) in a small file, read in a process of
+    # its own, whose peak memory says whether it was decoded.
+    from PIL import Image
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (9000, 9000)).save(bomb)
+    code = (
+        "import resource, sys\n"
+        "from engine.backends.previz import load_image\n"
+        "from engine.backends.base import RenderError\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    load_image(sys.argv[1])\n"
+        "except RenderError as error:\n"
+        "    print(error)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(bomb)], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    message, grown = done.stdout.splitlines()
+    assert "too large (9000x9000)" in message
+    assert int(grown) < 64 * 1024, f"{int(grown) // 1024} MB more"  # kilobytes on Linux
+
+
+def test_keyframes_opencv_does_not_read_are_decoded_within_the_limits(tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "still.gif"
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(gif)
+    picture = load_image(gif)
+    assert picture.shape == (30, 40, 3) and picture.dtype == np.uint8
+    assert abs(int(picture[0, 0, 0]) - 200) < 8
 
 
 # --- the title card -------------------------------------------------------------------
