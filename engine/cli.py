@@ -7,7 +7,8 @@ every other subcommand runs headless. The ui layer runs the window and provides 
 handlers of the subcommands that belong to it (`install-desktop`).
 
 Exit codes: 0 success, 1 the work failed (a message says why), 2 bad usage,
-3 an invalid or unreadable project, 130 interrupted by Ctrl+C.
+3 an invalid or unreadable project, 4 the project is in use (open in another Gallop
+Studio or being rendered), 130 interrupted by Ctrl+C.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typing import Any
 from studio.camera import describe
 from studio.errors import ProjectError, StudioError
 from studio.jobs import ExportPreset, Failed, Finished, Profile
-from studio.project_io import load_project
+from studio.project_io import ProjectLockedError, load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_IN_USE = 4  # the project is open in another Gallop Studio or `gallop render`
 
 WINDOW = "open"  # the subcommand of the studio window
 SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export", "install-desktop")
@@ -54,7 +56,7 @@ tells more."""
 
 EPILOG = """\
 exit codes: 0 success, 1 the work failed, 2 bad usage, 3 an invalid or unreadable
-project, 130 interrupted (Ctrl+C)."""
+project, 4 the project is in use elsewhere, 130 interrupted (Ctrl+C)."""
 
 
 def version() -> str:
@@ -404,32 +406,59 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _parse_fps(text: str) -> Fraction:
+    from engine.export_presets import MAX_EXPORT_FPS, MIN_EXPORT_FPS
+
     try:
         fps = Fraction(text)
     except (ValueError, ZeroDivisionError):
         raise _UsageError(
             f"--fps must be a number such as 24 or 24000/1001, not {text!r}"
         ) from None
-    if fps <= 0 or fps > 1000:
-        raise _UsageError(f"--fps must be between 0 and 1000, not {text}")
+    # Checked as typed, before any rounding: 0.0001 must not read as 0.
+    if not MIN_EXPORT_FPS <= fps <= MAX_EXPORT_FPS:
+        raise _UsageError(
+            f"--fps must be between {MIN_EXPORT_FPS} and {MAX_EXPORT_FPS} frames a second, "
+            f"not {text}"
+        )
     # 23.976 and 29.97 mean the NTSC rates, exactly.
     return fps if "/" in text else fps.limit_denominator(1001)
+
+
+def _check_destinations(args: argparse.Namespace, preset: ExportPreset, output: Path) -> None:
+    """Everything about where the film and the edit go that can be known before any work:
+    a bad `-o` or `--otio` is reported at once, not after the film is written."""
+    from engine.export_presets import destination_problem, output_problem
+    from engine.interchange import edit_format
+
+    png = preset is ExportPreset.PNG
+    problem = destination_problem(output, args.project, folder_output=png)
+    if problem:
+        raise _UsageError(problem)
+    problem = output_problem(preset, output)
+    if problem:
+        raise _UsageError(problem)
+    if args.otio is not None:
+        try:
+            edit_format(args.otio)
+        except StudioError as exc:
+            raise _UsageError(f"--otio: {exc}") from None
+        problem = destination_problem(args.otio, args.project)
+        if problem:
+            raise _UsageError(f"--otio: {problem}")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from types import SimpleNamespace
 
     from engine.export import ExportJob, export_request
-    from engine.export_presets import output_problem, with_default_suffix
+    from engine.export_presets import with_default_suffix
     from engine.progress import ProgressPrinter
 
     preset = ExportPreset(args.preset)
     output = with_default_suffix(preset, args.output)
-    problem = output_problem(preset, output)
+    _check_destinations(args, preset, output)
     size = _parse_size(args.size) if args.size else (None, None)
     fps = _parse_fps(args.fps) if args.fps else None
-    if problem:
-        raise _UsageError(problem)
     if args.crf is not None:
         top = {ExportPreset.WEB: 51, ExportPreset.HEVC: 51, ExportPreset.WEBM: 63}.get(preset)
         if top is None:
@@ -437,6 +466,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if not 0 <= args.crf <= top:
             raise _UsageError(f"--crf must be between 0 and {top} for {preset.value}")
     project = load_project(args.project)
+    if args.otio is not None:
+        from engine.interchange import check_edit
+
+        check_edit(project, args.otio)  # the edit's own limits, known before the film
     request = export_request(
         project,
         args.project,
@@ -662,6 +695,9 @@ def run_subcommand(
     except _UsageError as exc:
         print(f"gallop {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ProjectLockedError as exc:  # a valid project, open elsewhere: not "invalid"
+        print(f"gallop: in use: {exc}", file=sys.stderr)
+        return EXIT_IN_USE
     except ProjectError as exc:
         print(f"gallop: invalid project: {exc}", file=sys.stderr)
         return EXIT_PROJECT

@@ -19,6 +19,8 @@ stream, and the conversion of the encoder's Annex B packets to MP4's length pref
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -119,11 +121,74 @@ def output_problem(preset: ExportPreset, output: Path) -> str | None:
 
 
 def with_default_suffix(preset: ExportPreset, output: Path) -> Path:
-    """`output` with the preset's suffix added when it has none."""
+    """`output` with the preset's suffix added when it has none (and is not a device or
+    another special file already there: `/dev/full` must not become `/dev/full.mp4`)."""
     spec = SPECS[preset]
-    if spec.suffixes and not output.suffix:
+    if spec.suffixes and not output.suffix and not _special(output):
         return output.with_suffix(spec.suffixes[0])
     return output
+
+
+# The lowest export rate: below one frame a second a film is a slideshow, and a rate
+# such as 0.0001 rounds to no frames at all. The highest is the timeline's own limit.
+MIN_EXPORT_FPS = 1
+MAX_EXPORT_FPS = 1000
+
+
+def fps_problem(fps: Fraction, given: object = None) -> str | None:
+    """Why `fps` cannot be an export's rate, or None; `given` is what the user typed."""
+    if MIN_EXPORT_FPS <= fps <= MAX_EXPORT_FPS:
+        return None
+    shown = fps if given is None else given
+    return (
+        f"the frame rate must be between {MIN_EXPORT_FPS} and {MAX_EXPORT_FPS} frames a "
+        f"second, not {shown}"
+    )
+
+
+def _special(path: Path) -> bool:
+    """Whether something other than a regular file or a folder is at `path` (a device,
+    a pipe, a socket), following links as a write would."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies in it, links resolved."""
+    try:
+        path, folder = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return path == folder or folder in path.parents
+
+
+def destination_problem(
+    output: Path, project_folder: Path | None = None, *, folder_output: bool = False
+) -> str | None:
+    """Why a file (or, with `folder_output`, a folder of frames) cannot be written at
+    `output`, or None: it must be a new name or an existing regular file (a folder for
+    `folder_output`) in a folder that exists and can be written, and never inside the
+    project's take folder, where it would replace a take."""
+    parent = output.parent
+    if not parent.is_dir():
+        return f"the folder {str(parent)!r} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot write in the folder {str(parent)!r}"
+    if project_folder is not None and inside(output, Path(project_folder) / "takes"):
+        return (
+            f"{output} is inside the project's take folder, where it would replace a take; "
+            "choose another folder"
+        )
+    if _special(output):
+        return f"{output} is not a regular file (a device, a pipe or a socket); name a file"
+    if not folder_output and output.is_dir():
+        return f"{output} is a folder; name a file to write the film to"
+    if folder_output and output.exists() and not output.is_dir():
+        return f"{output} exists and is not a folder; choose another name"
+    return None
 
 
 # ---------------------------------------------------------------------------------------

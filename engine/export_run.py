@@ -28,6 +28,8 @@ from engine.export_presets import (
     SPECS,
     TAKE_SETTINGS,
     H264Settings,
+    destination_problem,
+    fps_problem,
     h264_encoder,
     output_problem,
     parameter_sets,
@@ -80,7 +82,7 @@ def _has_audio(timeline: Timeline) -> bool:
     return any(track.clips and not track.muted for track in timeline.audio_tracks)
 
 
-def _check_request(request: ExportRequest, output: Path) -> None:
+def _check_request(request: ExportRequest, output: Path, folder: Path) -> None:
     problem = output_problem(request.preset, output)
     if problem:
         raise ExportError(problem)
@@ -89,15 +91,16 @@ def _check_request(request: ExportRequest, output: Path) -> None:
             f"the {request.preset.value} preset needs an even width and height, "
             f"not {request.width}x{request.height}"
         )
-    if request.fps <= 0:
-        raise ExportError(f"the frame rate must be positive, not {request.fps}")
+    problem = fps_problem(request.fps)
+    if problem:
+        raise ExportError(problem)
     if request.timeline.duration <= 0:
         raise ExportError("the timeline is empty: there is nothing to export")
-    if not output.parent.is_dir():
-        raise ExportError(f"the folder {str(output.parent)!r} does not exist")
-    if request.preset is not ExportPreset.PNG and output.is_dir():
-        raise ExportError(f"{output} is a folder; name a file to write the film to")
-    if request.preset is ExportPreset.PNG and output.exists():
+    png = request.preset is ExportPreset.PNG
+    problem = destination_problem(output, folder, folder_output=png)
+    if problem:
+        raise ExportError(problem)
+    if png and output.exists():
         earlier = output.is_dir() and all(
             p.name.startswith(f"{output.name}_") and p.suffix == ".png" for p in output.iterdir()
         )
@@ -228,7 +231,7 @@ class Export:
 
     def run(self) -> ExportResult:
         started = time.monotonic()
-        _check_request(self.request, self.output)
+        _check_request(self.request, self.output, self.folder)
         if self.spec.has_audio:
             self.check_sounds()
         try:

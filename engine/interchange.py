@@ -436,16 +436,10 @@ def _write_text(path: Path, text: str) -> None:
         raise StudioError(f"cannot write {path.name}: {exc.strerror or exc}") from exc
 
 
-def write_edit(
-    project: Project, folder: str | os.PathLike[str], path: str | os.PathLike[str]
-) -> Path:
-    """Write the edit to `path` in the format its suffix names; returns the path written.
-
-    `.otio` is OpenTimelineIO JSON, `.xml` Final Cut Pro 7 XML, `.edl` CMX 3600. Problems a
-    user can fix (an unknown suffix, a frame rate without timecode, a folder that cannot be
-    written) raise `StudioError`. The file is replaced whole or left as it was.
-    """
-    path = Path(path)
+def check_edit(project: Project, path: str | os.PathLike[str]) -> str:
+    """What `write_edit` checks before it builds anything: the suffix, the rate, the
+    adapter, a timeline with clips. Returns the adapter; `StudioError` says what is wrong
+    (so a caller can learn it before other work, such as writing the film)."""
     adapter = edit_format(path)
     name = FORMAT_NAMES[adapter]
     fps = project.timeline.fps
@@ -458,6 +452,22 @@ def write_edit(
         raise StudioError(f"writing a {name} needs the {PACKAGES[adapter]} package installed")
     if adapter == CMX_3600 and not project.timeline.clips():
         raise StudioError(f"the timeline has no clips to write as a {name}")
+    return adapter
+
+
+def write_edit(
+    project: Project, folder: str | os.PathLike[str], path: str | os.PathLike[str]
+) -> Path:
+    """Write the edit to `path` in the format its suffix names; returns the path written.
+
+    `.otio` is OpenTimelineIO JSON, `.xml` Final Cut Pro 7 XML, `.edl` CMX 3600. Problems a
+    user can fix (an unknown suffix, a frame rate without timecode, a folder that cannot be
+    written) raise `StudioError`. The file is replaced whole or left as it was.
+    """
+    path = Path(path)
+    adapter = check_edit(project, path)
+    name = FORMAT_NAMES[adapter]
+    fps = project.timeline.fps
     timeline = _Builder(project, Path(folder), adapter).build()
     options: dict[str, Any] = {"rate": _rate(fps)} if adapter == CMX_3600 else {}
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,7 +12,9 @@ import numpy as np
 import pytest
 
 from engine.cli import (
+    EPILOG,
     EXIT_FAILED,
+    EXIT_IN_USE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PROJECT,
@@ -20,7 +25,7 @@ from engine.export import ExportJob
 from engine.media import probe, write_video
 from studio.jobs import GenerationRequest
 from studio.model import Project, Take
-from studio.project_io import copy_project, save_project
+from studio.project_io import ProjectSession, copy_project, save_project
 from studio.timeline import Clip, Timeline, Transition, TransitionKind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,3 +148,88 @@ def test_otio_writes_the_edit_beside_the_film(film, tmp_path, capsys):
 
     timeline = otio.adapters.read_from_file(str(edit))
     assert len(list(timeline.find_clips())) == 2
+
+
+# --- where the film and the edit go: checked before any work --------------------------
+
+
+def test_an_output_inside_the_take_folder_is_refused(film, tmp_path, capsys):
+    take = film / "takes" / "sea.mp4"
+    before = take.read_bytes()
+    (tmp_path / "shortcut").symlink_to(film / "takes")
+    for out in (take, film / "takes" / "new.mp4", tmp_path / "shortcut" / "film.mp4"):
+        assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_USAGE
+        assert "inside the project's take folder" in capsys.readouterr().err
+    assert take.read_bytes() == before
+    assert sorted(p.name for p in (film / "takes").iterdir()) == ["cliff.mp4", "sea.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("cut.txt", "--otio: cannot write an edit as 'cut.txt'"),
+        ("missing/cut.otio", "--otio: the folder"),
+    ],
+)
+def test_a_bad_edit_name_is_reported_before_the_film_is_written(
+    film, tmp_path, capsys, edit, message
+):
+    out = tmp_path / "film.mp4"
+    args = ["export", str(film), "-o", str(out), "--otio", str(tmp_path / edit)]
+    assert run_subcommand(args) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("fps", ["0.0001", "0.5", "1001", "-24"])
+def test_a_frame_rate_out_of_bounds_names_the_bounds_and_the_value(film, tmp_path, capsys, fps):
+    out = tmp_path / "film.mp4"
+    assert run_subcommand(["export", str(film), "-o", str(out), f"--fps={fps}"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"--fps must be between 1 and 1000 frames a second, not {fps}" in err
+    assert not out.exists()
+
+
+def test_a_device_or_a_pipe_is_no_output(film, tmp_path, capsys):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    outputs = [pipe, Path("/dev/full"), Path("/dev/null")]
+    try:
+        for out in outputs:
+            assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_USAGE
+            assert f"{out} is not a regular file" in capsys.readouterr().err
+    finally:
+        written = [p for p in (Path(f"{o}.mp4") for o in outputs) if p.exists()]
+        for path in written:  # what the suffix made of them, removed before failing
+            path.unlink()
+    assert written == []
+    assert pipe.is_fifo()
+
+
+def test_a_project_in_use_exits_4_with_its_own_message(film, capsys):
+    with ProjectSession(film):
+        code = run_subcommand(["render", str(film), "--backend", "previz"])
+    assert code == EXIT_IN_USE == 4
+    err = capsys.readouterr().err
+    assert "gallop: in use:" in err and "invalid project" not in err
+    assert "4 the project is in use" in EPILOG
+
+
+def test_what_a_killed_export_left_beside_the_film_goes_at_the_next_export(film, tmp_path):
+    # A temporary film of a process that has ended, named as an export names it.
+    code = (
+        "import sys; from engine.tempfiles import TempFile\n"
+        "temp = TempFile(sys.argv[1]); temp.write(b'half a film'); print(temp.path)\n"
+    )
+    left = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "film.mp4")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = Path(left.stdout.strip())
+    assert stale.exists() and stale.parent == tmp_path
+    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "film.mp4")]) == EXIT_OK
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop", "film.mp4"]
