@@ -235,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
         "webm: VP9 WebM; gif; png: a folder of frames (default: web)",
     )
     export.add_argument("--size", metavar="WxH", help="frame size (default: the project's)")
-    export.add_argument("--fps", help="frame rate, e.g. 24, 25 or 24000/1001 (default: the edit's)")
+    export.add_argument(
+        "--fps", help="frame rate from 1 to 1000, e.g. 24, 25 or 24000/1001 (default: the edit's)"
+    )
     export.add_argument("--crf", type=int, help="quality of encoded pictures (lower is better)")
     export.add_argument(
         "--no-smart-render",
