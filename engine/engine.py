@@ -15,7 +15,6 @@ import contextlib
 import itertools
 import os
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -30,6 +29,7 @@ import numpy as np
 from engine.backends.base import Backend, JobCancelled, OutOfMemory, RenderInputs
 from engine.extend import SegmentFiles, render
 from studio.errors import StudioError
+from studio.files import DiskFullError, is_disk_full
 from studio.jobs import (
     Cancelled,
     Event,
@@ -155,15 +155,27 @@ def user_message(exc: BaseException) -> str:
             "Out of memory while rendering. Try the 'lowvram' profile, a smaller size or "
             "fewer frames."
         )
+    if isinstance(exc, DiskFullError):
+        return str(exc)
+    if is_disk_full(exc):  # the video writer's own error, raised from the disk's
+        where = getattr(exc, "path", None) or getattr(exc, "filename", None)
+        if where is None:
+            return str(DiskFullError("the take", "write"))
+        # A render writes under a hidden temporary name: the folder is what the user knows.
+        where = Path(where)
+        if where.name.startswith("."):
+            return str(DiskFullError(where.parent, "write the take in"))
+        return str(DiskFullError(where, "write"))
     if isinstance(exc, StudioError):
         return str(exc)
     return f"Render failed: {type(exc).__name__}: {exc}"
 
 
 def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
-    """The take of this exact request when the store has it."""
+    """The take of this exact request when the store has it whole: a take whose file no
+    longer matches its recorded hash (cut short, swapped) is rendered again."""
     take_id = request.hash
-    media = store.find(take_id)
+    media = store.intact(take_id)
     if media is None:
         return None
     created = datetime.fromtimestamp(media.stat().st_mtime, UTC)
@@ -477,12 +489,8 @@ class Engine:
     def _write_media(self, job: Job, frames: np.ndarray) -> Path:
         from engine.media import write_video
 
-        self.take_store.folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f".render-{job.id}.", suffix=".mp4", dir=self.take_store.folder
-        )
-        os.close(fd)
-        path = Path(name)
+        # Named with this process's pid, so a later run removes it if this one is killed.
+        path = self.take_store.render_file(job.id)
         try:
             # Takes are working masters: near-lossless (crf 16) but quick to write.
             write_video(path, frames, job.request.fps, crf=16, preset="veryfast")

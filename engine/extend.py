@@ -40,6 +40,7 @@ from engine.backends.base import Backend, Capabilities, RenderContext, RenderErr
 from studio import camera
 from studio.camera import AXES, NEUTRAL, CameraRig
 from studio.easing import Easing, Keyframe
+from studio.files import temp_tag
 from studio.jobs import CameraMode, Event, GenerationRequest, Partial, Stage
 
 MAX_OVERLAP = 8  # frames shared by two segments, before rounding to the frame rule
@@ -393,8 +394,11 @@ class SegmentFiles:
         from engine.media import MediaError, write_video
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        # The pid in the name lets a later run remove it if this process is killed.
         fd, name = tempfile.mkstemp(
-            prefix=f".render-{self.job_id}.part{index + 1}.", suffix=".mp4", dir=self.folder
+            prefix=f".render-{temp_tag()}.{self.job_id}.part{index + 1}.",
+            suffix=".mp4",
+            dir=self.folder,
         )
         os.close(fd)
         path = Path(name)

@@ -4,7 +4,9 @@ A project is a folder `Name.gallop/` holding `project.json`, `takes/`, `media/` 
 `autosave/`. Saves write a temporary file, fsync it, `os.replace` it over the old one and
 fsync the folder, so a crash at any moment leaves either the old or the new project.
 A lock file held while the project is open tells a crash (stale lock, autosave left
-behind) from a second running instance (lock held).
+behind) from a second running instance (lock held): the window holds it alone, renders
+share it. Whoever changes a project that others may change too goes through
+`update_project`, which rereads it and writes it back while no other writer can.
 """
 
 from __future__ import annotations
@@ -14,17 +16,26 @@ import json
 import logging
 import os
 import shutil
-import socket
 import stat
-import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import studio
 from studio import _validate as v
-from studio.errors import ProjectError
+from studio.errors import ProjectError, StudioError
+from studio.files import (
+    FileLock,
+    LockBusyError,
+    atomic_write,
+    disk_full_as_error,
+    lock_owner,
+    probe_lock,
+    real_folder,
+    remove_leftovers,
+)
 from studio.migrations import MIGRATIONS, SCHEMA_VERSION, MigrationRegistry
 from studio.model import Project, project_from_dict, project_to_dict
 
@@ -34,15 +45,11 @@ FORMAT = "gallop-project"
 PROJECT_FILE = "project.json"
 AUTOSAVE_FILE = "project.autosave.json"
 LOCK_FILE = "instance.lock"
+SAVE_LOCK_FILE = "save.lock"
+CLOSING_WAIT = 2.0  # seconds a closing render may hold the lock file to remove it
 SUBFOLDERS = ("takes", "media", "autosave")
 SUFFIX = ".gallop"
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
-
-try:  # POSIX advisory locks; elsewhere the pid in the lock file is checked
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 
 # --- encoding ------------------------------------------------------------------------
 
@@ -192,37 +199,8 @@ _HEADER = ("format", "schema_version", "app_version")
 # --- files ---------------------------------------------------------------------------
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened elsewhere
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` by `data` so that readers see the old or the new file, never a mix."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private; keep the mode of the file being replaced.
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+# atomic_write (temporary file, fsync, rename, fsync of the folder) lives in studio.files,
+# with the locks; it is imported above for the callers that know it from here.
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -317,14 +295,54 @@ def load_project(folder: Path | str, registry: MigrationRegistry = MIGRATIONS) -
 
 
 def save_project(project: Project, folder: Path | str) -> Path:
-    """Write the project atomically, creating the folder layout when missing."""
+    """Write the project atomically, creating the folder layout when missing. Writers
+    take turns (`project_lock`); a full disk raises `DiskFullError` and keeps the old file."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for sub in SUBFOLDERS:
-        (folder / sub).mkdir(exist_ok=True)
+    with disk_full_as_error(folder, "create the project folder"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for sub in SUBFOLDERS:
+            (folder / sub).mkdir(exist_ok=True)
+    with project_lock(folder):
+        return _write_project(project, folder)
+
+
+def _write_project(project: Project, folder: Path) -> Path:
     path = project_file(folder)
     atomic_write(path, encode_project(project))
     return path
+
+
+@contextlib.contextmanager
+def project_lock(folder: Path | str) -> Iterator[None]:
+    """Held while `project.json` is read to be changed and written back: one writer at a
+    time (the lock file goes when its holder is done, so it never lingers)."""
+    autosave = Path(folder) / "autosave"
+    real_folder(autosave)
+    with FileLock(autosave / SAVE_LOCK_FILE):
+        yield
+
+
+def update_project(
+    folder: Path | str,
+    change: Callable[[Project], bool | None],
+    *,
+    session: ProjectSession | None = None,
+) -> Project:
+    """Change the project as it is on disk now and save it, with no other writer in
+    between: how a process changes a project that others may be changing too (a render
+    recording a take, a script). `change` edits the project in place and returns False
+    when it changed nothing (then nothing is written). Without a `session` of its own the
+    call opens a shared one, so a project open in the window is refused
+    (`ProjectLockedError`) rather than changed under it. Returns the project as saved."""
+    folder = Path(folder)
+    if session is None:
+        with ProjectSession(folder, shared=True) as own:
+            return update_project(folder, change, session=own)
+    with project_lock(folder):
+        project = load_project(folder)
+        if change(project) is not False:
+            _write_project(project, folder)
+    return project
 
 
 def create_project(folder: Path | str, project: Project | None = None) -> Project:
@@ -339,7 +357,12 @@ def create_project(folder: Path | str, project: Project | None = None) -> Projec
 def copy_project(source: Path | str, dest: Path | str) -> Path:
     """Copy a project folder (for example the bundled example) without its autosaves."""
     dest = Path(dest)
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(LOCK_FILE, AUTOSAVE_FILE, "*.tmp"))
+    shutil.copytree(
+        source,
+        dest,
+        # Locks (held now or not) and temporary files belong to the original's processes.
+        ignore=shutil.ignore_patterns("*.lock", AUTOSAVE_FILE, "*.tmp"),
+    )
     return dest
 
 
@@ -362,44 +385,99 @@ class ProjectLockedError(ProjectError):
 class ProjectSession:
     """An open project: holds the instance lock, writes autosaves, cleans up on close.
 
+    The window opens a project exclusively: no other window and no `gallop render` may
+    have it at the same time, so nothing it holds in memory changes under it on disk (a
+    render started while it is open is refused, and the window cannot open a project that
+    a render has). `gallop render` opens it `shared`: renders run side by side, and each
+    records its takes into the project as it is on disk at that moment
+    (`update_project`), so none loses what another wrote.
+
     Use as a context manager or call `close()`; after a crash the lock is stale and the
-    autosave stays for `find_recovery` to offer.
+    autosave stays for `find_recovery` to offer. Opening removes the temporary files that
+    killed processes left in the project.
     """
 
-    def __init__(self, folder: Path | str) -> None:
+    def __init__(self, folder: Path | str, *, shared: bool = False) -> None:
         self.folder = Path(folder)
+        self.shared = shared
+        with disk_full_as_error(self.folder, "create the project folder"):
+            self.folder.mkdir(parents=True, exist_ok=True)
         self._autosave_dir = self.folder / "autosave"
-        self._autosave_dir.mkdir(parents=True, exist_ok=True)
+        # The lock and the autosave must not land outside the project through a link.
+        real_folder(self._autosave_dir)
         self._lock_path = self._autosave_dir / LOCK_FILE
-        self._lock_handle: Any = None
+        self._lock = FileLock(self._lock_path, shared=shared)
         self._acquire()
+        self._remove_leftovers()
+
+    @property
+    def _lock_handle(self) -> Any:
+        """The open lock file: closing it is what a process that dies does."""
+        return self._lock.handle
 
     def _acquire(self) -> None:
-        handle = open(self._lock_path, "a+")  # noqa: SIM115 - held open while the project is
-        if fcntl is not None:
+        deadline = time.monotonic() + CLOSING_WAIT
+        while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                raise ProjectLockedError(
-                    str(self.folder), "this project is already open in another Gallop Studio"
-                ) from None
-        else:  # pragma: no cover
-            owner = _lock_owner(self._lock_path)
-            if owner and owner != os.getpid() and _pid_alive(owner):
-                handle.close()
-                raise ProjectLockedError(str(self.folder), "already open in another instance")
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {socket.gethostname()} {time.time():.0f}\n")
-        handle.flush()
-        self._lock_handle = handle
+                self._lock.acquire()
+                break
+            except LockBusyError:
+                # A render that is closing holds the file alone for a moment to remove it;
+                # a window notes its pid in it. Only a window (or another render) is news.
+                if time.monotonic() < deadline and self._held_by_closing_render():
+                    time.sleep(0.01)
+                    continue
+                raise ProjectLockedError(str(self.folder), self._busy_message()) from None
+        if not self.shared:
+            try:
+                self._lock.write_owner()
+            except BaseException:
+                self._lock.release()
+                raise
+
+    def _held_by_closing_render(self) -> bool:
+        try:
+            return probe_lock(self._lock_path) == "exclusive" and not lock_owner(self._lock_path)
+        except (OSError, StudioError):
+            return False
+
+    def _busy_message(self) -> str:
+        try:
+            holder = probe_lock(self._lock_path)
+        except (OSError, StudioError):
+            holder = None
+        owner = lock_owner(self._lock_path)
+        by = f" ({owner})" if owner else ""
+        if self.shared:
+            return (
+                f"the project is open in Gallop Studio{by}; render it from the window, or "
+                "close it there and run again"
+            )
+        if holder == "shared":
+            return "gallop render is rendering this project; open it when the render has finished"
+        return f"this project is already open in another Gallop Studio{by}"
+
+    def _remove_leftovers(self) -> None:
+        from studio.takes import TakeStore
+
+        try:
+            for folder in (self.folder, self._autosave_dir):
+                remove_leftovers(folder, temporary=lambda name: name.endswith(".tmp"))
+            TakeStore(self.folder / "takes").remove_leftovers()
+        except (OSError, StudioError) as exc:
+            # Cleaning up is a courtesy: a folder it cannot clean is reported where it is used.
+            log.warning("could not remove leftover temporary files in %s: %s", self.folder, exc)
 
     @property
     def autosave_path(self) -> Path:
         return self._autosave_dir / AUTOSAVE_FILE
 
+    def _exclusive(self, what: str) -> None:
+        if self.shared:
+            raise StudioError(f"a render's session cannot {what}; it records takes only")
+
     def autosave(self, project: Project) -> Path:
+        self._exclusive("autosave")
         atomic_write(self.autosave_path, encode_project(project))
         return self.autosave_path
 
@@ -408,20 +486,20 @@ class ProjectSession:
             self.autosave_path.unlink()
 
     def save(self, project: Project) -> Path:
+        self._exclusive("save the whole project")
         path = save_project(project, self.folder)
         self.discard_autosave()
         log.info("saved %s", self.folder)
         return path
 
     def close(self) -> None:
-        """A clean close: no autosave and no lock remain."""
-        if self._lock_handle is None:
+        """A clean close: no autosave and no lock remain (the lock file stays while another
+        render shares it; the last one removes it)."""
+        if not self._lock.held:
             return
-        self.discard_autosave()
-        with contextlib.suppress(FileNotFoundError):
-            self._lock_path.unlink()
-        self._lock_handle.close()
-        self._lock_handle = None
+        if not self.shared:
+            self.discard_autosave()
+        self._lock.release()
 
     def __enter__(self) -> ProjectSession:
         return self
@@ -430,38 +508,10 @@ class ProjectSession:
         self.close()
 
 
-def _lock_owner(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def is_locked(folder: Path | str) -> bool:
-    """True when another live instance holds the project open."""
-    lock = Path(folder) / "autosave" / LOCK_FILE
-    if not lock.exists():
-        return False
-    if fcntl is None:  # pragma: no cover
-        owner = _lock_owner(lock)
-        return owner is not None and _pid_alive(owner)
-    with open(lock, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return False
+    """True when another live instance (a window or a render) holds the project open. A
+    lock file that is a link or not a regular file raises `UnsafeFileError`."""
+    return probe_lock(Path(folder) / "autosave" / LOCK_FILE) is not None
 
 
 def find_recovery(folder: Path | str) -> Recovery | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 
 import pytest
@@ -41,7 +42,8 @@ def test_event_order_of_a_job(make_engine, recorder, store):
     take = done.result
     assert take.id == request.hash
     assert store.has(take.id)
-    assert store.manifest_path(take.id).read_text() == request.canonical_json()
+    assert store.manifest(take.id).request == json.loads(request.canonical_json())
+    assert store.verify(take.id) == store.find(take.id)  # its file hash is recorded
     assert take.media == f"takes/{take.id}.mp4"
 
 
