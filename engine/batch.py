@@ -3,7 +3,13 @@
 Used by `gallop render`, locally or on the farm. Every shot that is ready is submitted at
 once (the local engine runs them one by one; the farm spreads them over its GPUs). A shot
 that continues from the previous one waits until that shot's take exists. After each
-finished take the project is saved atomically, so an interruption keeps every finished take.
+finished take the take is recorded into the project as it is on disk at that moment, under
+the project's write lock (`update_project`): another render of the same project, or a
+script that edits it meanwhile, loses nothing, and an interruption keeps every finished
+take. A project open in the window is not rendered here (the window has it to itself: render
+from there). A take that cannot be recorded (a full disk, its shot deleted meanwhile) is
+removed again unless another shot names it, so the project never names a take it lacks. A
+take whose file no longer matches its recorded hash counts as missing and renders again.
 With `variations`, each shot renders that many takes with consecutive seeds.
 
 Ctrl+C (SIGINT), wherever it lands, is taken up between two events: the waiting shots are
@@ -17,6 +23,7 @@ here (`engine.engine:default_backend_factory` when unset), as `python -m engine.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -32,10 +39,13 @@ from engine.engine import BackendFactory, Engine, EventSink, default_backend_fac
 from engine.models.catalog import Catalog
 from engine.planning import PlannedRender, plan_render
 from studio.errors import StudioError
+from studio.files import DiskFullError
 from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile
-from studio.model import Project, Shot
-from studio.project_io import ProjectSession, load_project
+from studio.model import Project, Shot, Take
+from studio.project_io import ProjectSession, load_project, project_lock, update_project
 from studio.takes import TakeStore
+
+log = logging.getLogger("gallop.render")
 
 EngineFactory = Callable[[TakeStore, EventSink], Any]
 
@@ -145,12 +155,14 @@ class BatchRenderer:
     def run(self, shot_ids: list[str] | None = None) -> BatchResult:
         result = BatchResult()
         self.interrupted = self._ctrl_c = False
-        with ProjectSession(self.folder) as session:
+        with ProjectSession(self.folder, shared=True) as session:
             project = load_project(self.folder)
             shots = select_shots(project, shot_ids)
             self._project, self._session, self._result = project, session, result
             self._catalog = Catalog()
             self._store = TakeStore(self.folder / "takes")
+            # Refuses a take store that is a link before anything renders into it.
+            self._store.remove_leftovers()
             self._waiting = [_Work(s, k) for s in shots for k in range(self.variations)]
             self._count = len(self._waiting)
             self._submitted = 0
@@ -227,10 +239,18 @@ class BatchRenderer:
         work.plan = plan
         self.on_plan(self._submitted, self._count, plan)
         take_id = plan.request.hash
-        if shot.take(take_id) is not None and self._store.has(take_id):
+        try:
+            # A damaged take (cut short, swapped) counts as missing: it renders again.
+            up_to_date = shot.take(take_id) is not None and self._store.intact(take_id)
+        except StudioError as exc:
+            result.failed[shot.id] = str(exc)
+            return
+        if up_to_date:
             if work.variation == 0 and shot.selected_take != take_id:
-                shot.selected_take = take_id
-                self._session.save(self._project)
+                take = shot.take(take_id)
+                assert take is not None
+                if not self._record(shot, take, select=True):
+                    return
             if shot.id not in result.up_to_date:
                 result.up_to_date.append(shot.id)
             return
@@ -281,11 +301,69 @@ class BatchRenderer:
     def _done(self, work: _Work, event: Event) -> None:
         shot, result = work.shot, self._result
         if isinstance(event, Finished):
-            record_take(shot, event.result, select=work.variation == 0 or not shot.selected_take)
-            self._session.save(self._project)
+            select = work.variation == 0
+            if not self._record(shot, event.result, select=select):
+                if not self._forget(event.result):
+                    return
+                # The save failed after the file was in place (syncing its folder): the
+                # project names the take after all.
+                del result.failed[shot.id]
+                record_take(shot, event.result, select=select or not shot.selected_take)
             if shot.id not in result.rendered:
                 result.rendered.append(shot.id)
         elif isinstance(event, Failed):
             result.failed[shot.id] = event.message
         elif shot.id not in result.cancelled:
             result.cancelled.append(shot.id)
+
+    # -- recording ----------------------------------------------------------------------------
+    def _record(self, shot: Shot, take: Take, *, select: bool) -> bool:
+        """Add `take` to its shot in the project as it is on disk now (selected when
+        `select`, or when the shot has none selected) and save it; the same in memory, for
+        the shots still to plan. False, with the shot failed, when it could not be saved."""
+        store = self._store
+
+        def add(project: Project) -> bool:
+            current = project.shot(shot.id)
+            if current is None:
+                raise StudioError("the shot was deleted from the project while it rendered")
+            if store.find(take.id) is None:
+                raise StudioError(f"take {take.id[:12]} vanished from the take store")
+            before = (len(current.takes), current.selected_take)
+            record_take(current, take, select=select or not current.selected_take)
+            return (len(current.takes), current.selected_take) != before
+
+        try:
+            update_project(self.folder, add, session=self._session)
+        except (StudioError, OSError) as exc:
+            self._result.failed[shot.id] = f"the take was rendered but not recorded: {exc}"
+            return False
+        record_take(shot, take, select=select or not shot.selected_take)
+        return True
+
+    def _forget(self, take: Take) -> bool:
+        """After a take could not be recorded: remove it unless a shot on disk names it
+        (another render recorded the same request, or the save got through after all),
+        so the store keeps no take the project does not name and a full disk gets its
+        space back. Returns whether the project names it."""
+        store = self._store
+
+        def named() -> bool:
+            project = load_project(self.folder)
+            return any(s.take(take.id) is not None for s in project.shots)
+
+        try:
+            try:
+                with project_lock(self.folder):
+                    if named():
+                        return True
+                    store.remove(take.id)
+                    return False
+            except DiskFullError:
+                pass  # no room even for the lock file: decide on the project as it is
+            if named():
+                return True
+            store.remove(take.id)
+        except (StudioError, OSError) as exc:
+            log.warning("could not remove the unrecorded take %s: %s", take.id[:12], exc)
+        return False

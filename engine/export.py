@@ -88,7 +88,8 @@ def export_request(
     items, media = [], {}
     for item in timeline.items:
         if isinstance(item, Clip):
-            clip_media(project, folder, item)  # MissingTakeError names the shot
+            # MissingTakeError names the shot whose take is missing or damaged.
+            clip_media(project, folder, item, verify=True)
             shot = project.shot(item.shot_id)
             assert shot is not None
             take = shot.take(item.take_id) if item.take_id else shot.current_take

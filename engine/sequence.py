@@ -39,6 +39,7 @@ from engine.continuity import JoinMatch
 from engine.media import MediaError, VideoReader
 from studio.errors import StudioError
 from studio.model import Project, Take
+from studio.takes import TakeDamagedError, TakeStoreError, verify_take_file
 from studio.timeline import Clip, Gap, Timeline, Transition, TransitionKind
 
 CLIP = "clip"
@@ -136,16 +137,33 @@ def clip_take(project: Project, clip: Clip) -> Take:
     return take
 
 
-def clip_media(project: Project, folder: str | os.PathLike[str], clip: Clip) -> Path:
-    """The take file a clip shows; `MissingTakeError` when it has none or the file is gone."""
+def clip_media(
+    project: Project, folder: str | os.PathLike[str], clip: Clip, *, verify: bool = False
+) -> Path:
+    """The take file a clip shows; `MissingTakeError` when it has none or the file is gone,
+    and with `verify` (an export) when the file is not the one rendered for the take (cut
+    short or swapped: its size or SHA-256 differs from the take's manifest)."""
     take = clip_take(project, clip)
     path = Path(folder) / take.media
+    shot = project.shot(clip.shot_id)
+    name = (shot.title or shot.id) if shot else clip.shot_id
     if not path.is_file():
-        shot = project.shot(clip.shot_id)
-        name = (shot.title or shot.id) if shot else clip.shot_id
         raise MissingTakeError(
             clip.shot_id, name, f"the take file of shot {name!r} is missing ({take.media})"
         )
+    if verify:
+        try:
+            return verify_take_file(folder, take.id, take.media)
+        except TakeDamagedError as exc:
+            # Not a dead end: `gallop render` (or Render in the window) treats a damaged
+            # take as missing and replaces it.
+            raise MissingTakeError(
+                clip.shot_id,
+                name,
+                f"the take of shot {name!r} is damaged ({exc.reason}): render the shot again",
+            ) from exc
+        except TakeStoreError as exc:
+            raise MissingTakeError(clip.shot_id, name, str(exc)) from exc
     return path
 
 
