@@ -6,7 +6,6 @@ files of killed processes removed."""
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -113,6 +112,8 @@ def test_a_holder_closing_while_another_opens_never_makes_two_holders(folder, mo
     """A holds the project; B opens the lock file; A closes (removing the file) while B
     waits to lock it; C then opens, creating a new file. B must not hold the old file
     next to C holding the new one."""
+    import fcntl
+
     a = ProjectSession(folder)
     later: list[ProjectSession] = []
     real_flock = fcntl.flock
