@@ -35,7 +35,7 @@ BED = ROOT / "assets" / "examples" / "Lighthouse.gallop" / "media" / "sea_bed.og
 KILLS = int(os.environ.get("GALLOP_EXPORT_KILLS", "50"))
 SEED = 20260312
 # Longer than a whole export here, so a random delay also lands after the film is done.
-LONGEST_DELAY = 1.5
+LONGEST_DELAY = 1.2
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def project(tmp_path_factory) -> Path:
     project = Project(title="Kill", fps=Fraction(24), width=192, height=108)
     for i, move in enumerate(("pan_left", "dolly_in", "orbit_right")):
         shot = project.new_shot(
-            id=f"s{i}", title=f"Shot {i}", prompt=f"shot {i}", duration=2.0, camera=preset(move)
+            id=f"s{i}", title=f"Shot {i}", prompt=f"shot {i}", duration=1.5, camera=preset(move)
         )
         shot.seed = i
         project.shots.append(shot)
