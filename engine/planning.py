@@ -10,6 +10,8 @@ frame count: it renders as overlapping segments (engine.extend).
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +24,39 @@ from studio.model import Project, Shot
 from studio.project_io import check_inside
 
 
+def regular_file(path: Path) -> Path:
+    """`path` if it is (or a symlink leads to) a regular file, else RenderError.
+
+    A project names its keyframes, references and takes, and the project may be damaged
+    or hostile: reading a FIFO blocks forever and a device such as /dev/zero never ends,
+    so only regular files are ever read.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"cannot read {Path(path).name}: {_reason(exc)}") from None
+    if not stat.S_ISREG(mode):
+        raise RenderError(f"cannot read {Path(path).name}: not a regular file")
+    return path
+
+
+def _reason(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
 def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
+    regular_file(path)
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: a FIFO put in the file's place after the check cannot block the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise RenderError(f"cannot read {path.name}: not a regular file")
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     except OSError as exc:
-        raise RenderError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise RenderError(f"cannot read {path.name}: {_reason(exc)}") from None
     return digest.hexdigest()
 
 
@@ -140,7 +167,7 @@ def plan_render(
             from engine.media import last_frame
 
             continuity_source = take.id
-            inputs.continuity = last_frame(check_inside(folder, take.media))
+            inputs.continuity = last_frame(regular_file(check_inside(folder, take.media)))
 
     request = GenerationRequest(
         prompt=bible_prompt(project, shot),
@@ -168,18 +195,31 @@ def plan_render(
 def shot_status(project: Project, folder: Path, shot: Shot) -> str:
     """'rendered', 'not rendered', or 'stale' when the shot (or its upstream) changed since
     its selected take was made."""
+    if shot.current_take is None:
+        return "not rendered"
+    # A chained shot is out of date as soon as any shot it continues from is. The chain is
+    # walked in a loop, not by recursion: a project may chain more shots than Python nests
+    # calls. Checking from its first shot stops at the first one out of date.
+    chain = [project.shot_index(shot.id)]
+    while chain[-1] > 0 and project.shots[chain[-1]].continue_from_previous:
+        if project.shots[chain[-1] - 1].current_take is None:
+            return "stale"
+        chain.append(chain[-1] - 1)
+    for index in reversed(chain):
+        if not _take_is_current(project, folder, project.shots[index]):
+            return "stale"
+    return "rendered"
+
+
+def _take_is_current(project: Project, folder: Path, shot: Shot) -> bool:
+    """Whether the shot's selected take is what rendering the shot now would give."""
     take = shot.current_take
     if take is None:
-        return "not rendered"
-    index = project.shot_index(shot.id)
-    # A chained shot is out of date as soon as the shot it continues from is.
-    upstream = project.shots[index - 1] if shot.continue_from_previous and index > 0 else None
-    if upstream is not None and shot_status(project, folder, upstream) != "rendered":
-        return "stale"
+        return False
     try:
         plan = plan_render(
             project, folder, shot, backend=take.request.backend, model_id=take.request.model_id
         )
     except StudioError:
-        return "stale"
-    return "rendered" if plan.request.hash == take.id else "stale"
+        return False
+    return plan.request.hash == take.id
