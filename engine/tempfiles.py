@@ -10,22 +10,23 @@ a planted link included, rather than writing through it. FFmpeg then writes thro
 this process's own descriptor (`/proc/self/fd/N` where the system has it), not by
 looking the name up again.
 
-The name tells whose it is: `.<stem>.gallop-<host>-<pid>-<random>.part<suffix>`. A
+The name tells whose it is: `.<stem>.gallop-p<pid>h<host>-<random>.part<suffix>`, the
+process tag of `studio.files.temp_tag` that a project's own temporary files carry. A
 process killed mid-write leaves its temporary output behind; `remove_stale`, run before
-each new write to a folder, removes those whose process (on this host) has ended.
+each new write to a folder, removes those whose process has ended, by the rule a project
+applies to its own (`studio.files.is_leftover`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import shutil
-import socket
 import stat
 import tempfile
 from pathlib import Path
+
+from studio.files import TAG_PATTERN, remove_leftovers, temp_tag
 
 # The muxer for each suffix, so FFmpeg can be given a descriptor's path, which has none.
 _MUXERS = {
@@ -37,18 +38,11 @@ _MUXERS = {
     ".gif": "gif",
 }
 # mkstemp's random part: 8 of these characters.
-_STALE = re.compile(
-    r"^\..*\.gallop-(?P<host>[0-9a-f]{6})-(?P<pid>[0-9]+)-[a-z0-9_]{8}\.part(\.[^./]*)?$"
-)
-
-
-def _host() -> str:
-    """A short tag of this machine: a pid means nothing on another one sharing the folder."""
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+_TEMPORARY = re.compile(rf"^\..*\.gallop-{TAG_PATTERN}-[a-z0-9_]{{8}}\.part(\.[^./]*)?$")
 
 
 def _affixes(target: Path) -> tuple[str, str]:
-    return f".{target.stem}.gallop-{_host()}-{os.getpid()}-", f".part{target.suffix}"
+    return f".{target.stem}.gallop-{temp_tag()}-", f".part{target.suffix}"
 
 
 def _mode_for(target: Path, default: int) -> int:
@@ -61,48 +55,21 @@ def _mode_for(target: Path, default: int) -> int:
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else default
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0  # someone else's live process, or not a pid at all
-    return True
-
-
 def is_temporary(name: str) -> bool:
     """Whether a file name is one of the temporary outputs named here."""
-    return _STALE.match(name) is not None
+    return _TEMPORARY.match(name) is not None
 
 
 def remove_stale(folder: Path | str) -> list[Path]:
-    """Remove the temporary outputs in `folder` whose process on this host has ended (a
-    killed export or render); returns what was removed. Links are removed, never
-    followed; anything that is not exactly one of those names is left alone."""
+    """Remove the temporary outputs in `folder` whose process has ended (a killed export
+    or render); returns what was removed. Links are removed, never followed; anything
+    that is not exactly one of those names is left alone."""
     folder = Path(folder)
-    host = _host()
-    removed = []
     try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        found = _STALE.match(entry.name)
-        if found is None or found["host"] != host or _alive(int(found["pid"])):
-            continue
-        path = Path(entry.path)
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        except OSError:
-            continue
-        removed.append(path)
-    return removed
+        removed = remove_leftovers(folder, is_temporary, folders=True)
+    except OSError:  # a folder it cannot clean: the write that follows says why
+        return []
+    return [folder / name for name in removed]
 
 
 class TempFile:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
@@ -91,7 +92,8 @@ PROCESS_START = time.time()
 # `p<pid>h<host>` inside a temporary file's name: whoever finds it can tell whether the
 # process that writes it still runs. A take store shared over the network sees other
 # hosts' files, whose processes cannot be asked: those count as left over after a day.
-_TAG = re.compile(r"[.-]p(\d+)h([0-9a-f]{8})[.-]")
+TAG_PATTERN = r"p(?P<pid>\d+)h(?P<host>[0-9a-f]{8})"
+_TAG = re.compile(rf"[.-]{TAG_PATTERN}[.-]")
 FOREIGN_LEFTOVER_AGE = 24 * 3600.0
 
 
@@ -109,9 +111,9 @@ def pid_alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: past any pid
         return False
-    except PermissionError:
+    except PermissionError:  # another user's process
         return True
     return True
 
@@ -133,9 +135,12 @@ def is_leftover(name: str, mtime: float, now: float | None = None) -> bool:
     return not pid_alive(pid)
 
 
-def remove_leftovers(folder: Path, temporary: Callable[[str], bool]) -> list[str]:
+def remove_leftovers(
+    folder: Path, temporary: Callable[[str], bool], *, folders: bool = False
+) -> list[str]:
     """Delete the temporary files in `folder` (hidden names that `temporary` accepts) that
-    dead processes left. Links are removed, never followed. Returns the names removed."""
+    dead processes left, and such folders with all they hold when `folders`. Links are
+    removed, never followed. Returns the names removed."""
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -149,10 +154,14 @@ def remove_leftovers(folder: Path, temporary: Callable[[str], bool]) -> list[str
             info = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
-        if stat.S_ISDIR(info.st_mode) or not is_leftover(name, info.st_mtime):
+        is_dir = stat.S_ISDIR(info.st_mode)
+        if (is_dir and not folders) or not is_leftover(name, info.st_mtime):
             continue
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(entry.path)
+            if is_dir:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
             removed.append(name)
     return removed
 

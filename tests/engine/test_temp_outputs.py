@@ -17,6 +17,7 @@ import pytest
 from engine.interchange import write_edit
 from engine.media import probe, write_video
 from engine.tempfiles import TempFile, is_temporary, remove_stale, temp_folder
+from studio.files import is_leftover, temp_tag
 from studio.jobs import GenerationRequest
 from studio.model import Project, Take
 from studio.takes import TakeStore
@@ -201,3 +202,16 @@ def test_a_new_temporary_name_never_takes_over_an_existing_file(tmp_path):
     assert first.place().read_bytes() == b"one"
     second.discard()
     assert not second.path.exists() and os.listdir(tmp_path).count("a.mp4") == 1
+
+
+def test_temporary_outputs_carry_the_process_tag_a_project_uses(tmp_path):
+    # One naming and one rule: an export's temporary film names its process as a
+    # project's own temporary files do, and is a leftover by the same rule.
+    with TempFile(tmp_path / "film.mp4") as temp:
+        assert f".gallop-{temp_tag()}-" in temp.path.name and is_temporary(temp.path.name)
+        assert not is_leftover(temp.path.name, temp.path.stat().st_mtime)
+    host = temp_tag().split("h", 1)[1]
+    # A pid past any process is a leftover, not "someone else's process".
+    name = f".film.gallop-p{2**70}h{host}-abcd1234.part.mp4"
+    (tmp_path / name).write_bytes(b"half a film")
+    assert is_temporary(name) and remove_stale(tmp_path) == [tmp_path / name]
