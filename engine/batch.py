@@ -283,20 +283,40 @@ class BatchRenderer:
             try:
                 event = self._events.get(timeout=0.2)
             except queue.Empty:
+                if not getattr(self.engine, "alive", True):
+                    self._engine_ended()
                 continue
             except KeyboardInterrupt:
                 if not self.interrupted:
                     self._interrupt()
                 continue
-            work = self._running.get(event.job_id)
-            if work is None:
-                continue
-            self.on_event(work.plan, event)
-            if isinstance(event, TERMINAL_EVENTS):
-                del self._running[event.job_id]
-                self._done(work, event)
-                if not self.interrupted:
-                    self._submit_ready()
+            self._handle(event)
+
+    def _handle(self, event: Event) -> None:
+        work = self._running.get(event.job_id)
+        if work is None:
+            return
+        self.on_event(work.plan, event)
+        if isinstance(event, TERMINAL_EVENTS):
+            del self._running[event.job_id]
+            self._done(work, event)
+            if not self.interrupted:
+                self._submit_ready()
+
+    def _engine_ended(self) -> None:
+        """The engine stopped with jobs still to end (its thread or process died): the
+        events it sent last are taken up, then each shot it was to render has failed,
+        instead of waiting for events that never come."""
+        waiting, self._waiting = self._waiting, []  # nothing more goes to the engine
+        while True:
+            try:
+                self._handle(self._events.get_nowait())
+            except queue.Empty:
+                break
+        message = "the render engine stopped before this shot was rendered; render it again"
+        for work in [*self._running.values(), *waiting]:
+            self._result.failed.setdefault(work.shot.id, message)
+        self._running.clear()
 
     def _done(self, work: _Work, event: Event) -> None:
         shot, result = work.shot, self._result

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from engine.batch import BatchRenderer, local_engine_factory
 from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
+from engine.engine import Engine
 from engine.media import probe
 from studio.camera import preset
 from studio.jobs import Finished
@@ -185,4 +187,25 @@ def test_ray_missing_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == EXIT_FAILED
     assert "pip install 'gallop-studio[cluster]'" in out.stderr
+    assert load_project(folder).shot("s0").current_take is None
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_render_whose_engine_thread_died_fails_its_shots_instead_of_waiting(
+    tmp_path, monkeypatch
+):
+    folder = small_project(tmp_path / "Small.gallop", shots=2)
+    # The engine thread ends at its first job without a word, as a crash in it would.
+    monkeypatch.setattr(Engine, "_run_one", lambda engine, job: sys.exit())
+    results = []
+    render = threading.Thread(
+        target=lambda: results.append(BatchRenderer(folder, backend="previz").run()),
+        daemon=True,
+    )
+    render.start()
+    render.join(60)
+    assert not render.is_alive(), "the render waited for an engine that had stopped"
+    (result,) = results
+    assert sorted(result.failed) == ["s0", "s1"] and not result.rendered
+    assert all("engine stopped" in message for message in result.failed.values())
     assert load_project(folder).shot("s0").current_take is None
