@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -517,7 +518,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from engine.script_import import plan_project
 
     project = plan_project(args.script, args.output, model_id=args.model)
-    chars = ", ".join(c.name for c in project.characters) or "none"
+    chars = ", ".join(printable(c.name) for c in project.characters) or "none"
     seconds = float(project.timeline.duration_seconds)
     print(f"{args.output}: {len(project.shots)} shots, {seconds:.1f}s, characters: {chars}")
     return EXIT_OK
@@ -628,6 +629,19 @@ def info_document(project, folder: Path) -> dict[str, Any]:
     }
 
 
+def printable(text: str) -> str:
+    """`text` with its control characters (escape sequences, carriage returns, line
+    breaks) written as Python writes them in a string, `\\x1b` say, so that a title or
+    a prompt from a project cannot move the cursor, recolour or retitle the terminal."""
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) in _CONTROL else char for char in text
+    )
+
+
+# Controls, and the line and paragraph separators some terminals break lines at.
+_CONTROL = {"Cc", "Zl", "Zp"}
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     if args.json:
@@ -635,13 +649,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
         return EXIT_OK
     fps = float(project.fps)
-    print(f"{project.title} - {project.width}x{project.height} @ {fps:g} fps")
+    print(f"{printable(project.title)} - {project.width}x{project.height} @ {fps:g} fps")
     from engine.planning import shot_status
 
     for i, shot in enumerate(project.shots, 1):
         status = shot_status(project, args.project, shot)
         move = describe(shot.camera, shot.duration)
-        print(f"{i:2}. {shot.title or shot.id}  {shot.duration:g}s  {move}  [{status}]")
+        name = printable(shot.title or shot.id)
+        print(f"{i:2}. {name}  {shot.duration:g}s  {move}  [{status}]")
     seconds = float(project.timeline.duration_seconds)
     print(f"timeline: {len(project.timeline.clips())} clips, {seconds:.2f}s")
     return EXIT_OK

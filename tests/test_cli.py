@@ -89,6 +89,21 @@ def test_validate_and_info_on_the_example(capsys):
     assert "orbit right" in out and "not rendered" in out
 
 
+def test_info_escapes_control_characters_of_titles(tmp_path, capsys):
+    folder = small_project(tmp_path / "Small.gallop")
+    project = load_project(folder)
+    project.title = "Film\x1b]0;owned\x07\x1b[2J"
+    project.shots[0].title = "one\rtwo\nthree\u2028four\x9b31m"
+    save_project(project, folder)
+    assert run_subcommand(["info", str(folder)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\x9b" not in out
+    lines = out.splitlines()
+    assert lines[0].startswith("Film\\x1b]0;owned\\x07\\x1b[2J - ")
+    assert lines[1].startswith(" 1. one\\rtwo\\nthree\\u2028four\\x9b31m  ")
+    assert len(lines) == 4  # the title, two shots, the timeline
+
+
 def test_invalid_project_names_the_problem(tmp_path, capsys):
     document = json.loads((EXAMPLE / "project.json").read_text())
     document["shots"][3]["camera"]["dolly"][0]["t"] = 2
