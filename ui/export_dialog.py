@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.export import ExportJob, export_request
-from engine.export_presets import SPECS, output_problem
+from engine.export_presets import SPECS, destination_problem, output_problem
 from engine.sequence import MissingTakeError, clip_media
 from studio.errors import StudioError
 from studio.jobs import Cancelled, Event, ExportPreset, Failed, Finished, Progress, Started
@@ -379,11 +379,14 @@ class ExportDialog(QDialog):
         if output is None:
             return "Choose where to write the film."
         preset = self.current_preset
-        problem = output_problem(preset, output)
+        # The checks gallop export makes: a folder that exists and can be written, never
+        # the project's takes/, a device or a pipe, a file or a folder as the preset needs.
+        png = preset is ExportPreset.PNG
+        problem = output_problem(preset, output) or destination_problem(
+            output, self.document.folder, folder_output=png
+        )
         if problem:
             return problem[0].upper() + problem[1:] + "."
-        if not output.parent.is_dir():
-            return f"The folder {output.parent} does not exist."
         width, height = self.export_size()
         if preset is not ExportPreset.PNG and (width % 2 or height % 2):
             return f"Video needs an even width and height, not {width} × {height}."

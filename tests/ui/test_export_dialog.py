@@ -3,8 +3,10 @@ file, names shots without takes before starting, and reports failures naming the
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -17,7 +19,7 @@ from studio.commands import set_field
 from studio.jobs import ExportPreset, Progress, Started
 from studio.timeline import Clip
 from ui.bridge import EngineBridge
-from ui.export_dialog import CANCELLED, CANCELLED_TEXT, DONE, FAILED, ExportDialog
+from ui.export_dialog import CANCELLED, CANCELLED_TEXT, DONE, ExportDialog
 
 CLIP_FRAMES = 12  # every shot rendered for half a second at 24 fps
 
@@ -216,18 +218,16 @@ def test_a_project_never_rendered_names_every_shot(qtbot, document, settings):
         assert f"“{shot.title}”" in dialog.problem.text()
 
 
-def test_an_unreadable_take_fails_naming_the_shot(qtbot, rendered, settings, out):
+def test_an_unreadable_take_is_refused_naming_the_shot(qtbot, rendered, settings, out):
+    # The take's file no longer matches what was rendered: refused before any work.
     keeper = rendered.project.shot("keeper")
     rendered.take_path(keeper).write_bytes(b"not a video any more")
     dialog = make_dialog(qtbot, rendered, settings)
     dialog.show()
     dialog.set_output(out / "Film.mp4")
-    failed = []
-    dialog.exportFailed.connect(failed.append)
-    assert dialog.start()
-    qtbot.waitUntil(lambda: not dialog.exporting, timeout=60_000)
-    assert dialog.state == FAILED and "The keeper" in failed[0]
+    assert not dialog.start() and dialog.job is None
     assert dialog.problem.isVisible() and "The keeper" in dialog.problem.text()
+    assert "damaged" in dialog.problem.text()
     assert list(out.iterdir()) == []
 
 
@@ -255,3 +255,35 @@ def test_the_output_follows_the_preset_and_bad_choices_are_refused(qtbot, docume
     assert "web preset writes" in dialog.problems()
     dialog.set_fps(30)
     assert dialog.export_fps() == 30
+
+
+def test_the_destinations_gallop_export_refuses_are_refused_before_starting(
+    qtbot, rendered, settings, out, monkeypatch
+):
+    dialog = make_dialog(qtbot, rendered, settings)
+    dialog.show()
+    asked = []
+    monkeypatch.setattr(dialog, "confirm_overwrite", lambda path: asked.append(path) or True)
+    take = rendered.folder / rendered.project.shots[0].current_take.media
+    (out / "Folder.mp4").mkdir()
+    (out / "frames").write_bytes(b"a file")
+    locked = out / "locked"
+    locked.mkdir(mode=0o500)
+    refused = [
+        # An existing take: replacing it would damage the project.
+        (ExportPreset.WEB, take, "inside the project's take folder"),
+        (ExportPreset.WEB, out / "Folder.mp4", "is a folder"),
+        (ExportPreset.PNG, out / "frames", "is not a folder"),
+        (ExportPreset.WEB, locked / "Film.mp4", "cannot write in the folder"),
+    ]
+    if os.path.exists(os.devnull) and os.devnull != "nul":
+        refused.append((ExportPreset.PNG, Path(os.devnull), "not a regular file"))
+    for preset, output, reason in refused:
+        if output.parent == locked and os.access(locked, os.W_OK):
+            continue  # the superuser writes anywhere
+        dialog.set_preset(preset)
+        dialog.set_output(output)
+        assert not dialog.start(), output
+        assert dialog.problem.isVisible() and reason in dialog.problem.text(), output
+    assert asked == [] and dialog.job is None and dialog.state != DONE
+    assert take.stat().st_size > 0
