@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from threading import Lock
@@ -134,10 +136,10 @@ def _span_soundfile(
     return out
 
 
-def _span_pyav(path: Path, sample_rate: int, start: int, count: int | None) -> np.ndarray:
-    """Samples `start`..`start + count` of the first audio stream, decoded straight to
-    float stereo at `sample_rate`; the samples before are decoded and dropped, the
-    decoding stops after the span, so only the span is ever held."""
+@contextmanager
+def _audio_stream(path: Path) -> Iterator[tuple[av.container.InputContainer, av.AudioStream]]:
+    """`path` opened by FFmpeg with its first audio stream, whose rate is checked; a file
+    FFmpeg cannot open, or without sound, raises `MediaError`."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:
@@ -147,6 +149,14 @@ def _span_pyav(path: Path, sample_rate: int, start: int, count: int | None) -> n
             raise MediaError(path, "has no audio stream")
         stream = container.streams.audio[0]
         _check_rate(path, stream.codec_context.sample_rate or stream.rate or 0)
+        yield container, stream
+
+
+def _span_pyav(path: Path, sample_rate: int, start: int, count: int | None) -> np.ndarray:
+    """Samples `start`..`start + count` of the first audio stream, decoded straight to
+    float stereo at `sample_rate`; the samples before are decoded and dropped, the
+    decoding stops after the span, so only the span is ever held."""
+    with _audio_stream(path) as (container, stream):
         if count is None and container.duration:
             declared = round(container.duration / 1_000_000 * sample_rate)  # microseconds
             if declared > MAX_LOAD_SAMPLES:
@@ -246,15 +256,7 @@ def sound_length(path: str | os.PathLike[str], sample_rate: int = DEFAULT_RATE) 
     if info is not None:
         rate = _check_rate(path, int(info.samplerate))
         return round(info.frames * Fraction(sample_rate, rate))
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(path, f"not a readable sound file ({exc})") from exc
-    with container:
-        if not container.streams.audio:
-            raise MediaError(path, "has no audio stream")
-        stream = container.streams.audio[0]
-        _check_rate(path, stream.codec_context.sample_rate or stream.rate or 0)
+    with _audio_stream(path) as (container, stream):
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=sample_rate)
         total = 0
         try:
