@@ -47,9 +47,7 @@ from studio.project_io import (
     save_project,
 )
 from studio.timeline_items import audio_track_to_dict, item_to_dict
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
+from tests.projects import EXAMPLE
 
 # The variable that sets how many variants the suite checks; unset, DEFAULT_VARIANTS.
 COUNT_VARIABLE = "GALLOP_CORRUPT_VARIANTS"

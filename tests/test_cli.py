@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from fractions import Fraction
 from importlib.metadata import version
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,13 +32,11 @@ from engine.cli import (
 )
 from engine.logs import configure_logging
 from engine.progress import ProgressPrinter, eta_text
-from studio.camera import describe, preset
+from studio.camera import describe
 from studio.jobs import Finished, Progress, Stage, Started
-from studio.model import Project
 from studio.project_io import load_project, save_project
+from tests.projects import EXAMPLE, ROOT, small_project
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -48,23 +45,6 @@ def _logging_reset():
     """-v leaves a handler on the root logger; the next test starts without it."""
     yield
     configure_logging(None)
-
-
-def small_project(folder: Path, shots: int = 2) -> Path:
-    project = Project(title="Small", fps=Fraction(16), width=64, height=64)
-    for i in range(shots):
-        project.shots.append(
-            project.new_shot(
-                id=f"s{i}",
-                title=f"Shot {i}",
-                prompt=f"shot number {i}",
-                duration=0.5,
-                camera=preset(("pan_left", "dolly_in")[i % 2]),
-                seed=i,
-            )
-        )
-    save_project(project, folder)
-    return folder
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -90,7 +70,7 @@ def test_validate_and_info_on_the_example(capsys):
 
 
 def test_info_escapes_control_characters_of_titles(tmp_path, capsys):
-    folder = small_project(tmp_path / "Small.gallop")
+    folder = small_project(tmp_path / "Small.gallop", shots=2)
     project = load_project(folder)
     project.title = "Film\x1b]0;owned\x07\x1b[2J"
     project.shots[0].title = "one\rtwo\nthree\u2028four\x9b31m"
@@ -226,7 +206,7 @@ def test_subcommands_never_import_qt():
 
 
 def test_info_json_lists_shots_takes_and_timeline(tmp_path, capsys):
-    folder = small_project(tmp_path / "Small.gallop")
+    folder = small_project(tmp_path / "Small.gallop", shots=2)
     assert run_subcommand(["render", str(folder), "--backend", "previz", "--variations", "2"]) == 0
     capsys.readouterr()
     assert run_subcommand(["info", str(folder), "--json"]) == EXIT_OK
@@ -281,7 +261,7 @@ def test_verbose_logs_info_on_stderr(tmp_path, capsys, where):
 
 
 def test_quiet_hides_the_progress_and_keeps_the_summary(tmp_path, capsys):
-    folder = str(small_project(tmp_path / "Small.gallop"))
+    folder = str(small_project(tmp_path / "Small.gallop", shots=2))
     assert run_subcommand(["-q", "render", folder, "--backend", "previz"]) == EXIT_OK
     captured = capsys.readouterr()
     assert captured.err == ""

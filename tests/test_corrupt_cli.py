@@ -14,7 +14,6 @@ from studio.project_io import load_project
 from tests.corrupt_projects import (
     KINDS,
     MAX_ERROR_CHARS,
-    ROOT,
     SPECIAL_MEMORY_BYTES,
     FifoWatch,
     Workspace,
@@ -22,6 +21,7 @@ from tests.corrupt_projects import (
     remove,
     variants,
 )
+from tests.projects import ROOT
 
 PER_KIND = 3
 COMMANDS = ("validate", "info")

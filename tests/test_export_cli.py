@@ -27,9 +27,8 @@ from studio.jobs import GenerationRequest
 from studio.model import Project, Take
 from studio.project_io import ProjectSession, copy_project, save_project
 from studio.timeline import Clip, Timeline, Transition, TransitionKind
+from tests.projects import EXAMPLE, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
 W, H = 64, 36
 
 

@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
@@ -16,33 +14,11 @@ from engine.batch import BatchRenderer, local_engine_factory
 from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
 from engine.engine import Engine
 from engine.media import probe
-from studio.camera import preset
 from studio.jobs import Finished
-from studio.model import Project
-from studio.project_io import copy_project, load_project, save_project
+from studio.project_io import copy_project, load_project
 from studio.takes import TakeStore
 from tests.engine.host_backends import held
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"
-
-
-def small_project(folder: Path, shots: int = 3, seconds: float = 0.5, size: int = 64) -> Path:
-    project = Project(title="Small", fps=Fraction(16), width=size, height=size)
-    moves = ["pan_left", "dolly_in", "tilt_up", "orbit_right", "zoom_out", "crane_up"]
-    for i in range(shots):
-        project.shots.append(
-            project.new_shot(
-                id=f"s{i}",
-                title=f"Shot {i}",
-                prompt=f"shot number {i}",
-                duration=seconds,
-                camera=preset(moves[i % len(moves)]),
-                seed=i,
-            )
-        )
-    save_project(project, folder)
-    return folder
+from tests.projects import EXAMPLE, ROOT, small_project
 
 
 def test_render_the_example_then_nothing_twice(tmp_path, capsys):

@@ -20,8 +20,8 @@ import pytest
 
 from studio.project_io import load_project, save_project
 from studio.takes import TakeStore
-from tests.engine.test_render_cli import small_project
 from tests.faults import hidden_files
+from tests.projects import small_project
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("GALLOP_RENDER_KILLS", "50"))

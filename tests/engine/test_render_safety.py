@@ -31,8 +31,8 @@ from studio.project_io import (
 )
 from studio.takes import TakeStore
 from studio.timeline import Clip, Timeline
-from tests.engine.test_render_cli import small_project
 from tests.faults import every_write_point, full_disk, hidden_files
+from tests.projects import small_project
 
 ROOT = Path(__file__).resolve().parents[2]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="links, pids and signals are POSIX")
