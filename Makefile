@@ -49,7 +49,7 @@ test: $(STAMP)
 
 # studio/ imports and passes its tests with only numpy installed.
 test-studio-bare: $(BARE_STAMP)
-	cd /tmp && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BARE)/bin/python -c "import studio, studio.project_io, studio.commands; print('studio imports with numpy alone')"
+	cd /tmp && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BARE)/bin/python -c "import studio, studio.project.io, studio.commands; print('studio imports with numpy alone')"
 	PYTHONPATH=$(CURDIR) $(BARE)/bin/python -m pytest -q -p no:cacheprovider tests/studio
 
 # The engine's tests pass with the lowest versions pyproject.toml declares.

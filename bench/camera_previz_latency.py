@@ -23,8 +23,8 @@ from PySide6.QtCore import QObject  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.backends.previz import PrevizRenderer  # noqa: E402
-from studio.project_io import copy_project, load_project  # noqa: E402
-from ui.camera_panel import CameraPanel  # noqa: E402
+from studio.project.io import copy_project, load_project  # noqa: E402
+from ui.camera.camera_panel import CameraPanel  # noqa: E402
 from ui.document import Document  # noqa: E402
 
 GOAL_MS = 50.0

@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from engine.backends.base import NullContext, RenderInputs  # noqa: E402
-from engine.backends.diffusers_backend import DiffusersBackend  # noqa: E402
-from engine.engine import Engine  # noqa: E402
-from studio.camera import preset  # noqa: E402
+from engine.backends.diffusers import DiffusersBackend  # noqa: E402
+from engine.render.worker import Engine  # noqa: E402
+from studio.camera.rig import preset  # noqa: E402
 from studio.jobs import TERMINAL_EVENTS, Finished, GenerationRequest  # noqa: E402
-from studio.takes import TakeStore  # noqa: E402
+from studio.project.takes import TakeStore  # noqa: E402
 
 ROUNDS = 12
 

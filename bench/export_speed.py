@@ -9,7 +9,7 @@ prints the medians and "our speed / ffmpeg's = X (goal >= 0.9)".
 Then the same ten takes joined by cuts, exported with smart render: every GOP is copied.
 Prints times realtime (goal >= 20), with the sound and without it. FFmpeg's AAC encoder
 runs at about 20x realtime on one core here, so the sound is encoded in segments on every
-core (`engine.export_sound`) and starts while the export is still planning.
+core (`engine.export.sound`) and starts while the export is still planning.
 
 The machine may be shared, so CPU seconds (all threads) are printed beside wall times.
 
@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.backends.previz import title_card  # noqa: E402
-from engine.export import export, export_request  # noqa: E402
-from engine.export_presets import TAKE_SETTINGS  # noqa: E402
-from engine.media import probe, write_video  # noqa: E402
+from engine.export.job import export, export_request  # noqa: E402
+from engine.export.presets import TAKE_SETTINGS  # noqa: E402
+from engine.media.video import probe, write_video  # noqa: E402
 from studio.jobs import GenerationRequest  # noqa: E402
-from studio.model import AudioMedia, Project, Take  # noqa: E402
-from studio.timeline import (  # noqa: E402
+from studio.project.model import AudioMedia, Project, Take  # noqa: E402
+from studio.timeline.timeline import (  # noqa: E402
     AudioClip,
     AudioTrack,
     Clip,

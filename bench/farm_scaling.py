@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 import ray  # noqa: E402
 
-from engine.farm import FarmEngine  # noqa: E402
-from studio.camera import preset  # noqa: E402
+from engine.render.farm import FarmEngine  # noqa: E402
+from studio.camera.rig import preset  # noqa: E402
 from studio.jobs import TERMINAL_EVENTS, Finished, GenerationRequest  # noqa: E402
-from studio.takes import TakeStore  # noqa: E402
+from studio.project.takes import TakeStore  # noqa: E402
 
 SHOTS = 8
 

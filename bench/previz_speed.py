@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from engine.backends.base import NullContext, RenderInputs  # noqa: E402
 from engine.backends.previz import PrevizBackend  # noqa: E402
-from engine.media import write_video  # noqa: E402
-from studio.camera import preset  # noqa: E402
+from engine.media.video import write_video  # noqa: E402
+from studio.camera.rig import preset  # noqa: E402
 from studio.jobs import GenerationRequest  # noqa: E402
 
 SECONDS, FPS, REPEATS = 5, 24, 5

@@ -22,10 +22,10 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.model import AudioMedia, Project, Shot  # noqa: E402
-from studio.timeline import AudioClip, AudioTrack, Clip, Timeline  # noqa: E402
+from studio.project.model import AudioMedia, Project, Shot  # noqa: E402
+from studio.timeline.timeline import AudioClip, AudioTrack, Clip, Timeline  # noqa: E402
 from ui.document import Document  # noqa: E402
-from ui.timeline_view import TimelineView  # noqa: E402
+from ui.timeline.timeline_view import TimelineView  # noqa: E402
 
 CLIPS, REPEATS, GOAL_MS = 1000, 50, 16.0
 

@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.project_io import load_project  # noqa: E402
+from studio.project.io import load_project  # noqa: E402
 
 GOAL_MS = 50.0
 SETTLE_SECONDS = 1.5
@@ -48,7 +48,7 @@ def steal_seconds() -> float | None:
 
 def main() -> int:
     app = QApplication([])
-    from studio.project_io import ProjectSession
+    from studio.project.io import ProjectSession
     from ui.app import StudioWindow, apply_dark_theme
 
     apply_dark_theme(app)

@@ -25,10 +25,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from studio.camera import describe
+from studio.camera.rig import describe
 from studio.errors import ProjectError, StudioError
 from studio.jobs import ExportPreset, Failed, Finished, Profile
-from studio.project_io import ProjectLockedError, load_project
+from studio.project.io import ProjectLockedError, load_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_IN_USE = 4  # the project is open in another Gallop Studio or `gallop render`
@@ -324,13 +324,13 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from engine.batch import BatchRenderer
-    from engine.progress import ProgressPrinter
+    from engine.render.batch import BatchRenderer
+    from engine.render.reporter import ProgressPrinter
 
     printer = ProgressPrinter(sys.stderr, quiet=args.verbosity < 0)
     engine_factory = None
     if args.ray:
-        from engine.farm import farm_engine_factory
+        from engine.render.farm import farm_engine_factory
 
         engine_factory = farm_engine_factory(args.ray, shared_takes=args.shared_takes)
 
@@ -409,7 +409,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def _parse_fps(text: str) -> Fraction:
-    from engine.export_presets import MAX_EXPORT_FPS, MIN_EXPORT_FPS
+    from engine.export.presets import MAX_EXPORT_FPS, MIN_EXPORT_FPS
 
     try:
         fps = Fraction(text)
@@ -430,8 +430,8 @@ def _parse_fps(text: str) -> Fraction:
 def _check_destinations(args: argparse.Namespace, preset: ExportPreset, output: Path) -> None:
     """Everything about where the film and the edit go that can be known before any work:
     a bad `-o` or `--otio` is reported at once, not after the film is written."""
-    from engine.export_presets import destination_problem, output_problem
-    from engine.interchange import edit_format
+    from engine.export.interchange import edit_format
+    from engine.export.presets import destination_problem, output_problem
 
     png = preset is ExportPreset.PNG
     problem = destination_problem(output, args.project, folder_output=png)
@@ -453,9 +453,9 @@ def _check_destinations(args: argparse.Namespace, preset: ExportPreset, output: 
 def _cmd_export(args: argparse.Namespace) -> int:
     from types import SimpleNamespace
 
-    from engine.export import ExportJob, export_request
-    from engine.export_presets import with_default_suffix
-    from engine.progress import ProgressPrinter
+    from engine.export.job import ExportJob, export_request
+    from engine.export.presets import with_default_suffix
+    from engine.render.reporter import ProgressPrinter
 
     preset = ExportPreset(args.preset)
     output = with_default_suffix(preset, args.output)
@@ -470,7 +470,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise _UsageError(f"--crf must be between 0 and {top} for {preset.value}")
     project = load_project(args.project)
     if args.otio is not None:
-        from engine.interchange import check_edit
+        from engine.export.interchange import check_edit
 
         check_edit(project, args.otio)  # the edit's own limits, known before the film
     request = export_request(
@@ -507,7 +507,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     copied = f", {result.copied_frames} copied from the takes" if result.copied_frames else ""
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f}s{copied}")
     if args.otio:
-        from engine.interchange import write_edit
+        from engine.export.interchange import write_edit
 
         edit = write_edit(project, args.project, args.otio)
         print(f"{edit}: the edit")
@@ -561,8 +561,8 @@ def _request_summary(request) -> dict[str, Any]:
 def info_document(project, folder: Path) -> dict[str, Any]:
     """What `gallop info --json` prints: the project, its shots with their takes, and the
     timeline. Every key is always present (null when it has no value)."""
-    from engine.planning import shot_status
-    from studio.timeline_items import Clip, audio_track_to_dict, item_to_dict
+    from engine.render.planning import shot_status
+    from studio.timeline.items import Clip, audio_track_to_dict, item_to_dict
 
     folder = Path(folder)
     shots = []
@@ -650,7 +650,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     fps = float(project.fps)
     print(f"{printable(project.title)} - {project.width}x{project.height} @ {fps:g} fps")
-    from engine.planning import shot_status
+    from engine.render.planning import shot_status
 
     for i, shot in enumerate(project.shots, 1):
         status = shot_status(project, args.project, shot)

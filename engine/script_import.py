@@ -10,11 +10,11 @@ from pathlib import Path
 
 from engine.models.catalog import Catalog
 from studio.errors import StudioError
-from studio.fountain import parse
-from studio.model import Project
-from studio.project_io import create_project
-from studio.script_plan import plan_prose, plan_shots
-from studio.timeline import Clip, Timeline
+from studio.project.io import create_project
+from studio.project.model import Project
+from studio.script.fountain import parse
+from studio.script.plan import plan_prose, plan_shots
+from studio.timeline.timeline import Clip, Timeline
 
 FOUNTAIN_SUFFIXES = (".fountain", ".spmd")
 

@@ -11,10 +11,10 @@ this process's own descriptor (`/proc/self/fd/N` where the system has it), not b
 looking the name up again.
 
 The name tells whose it is: `.<stem>.gallop-p<pid>h<host>-<random>.part<suffix>`, the
-process tag of `studio.files.temp_tag` that a project's own temporary files carry. A
+process tag of `studio.project.files.temp_tag` that a project's own temporary files carry. A
 process killed mid-write leaves its temporary output behind; `remove_stale`, run before
 each new write to a folder, removes those whose process has ended, by the rule a project
-applies to its own (`studio.files.is_leftover`).
+applies to its own (`studio.project.files.is_leftover`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from studio.files import TAG_PATTERN, remove_leftovers, temp_tag
+from studio.project.files import TAG_PATTERN, remove_leftovers, temp_tag
 
 # The muxer for each suffix, so FFmpeg can be given a descriptor's path, which has none.
 _MUXERS = {

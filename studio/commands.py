@@ -317,7 +317,7 @@ def add_shot(project: Any, shot: Any, index: int | None = None, *, clip: bool = 
     insert = InsertItem(project.shots, where, shot, text="Add shot")
     if not clip:
         return insert
-    from studio.timeline import Clip
+    from studio.timeline.timeline import Clip
 
     timeline = project.timeline
     frames = max(1, round(shot.duration * timeline.fps))
@@ -363,7 +363,7 @@ def move_shot(project: Any, source: int, dest: int) -> MoveItem:
 
 
 def set_timeline(project: Any, timeline: Any, text: str, merge_key: Hashable = None) -> Command:
-    """Replace the (immutable) timeline; the edit itself is done by `studio.timeline`."""
+    """Replace the (immutable) timeline; the edit itself is done by `studio.timeline.timeline`."""
     return SetAttribute(project, "timeline", timeline, text=text, merge_key=merge_key)
 
 

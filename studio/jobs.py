@@ -15,9 +15,9 @@ from enum import IntEnum, StrEnum
 from fractions import Fraction
 from typing import Any
 
-from studio import _validate as v
-from studio.camera import CameraRig, rig_from_dict, rig_to_dict
-from studio.timeline import Timeline, timeline_from_dict, timeline_to_dict
+from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
+from studio.project import validate as v
+from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
 
 # Bumped when the meaning of a request changes, so old cache keys stop matching.
 REQUEST_VERSION = 1
@@ -330,7 +330,7 @@ class Partial(Event):
 
 @dataclass(frozen=True)
 class Finished(Event):
-    """`result` is the take for a render and an `engine.export.ExportResult` for an export."""
+    """`result` is the take for a render and an `engine.export.job.ExportResult` for an export."""
 
     result: Any
 

@@ -32,11 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from studio.camera import describe
+from studio.camera.rig import describe
 from studio.errors import MAX_MESSAGE_CHARS, MAX_PATH_CHARS, ProjectError
 from studio.jobs import GenerationRequest
-from studio.model import Project, Take
-from studio.project_io import (
+from studio.project.io import (
     AUTOSAVE_FILE,
     PROJECT_FILE,
     Recovery,
@@ -46,7 +45,8 @@ from studio.project_io import (
     load_recovery,
     save_project,
 )
-from studio.timeline_items import audio_track_to_dict, item_to_dict
+from studio.project.model import Project, Take
+from studio.timeline.items import audio_track_to_dict, item_to_dict
 from tests.projects import EXAMPLE
 
 # The variable that sets how many variants the suite checks; unset, DEFAULT_VARIANTS.

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from studio.camera import preset
-from studio.model import Project
-from studio.project_io import save_project
+from studio.camera.rig import preset
+from studio.project.io import save_project
+from studio.project.model import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assets" / "examples" / "Lighthouse.gallop"

@@ -6,11 +6,19 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from studio.camera import AXES, CameraRig, Keyframe, Shake
-from studio.easing import Easing
+from studio.camera.easing import Easing
+from studio.camera.rig import AXES, CameraRig, Keyframe, Shake
 from studio.jobs import CameraMode, GenerationRequest, Profile
-from studio.model import AudioMedia, Character, Project, Shot, Style, Take
-from studio.timeline import AudioClip, AudioTrack, Clip, Gap, Timeline, Transition, TransitionKind
+from studio.project.model import AudioMedia, Character, Project, Shot, Style, Take
+from studio.timeline.timeline import (
+    AudioClip,
+    AudioTrack,
+    Clip,
+    Gap,
+    Timeline,
+    Transition,
+    TransitionKind,
+)
 
 text = st.text(max_size=40)
 ident = st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True)

@@ -31,10 +31,10 @@ from engine.cli import (
     window_wanted,
 )
 from engine.logs import configure_logging
-from engine.progress import ProgressPrinter, eta_text
-from studio.camera import describe
+from engine.render.reporter import ProgressPrinter, eta_text
+from studio.camera.rig import describe
 from studio.jobs import Finished, Progress, Stage, Started
-from studio.project_io import load_project, save_project
+from studio.project.io import load_project, save_project
 from tests.projects import EXAMPLE, ROOT, small_project
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

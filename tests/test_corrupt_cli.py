@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from studio.errors import ProjectError
-from studio.project_io import load_project
+from studio.project.io import load_project
 from tests.corrupt_projects import (
     KINDS,
     MAX_ERROR_CHARS,

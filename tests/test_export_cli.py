@@ -21,12 +21,12 @@ from engine.cli import (
     EXIT_USAGE,
     run_subcommand,
 )
-from engine.export import ExportJob
-from engine.media import probe, write_video
+from engine.export.job import ExportJob
+from engine.media.video import probe, write_video
 from studio.jobs import GenerationRequest
-from studio.model import Project, Take
-from studio.project_io import ProjectSession, copy_project, save_project
-from studio.timeline import Clip, Timeline, Transition, TransitionKind
+from studio.project.io import ProjectSession, copy_project, save_project
+from studio.project.model import Project, Take
+from studio.timeline.timeline import Clip, Timeline, Transition, TransitionKind
 from tests.projects import EXAMPLE, ROOT
 
 W, H = 64, 36

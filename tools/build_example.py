@@ -18,11 +18,11 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio.camera import preset, with_move  # noqa: E402
-from studio.easing import Easing  # noqa: E402
-from studio.model import AudioMedia, Character, Project, Shot, Style  # noqa: E402
-from studio.project_io import save_project  # noqa: E402
-from studio.timeline import (  # noqa: E402
+from studio.camera.easing import Easing  # noqa: E402
+from studio.camera.rig import preset, with_move  # noqa: E402
+from studio.project.io import save_project  # noqa: E402
+from studio.project.model import AudioMedia, Character, Project, Shot, Style  # noqa: E402
+from studio.timeline.timeline import (  # noqa: E402
     AudioClip,
     AudioTrack,
     Clip,

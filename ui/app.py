@@ -26,14 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.errors import StudioError
-from studio.model import Project
-from studio.project_io import ProjectSession, create_project, load_project
-from ui.audio_panel import AudioClipPanel, choose_and_import_audio
+from studio.project.io import ProjectSession, create_project, load_project
+from studio.project.model import Project
 from ui.bridge import EngineBridge
+from ui.dialogs.export_dialog import ExportDialog
+from ui.dialogs.preferences import PreferencesDialog, engine_factory_from_settings
 from ui.document import Document
-from ui.export_dialog import ExportDialog
 from ui.identity import open_log_folder, set_up_application, start_logging
-from ui.preferences import PreferencesDialog, engine_factory_from_settings
 from ui.project_life import (
     app_settings,
     load_offering_recovery,
@@ -41,8 +40,9 @@ from ui.project_life import (
     user_example_copy,
 )
 from ui.qt_runtime import freeze_settled_objects
-from ui.theme import apply_dark_theme
-from ui.thumbnails import ThumbnailCache
+from ui.timeline.audio_panel import AudioClipPanel, choose_and_import_audio
+from ui.widgets.theme import apply_dark_theme
+from ui.widgets.thumbnails import ThumbnailCache
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -111,13 +111,13 @@ class StudioWindow(QMainWindow):
 
     # -- panels ------------------------------------------------------------------------
     def _build_panels(self) -> None:
-        from ui.camera_panel import CameraPanel
-        from ui.player import PlayerPanel
-        from ui.prompt_panel import PromptPanel
-        from ui.render_queue import RenderQueuePanel
-        from ui.storyboard import StoryboardPanel
-        from ui.takes_panel import TakesPanel
-        from ui.timeline_view import TimelinePanel
+        from ui.camera.camera_panel import CameraPanel
+        from ui.player.player import PlayerPanel
+        from ui.queue.render_queue import RenderQueuePanel
+        from ui.shot.prompt_panel import PromptPanel
+        from ui.storyboard.storyboard import StoryboardPanel
+        from ui.takes.takes_panel import TakesPanel
+        from ui.timeline.timeline_view import TimelinePanel
 
         doc, bridge, thumbs = self.document, self.bridge, self.thumbnails
         self.player = PlayerPanel(doc)

@@ -1,7 +1,7 @@
 """The bridge between the engine and the window: engine events become Qt signals on the
 GUI thread, and finished takes join their shots through the undo stack.
 
-The engine runs in a process of its own (`engine.host.EngineProcess`), so torch and the
+The engine runs in a process of its own (`engine.render.process.EngineProcess`), so torch and the
 models never load in the window's process. The engine calls `_sink` on a thread of its
 own (here, the thread that reads the child's events); a queued signal hands each event to
 the GUI thread, where `_handle` is the one place that applies every kind of event. Job
@@ -18,8 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from engine.host import process_engine_factory
-from engine.planning import PlannedRender, plan_render
+from engine.render.planning import PlannedRender, plan_render
+from engine.render.process import process_engine_factory
 from studio.commands import add_take, set_field
 from studio.errors import StudioError
 from studio.jobs import (
@@ -35,8 +35,8 @@ from studio.jobs import (
     Queued,
     Started,
 )
-from studio.model import Take
-from studio.takes import TakeStore
+from studio.project.model import Take
+from studio.project.takes import TakeStore
 from ui.document import Document
 from ui.qt_runtime import prepare_interpreter
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from engine.planning import shot_status
+from engine.render.planning import shot_status
 from studio.commands import Command
-from studio.model import Project, Shot
-from studio.project_io import ProjectSession
-from studio.takes import TakeStore
+from studio.project.io import ProjectSession
+from studio.project.model import Project, Shot
+from studio.project.takes import TakeStore
 from ui.later import Later
 from ui.undo import StudioUndoCommand
 

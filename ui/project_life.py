@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from engine.assets import example_project
 from studio.errors import StudioError
-from studio.model import Project
-from studio.project_io import (
+from studio.project.io import (
     copy_project,
     find_recovery,
     load_project,
     load_recovery,
     save_project,
 )
+from studio.project.model import Project
 
 log = logging.getLogger("gallop.project")
 

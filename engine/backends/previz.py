@@ -4,7 +4,7 @@ The source picture is the keyframe image, else the first frame an extension segm
 begin with, else the previous shot's last frame (continuity), else a title card that shows
 the prompt over a textured background. It is fitted to the request's size (cover and centre
 crop) and each frame is the source seen through that frame's camera: the homography of
-`studio.camera.homographies`, exact for a picture standing on the plane at the subject
+`studio.camera.rig.homographies`, exact for a picture standing on the plane at the subject
 distance in front of frame 0's camera.
 
 Beyond the picture's edges the world goes on as mirror images, so a frame never shows an
@@ -41,8 +41,8 @@ from engine.backends.base import (
     RenderError,
     RenderInputs,
 )
-from studio import camera
-from studio.camera import CameraPose, CameraRig
+from studio.camera import rig as camera
+from studio.camera.rig import CameraPose, CameraRig
 from studio.jobs import GenerationRequest, Profile, Stage
 
 PREVIEW_EVERY = 10  # frames between two previews

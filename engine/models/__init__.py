@@ -1,1 +1,1 @@
-"""Model families, their descriptions and the tiny offline test models."""
+"""The model catalog, its commands, and the published time and memory estimates."""

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from engine.backends.base import Capabilities, RenderInputs
-from engine.engine import Engine
+from engine.render.worker import Engine
 from studio.jobs import TERMINAL_EVENTS, Event, GenerationRequest, Stage
-from studio.takes import TakeStore
+from studio.project.takes import TakeStore
 
 
 class Recorder:

@@ -13,9 +13,9 @@ import pytest
 from engine.backends.base import RenderError
 from engine.cli import EXIT_OK, EXIT_PROJECT, run_subcommand
 from engine.logs import configure_logging
-from engine.planning import file_hash, plan_render, shot_status
-from studio.model import Project, Take
-from studio.project_io import save_project
+from engine.render.planning import file_hash, plan_render, shot_status
+from studio.project.io import save_project
+from studio.project.model import Project, Take
 from tests.corrupt_projects import (
     MAX_ERROR_CHARS,
     SPECIAL_MEMORY_BYTES,

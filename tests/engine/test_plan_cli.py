@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.cli import EXIT_FAILED, EXIT_OK, EXIT_PROJECT, run_subcommand
-from studio.project_io import load_project
+from studio.project.io import load_project
 
 SCRIPT = """Title: The Lighthouse
 Author: Gallop

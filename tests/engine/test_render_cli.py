@@ -10,14 +10,14 @@ import threading
 
 import pytest
 
-from engine.batch import BatchRenderer, local_engine_factory
 from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
-from engine.engine import Engine
-from engine.media import probe
+from engine.media.video import probe
+from engine.render.batch import BatchRenderer, local_engine_factory
+from engine.render.worker import Engine
 from studio.jobs import Finished
-from studio.project_io import copy_project, load_project
-from studio.takes import TakeStore
-from tests.engine.host_backends import held
+from studio.project.io import copy_project, load_project
+from studio.project.takes import TakeStore
+from tests.engine.render.host_backends import held
 from tests.projects import EXAMPLE, ROOT, small_project
 
 
@@ -69,7 +69,7 @@ def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
     folder = small_project(tmp_path / "Small.gallop", shots=6)
     # The first shot renders; the second is held until it is cancelled, so Ctrl+C always
     # lands while it runs and four shots wait, however fast or slow the machine.
-    env = dict(os.environ, GALLOP_BACKENDS="tests.engine.host_backends:held")
+    env = dict(os.environ, GALLOP_BACKENDS="tests.engine.render.host_backends:held")
     child = subprocess.Popen(
         [sys.executable, "-m", "ui.main", "render", str(folder), "--backend", "previz"],
         cwd=ROOT,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.project_io import load_project, save_project
-from studio.takes import TakeStore
+from studio.project.io import load_project, save_project
+from studio.project.takes import TakeStore
 from tests.faults import hidden_files
 from tests.projects import small_project
 

@@ -16,21 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from engine.batch import BatchRenderer, local_engine_factory
 from engine.cli import EXIT_FAILED, EXIT_IN_USE, EXIT_OK, run_subcommand
-from engine.export import export_request
-from engine.sequence import MissingTakeError
-from studio.files import DiskFullError, temp_tag
-from studio.model import Project, Shot
-from studio.project_io import (
+from engine.export.job import export_request
+from engine.media.sequence import MissingTakeError
+from engine.render.batch import BatchRenderer, local_engine_factory
+from studio.project.files import DiskFullError, temp_tag
+from studio.project.io import (
     ProjectLockedError,
     ProjectSession,
     load_project,
     save_project,
     update_project,
 )
-from studio.takes import TakeStore
-from studio.timeline import Clip, Timeline
+from studio.project.model import Project, Shot
+from studio.project.takes import TakeStore
+from studio.timeline.timeline import Clip, Timeline
 from tests.faults import every_write_point, full_disk, hidden_files
 from tests.projects import small_project
 
@@ -196,8 +196,8 @@ def test_the_next_run_removes_what_a_killed_render_left_and_nothing_of_a_running
 WINDOW = textwrap.dedent(
     """
     import sys
-    from studio.model import Shot
-    from studio.project_io import ProjectSession, load_project
+    from studio.project.model import Shot
+    from studio.project.io import ProjectSession, load_project
     session = ProjectSession(sys.argv[1])
     project = load_project(sys.argv[1])
     project.title = "edited in the window"
@@ -248,7 +248,7 @@ def test_a_render_is_refused_while_the_window_has_the_project_and_the_window_kee
 def _gated_render(folder: Path, shots: str, gate: Path) -> subprocess.Popen:
     env = {
         **os.environ,
-        "GALLOP_BACKENDS": "tests.engine.host_backends:gated",
+        "GALLOP_BACKENDS": "tests.engine.render.host_backends:gated",
         "GALLOP_TEST_GATE": str(gate),
     }
     return subprocess.Popen(

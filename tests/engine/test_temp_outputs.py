@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.interchange import write_edit
-from engine.media import probe, write_video
+from engine.export.interchange import write_edit
+from engine.media.video import probe, write_video
 from engine.tempfiles import TempFile, is_temporary, remove_stale, temp_folder
-from studio.files import is_leftover, temp_tag
 from studio.jobs import GenerationRequest
-from studio.model import Project, Take
-from studio.takes import TakeStore
-from studio.timeline import Clip, Timeline
-from tests.engine.export_helpers import H, W, run
+from studio.project.files import is_leftover, temp_tag
+from studio.project.model import Project, Take
+from studio.project.takes import TakeStore
+from studio.timeline.timeline import Clip, Timeline
+from tests.engine.export.export_helpers import H, W, run
 
 ROOT = Path(__file__).resolve().parents[2]
 # The random part the old temporary names took from uuid4, made predictable.

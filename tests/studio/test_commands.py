@@ -16,7 +16,7 @@ from studio.commands import (
     set_field,
 )
 from studio.errors import EditError
-from studio.model import Project, Shot
+from studio.project.model import Project, Shot
 
 
 def make_project(n: int = 3) -> Project:
@@ -197,8 +197,8 @@ def test_invalid_edits_raise_edit_error():
 
 
 def test_a_deleted_shot_takes_its_clips_off_the_timeline_and_undo_restores_both():
-    from studio.model import Project, project_from_dict, project_to_dict
-    from studio.timeline import Clip, Timeline
+    from studio.project.model import Project, project_from_dict, project_to_dict
+    from studio.timeline.timeline import Clip, Timeline
 
     project = Project()
     for name in ("a", "b", "c"):
@@ -217,8 +217,8 @@ def test_a_deleted_shot_takes_its_clips_off_the_timeline_and_undo_restores_both(
 
 
 def test_a_shot_added_with_its_clip_lands_after_the_shot_before_it():
-    from studio.model import Project
-    from studio.timeline import Clip, Timeline
+    from studio.project.model import Project
+    from studio.timeline.timeline import Clip, Timeline
 
     project = Project()
     for name in ("a", "b"):

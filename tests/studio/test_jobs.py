@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.camera import preset
+from studio.camera.rig import preset
 from studio.errors import ProjectError
 from studio.jobs import (
     CameraMode,
@@ -23,7 +23,7 @@ from studio.jobs import (
     canonical_json,
     content_hash,
 )
-from studio.timeline import Timeline
+from studio.timeline.timeline import Timeline
 
 
 def request(**changes) -> GenerationRequest:

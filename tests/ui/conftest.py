@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.project_io import copy_project, load_project
+from studio.project.io import copy_project, load_project
 from ui.bridge import EngineBridge
 from ui.document import Document
 

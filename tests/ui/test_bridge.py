@@ -55,7 +55,7 @@ import json, sys
 from pathlib import Path
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
-from studio.project_io import copy_project, load_project
+from studio.project.io import copy_project, load_project
 from ui.bridge import EngineBridge
 from ui.document import Document
 

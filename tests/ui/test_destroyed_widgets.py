@@ -13,16 +13,16 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
 from PySide6.QtWidgets import QWidget
 
-import ui.export_dialog as export_dialog_module
-import ui.take_compare as take_compare_module
-from engine.media import write_video
+import ui.dialogs.export_dialog as export_dialog_module
+import ui.takes.take_compare as take_compare_module
+from engine.media.video import write_video
 from studio.commands import add_take
 from studio.jobs import GenerationRequest, Progress, Stage
-from studio.model import Take
-from ui.camera_panel import CameraPanel
-from ui.export_dialog import ExportDialog
-from ui.takes_panel import TakesPanel
-from ui.thumbnails import ThumbnailCache
+from studio.project.model import Take
+from ui.camera.camera_panel import CameraPanel
+from ui.dialogs.export_dialog import ExportDialog
+from ui.takes.takes_panel import TakesPanel
+from ui.widgets.thumbnails import ThumbnailCache
 
 
 def destroy(widget: QWidget) -> None:
@@ -119,7 +119,7 @@ def test_the_compare_window_destroyed_with_its_panel_stops_and_closes_its_takes(
 
 
 class FakeExportJob:
-    """Stands for `engine.export.ExportJob`: the test sends its events, from a thread."""
+    """Stands for `engine.export.job.ExportJob`: the test sends its events, from a thread."""
 
     jobs: list[FakeExportJob] = []
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, QSize, QUrl, qInstallMessageHandler, qWarn
 from PySide6.QtGui import QDesktopServices
 
 from engine.logs import configure_logging
-from studio.project_io import copy_project
+from studio.project.io import copy_project
 from tests.ui.conftest import EXAMPLE
 from ui import identity
 from ui.app import open_window

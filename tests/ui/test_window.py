@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.commands import set_field
-from studio.project_io import ProjectSession, copy_project, find_recovery, load_project
+from studio.project.io import ProjectSession, copy_project, find_recovery, load_project
 from ui.app import StudioWindow, open_window
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assets" / "examples" / "Lighthouse.gallop"

@@ -1,0 +1,1 @@
+"""Export: the film to a file as a job with progress, and the edit for editors."""

@@ -1,0 +1,1 @@
+"""Rendering: the engine thread and process, the farm, batches, long shots, progress."""

@@ -1,0 +1,394 @@
+"""The shot farm: renders on many GPUs, on one or several machines, with Ray.
+
+`FarmEngine` has the engine's interface (submit, cancel, cancel_all, shutdown; the events of
+`studio/jobs.py` through one callback), so `gallop render --ray` and the studio window
+can use it in place of the local engine. Each Ray actor holds one GPU (`num_gpus=1`) and
+runs a real local `Engine` inside, so its pipeline stays loaded between shots and the
+out-of-memory ladder runs where the GPU is. Finished takes come back as bytes and enter
+the project's take store with an atomic insert (or are written straight into a shared
+take folder when one is given). An actor that dies mid-shot is replaced and the shot is
+retried on another actor, up to `max_retries` times; nothing partial is ever stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.backends.base import RenderInputs
+from engine.render.worker import EventSink, deliver, stored_take, take_queued
+from studio.errors import StudioError
+from studio.jobs import (
+    TERMINAL_EVENTS,
+    Cancelled,
+    Event,
+    Failed,
+    Finished,
+    GenerationRequest,
+    Priority,
+    Queued,
+    Started,
+    new_job_id,
+)
+from studio.project.takes import TakeStore
+
+INSTALL_HINT = "pip install 'gallop-studio[cluster]'"
+
+log = logging.getLogger(__name__)
+
+
+class FarmUnavailable(StudioError):
+    pass
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise FarmUnavailable(
+            f"rendering on a Ray cluster needs Ray, which is not installed: {INSTALL_HINT}"
+        ) from None
+    return ray
+
+
+# --- what travels to an actor -------------------------------------------------------------
+
+
+def pack_inputs(inputs: RenderInputs) -> dict[str, Any]:
+    """Input files as bytes: an actor on another machine cannot read the project folder."""
+    return {
+        "keyframe": None
+        if inputs.keyframe is None
+        else (inputs.keyframe.name, inputs.keyframe.read_bytes()),
+        "references": [(p.name, p.read_bytes()) for p in inputs.references],
+        "continuity": inputs.continuity,
+        "guide": inputs.guide,
+    }
+
+
+def unpack_inputs(payload: dict[str, Any], folder: Path) -> RenderInputs:
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(index: int, item: tuple[str, bytes]) -> Path:
+        path = folder / f"{index}-{item[0]}"
+        path.write_bytes(item[1])
+        return path
+
+    keyframe = payload["keyframe"]
+    return RenderInputs(
+        keyframe=None if keyframe is None else write(0, keyframe),
+        references=tuple(write(i + 1, r) for i, r in enumerate(payload["references"])),
+        continuity=payload["continuity"],
+        guide=payload["guide"],
+    )
+
+
+class ShotWorker:
+    """The body of a farm actor: a local engine whose events go back through a Ray queue."""
+
+    def __init__(self, events: Any, shared_takes: str | None = None) -> None:
+        from engine.render.worker import Engine
+
+        self._events = events
+        self._tmp = Path(tempfile.mkdtemp(prefix="gallop-farm-"))
+        self._shared = shared_takes is not None
+        self.store = TakeStore(Path(shared_takes) if shared_takes else self._tmp / "takes")
+        self._done: dict[str, Event] = {}
+        self._cond = threading.Condition()
+        self.engine = Engine(self.store, self._on_event).start()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, TERMINAL_EVENTS):
+            with self._cond:
+                self._done[event.job_id] = event
+                self._cond.notify_all()
+        elif not isinstance(event, Queued):
+            self._events.put(event)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def render(self, job_id: str, request: dict[str, Any], payload: dict[str, Any]) -> dict:
+        req = GenerationRequest.from_dict(request)
+        inputs = unpack_inputs(payload, self._tmp / "inputs" / job_id)
+        self.engine.submit(req, inputs, job_id=job_id)
+        with self._cond:
+            self._cond.wait_for(lambda: job_id in self._done)
+            event = self._done.pop(job_id)
+        if isinstance(event, Finished):
+            media = self.store.find(req.hash)
+            result = {"status": "finished", "ext": media.suffix.lstrip(".")}
+            if not self._shared:
+                result["data"] = media.read_bytes()
+                self.store.remove(req.hash)  # the project's store keeps it now
+            return result
+        if isinstance(event, Failed):
+            return {"status": "failed", "message": event.message, "detail": event.detail}
+        return {"status": "cancelled"}
+
+    def cancel(self, job_id: str) -> None:
+        self.engine.cancel(job_id)
+
+    def shutdown(self) -> None:
+        self.engine.shutdown(timeout=60)
+
+
+@dataclass
+class _FarmJob:
+    id: str
+    request: GenerationRequest
+    inputs: RenderInputs
+    label: str
+    attempts: int = 0
+    cancelled: bool = False
+    actor: Any = None
+    ref: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+class FarmEngine:
+    """Renders requests on Ray actors, one GPU each; the engine's interface and events."""
+
+    def __init__(
+        self,
+        take_store: TakeStore,
+        on_event: EventSink,
+        *,
+        address: str = "local",
+        actors: int | None = None,
+        gpus_per_actor: float = 1.0,
+        cpus_per_actor: float = 1.0,
+        max_retries: int = 2,
+        shared_takes: bool = False,
+        init_options: dict[str, Any] | None = None,
+    ) -> None:
+        ray = require_ray()
+        self._ray = ray
+        self.take_store = take_store
+        self._on_event = on_event
+        self.max_retries = max_retries
+        self._started_ray = False
+        if not ray.is_initialized():
+            options = {"log_to_driver": False, "include_dashboard": False}
+            options.update(init_options or {})
+            ray.init(address=None if address == "local" else address, **options)
+            self._started_ray = True
+        from ray.util.queue import Queue
+
+        gpus = ray.cluster_resources().get("GPU", 0)
+        count = actors or max(1, int(gpus // gpus_per_actor) if gpus_per_actor else 1)
+        self._actor_options = {
+            "num_gpus": gpus_per_actor if gpus else 0,
+            "num_cpus": cpus_per_actor,
+            "max_concurrency": 4,  # render blocks; cancel and pid must still get through
+        }
+        self._shared = str(take_store.folder) if shared_takes else None
+        self._events = Queue()
+        self._remote = ray.remote(ShotWorker)
+        log.info("Ray cluster %s: %g GPUs, %d render actors", address, gpus, count)
+        self._actors = [self._new_actor() for _ in range(count)]
+        self._idle: deque[Any] = deque(self._actors)
+        self._pending: deque[_FarmJob] = deque()
+        self._running: dict[Any, _FarmJob] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._dispatch, name="gallop-farm", daemon=True)
+        self._thread.start()
+
+    @property
+    def actor_count(self) -> int:
+        return len(self._actors)
+
+    def _new_actor(self):
+        return self._remote.options(**self._actor_options).remote(self._events, self._shared)
+
+    # -- the engine interface ---------------------------------------------------------------
+    def submit(
+        self,
+        request: GenerationRequest,
+        inputs: RenderInputs | None = None,
+        *,
+        priority: Priority | None = None,
+        label: str = "",
+        job_id: str | None = None,
+    ) -> str:
+        job = _FarmJob(job_id or new_job_id(), request, inputs or RenderInputs(), label)
+        with self._lock:
+            if self._stopping:
+                raise StudioError("the farm has shut down")
+            self._pending.append(job)
+            self._emit(Queued(job.id, len(self._pending) - 1))
+        self._wake.set()
+        return job.id
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            if take_queued(self._pending, job_id) is not None:
+                self._emit(Cancelled(job_id))
+                return True
+            for job in self._running.values():
+                if job.id == job_id:
+                    job.cancelled = True
+                    job.actor.cancel.remote(job_id)
+                    return True
+        return False
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            ids = [job.id for job in self._pending] + [j.id for j in self._running.values()]
+        for job_id in ids:
+            self.cancel(job_id)
+
+    def actor_for(self, job_id: str):
+        """The actor rendering a job (for tests and diagnostics), or None."""
+        with self._lock:
+            for job in self._running.values():
+                if job.id == job_id:
+                    return job.actor
+        return None
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self.cancel_all()
+        with self._lock:
+            self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
+        for actor in self._actors:
+            with contextlib.suppress(Exception):
+                self._ray.get(actor.shutdown.remote(), timeout=30)
+            with contextlib.suppress(Exception):
+                self._ray.kill(actor)
+        with contextlib.suppress(Exception):
+            self._ray.kill(self._events.actor)
+        if self._started_ray:
+            self._ray.shutdown()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the dispatcher thread ----------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        deliver(self._on_event, event)
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                batch = self._events.get_nowait_batch(max(1, self._events.qsize()))
+            except Exception:  # the queue is empty
+                return
+            if not batch:
+                return
+            for event in batch:
+                self._emit(event)
+
+    def _start_ready(self) -> None:
+        with self._lock:
+            while self._pending and self._idle:
+                job = self._pending.popleft()
+                cached = stored_take(self.take_store, job.request)
+                if cached is not None:
+                    self._emit(Started(job.id, job.label))
+                    self._emit(Finished(job.id, cached))
+                    continue
+                job.actor = self._idle.popleft()
+                job.attempts += 1
+                job.ref = job.actor.render.remote(
+                    job.id, job.request.to_dict(), pack_inputs(job.inputs)
+                )
+                self._running[job.ref] = job
+
+    def _dispatch(self) -> None:
+        ray = self._ray
+        while True:
+            self._start_ready()
+            with self._lock:
+                refs = list(self._running)
+                stopping = self._stopping
+            if stopping and not refs:
+                break
+            if not refs:
+                self._wake.wait(0.1)
+                self._wake.clear()
+                self._drain_events()
+                continue
+            done, _ = ray.wait(refs, num_returns=1, timeout=0.1)
+            self._drain_events()
+            for ref in done:
+                with self._lock:
+                    job = self._running.pop(ref)
+                self._finish(job, ref)
+        self._drain_events()
+
+    def _finish(self, job: _FarmJob, ref) -> None:
+        ray = self._ray
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayActorError as exc:
+            self._replace(job.actor)
+            if job.cancelled:
+                self._emit(Cancelled(job.id))
+            elif job.attempts <= self.max_retries:
+                log.warning(
+                    "a render node died during %s (attempt %d); retrying on another: %s",
+                    job.label or job.id,
+                    job.attempts,
+                    exc,
+                )
+                with self._lock:
+                    self._pending.appendleft(job)  # retried on another actor
+            else:
+                self._emit(Failed(job.id, f"the render node died {job.attempts} times", str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - a task error is reported, the farm goes on
+            with self._lock:
+                self._idle.append(job.actor)
+            self._emit(Failed(job.id, f"Render failed on the farm: {exc}", traceback.format_exc()))
+            return
+        with self._lock:
+            self._idle.append(job.actor)
+        status = result["status"]
+        if status == "finished":
+            if "data" in result:
+                self.take_store.insert_bytes(
+                    job.request.hash, result["data"], job.request.canonical_json(), result["ext"]
+                )
+            take = stored_take(self.take_store, job.request)
+            if take is None:
+                self._emit(Failed(job.id, "the finished take did not reach the take store"))
+            else:
+                self._emit(Finished(job.id, take))
+        elif status == "failed":
+            self._emit(Failed(job.id, result["message"], result.get("detail", "")))
+        else:
+            self._emit(Cancelled(job.id))
+
+    def _replace(self, dead) -> None:
+        with self._lock:
+            if dead in self._actors:
+                self._actors.remove(dead)
+            with contextlib.suppress(ValueError):
+                self._idle.remove(dead)
+            if not self._stopping:
+                fresh = self._new_actor()
+                self._actors.append(fresh)
+                self._idle.append(fresh)
+
+
+def farm_engine_factory(address: str, **options: Any) -> Callable[[TakeStore, EventSink], Any]:
+    """An engine factory for `BatchRenderer` that renders on a Ray cluster."""
+
+    def build(store: TakeStore, sink: EventSink) -> FarmEngine:
+        return FarmEngine(store, sink, address=address, **options)
+
+    return build

@@ -1,0 +1,501 @@
+"""The engine: one long-lived worker thread that turns generation requests into takes.
+
+Callers (the CLI, the farm's actors, and the engine process the studio window renders
+through, engine/render/process.py) submit requests and receive events of `studio.jobs` through one
+thread-safe callback. The thread owns the loaded models; commands reach it through a
+condition-guarded queue, so it sleeps when idle.
+A request whose hash is already in the take store finishes at once with no compute.
+Cancel removes a queued job at once and stops a running one at its next step; a
+cancelled or failed job leaves nothing in the take store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from engine.backends.base import Backend, JobCancelled, OutOfMemory, RenderInputs
+from engine.render.extend import SegmentFiles, render
+from studio.errors import StudioError
+from studio.jobs import (
+    Cancelled,
+    Event,
+    Failed,
+    Finished,
+    GenerationRequest,
+    Preview,
+    Priority,
+    Progress,
+    Queued,
+    Stage,
+    Started,
+    new_job_id,
+)
+from studio.project.files import DiskFullError, is_disk_full
+from studio.project.model import Take
+from studio.project.takes import TakeStore
+
+EventSink = Callable[[Event], None]
+BackendFactory = Callable[[str], Backend]
+
+PROGRESS_INTERVAL = 0.1  # seconds between progress events...
+PROGRESS_STEP = 0.01  # ...unless progress moved by at least this fraction
+PREVIEW_INTERVAL = 0.25
+
+
+@dataclass
+class Job:
+    id: str
+    request: GenerationRequest
+    inputs: RenderInputs
+    priority: Priority
+    order: int
+    label: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (int(self.priority), self.order)
+
+
+def deliver(sink: EventSink, event: Event) -> None:
+    """Hand an event to a listener; a broken listener must not kill the worker thread."""
+    try:
+        sink(event)
+    except Exception:
+        traceback.print_exc()
+
+
+def take_queued(queue, job_id: str):
+    """Remove and return the queued job with this id (from a list or deque), or None."""
+    for job in queue:
+        if job.id == job_id:
+            queue.remove(job)
+            return job
+    return None
+
+
+def default_backend_factory(name: str) -> Backend:
+    """Backends are imported on first use, in the engine thread: torch loads lazily."""
+    if name == "previz":
+        from engine.backends.previz import PrevizBackend
+
+        return PrevizBackend()
+    if name == "diffusers":
+        from engine.render.preload import preload_torch_libraries
+
+        preload_torch_libraries()  # other threads keep running while torch loads
+        from engine.backends.diffusers import DiffusersBackend
+
+        return DiffusersBackend()
+    raise StudioError(f"unknown render backend {name!r} (expected 'previz' or 'diffusers')")
+
+
+# How much nicer (in Unix nice steps) the engine thread of a window runs than the window.
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority(steps: int = BACKGROUND_NICENESS) -> bool:
+    """Lower the calling thread's CPU priority, and with it that of the threads it starts
+    later (torch's compute threads): the window's thread then gets a core whenever it
+    needs one. Linux only (elsewhere nothing changes); returns whether it took effect."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's CUDA/MPS out-of-memory errors, recognised without importing torch."""
+    name = type(exc).__name__
+    return (
+        isinstance(exc, MemoryError | OutOfMemory)
+        or name == "OutOfMemoryError"
+        or "out of memory" in str(exc).lower()
+    )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    try:
+        return is_out_of_memory(exc)
+    except BaseException:  # noqa: BLE001 - an exception whose message cannot be read
+        return False
+
+
+def failure(job_id: str, exc: BaseException) -> Failed:
+    """The Failed event of a job that raised `exc`, whatever `exc` is: even one whose
+    message cannot be made (its `__str__` raising) still gives an event."""
+    try:
+        return Failed(job_id, user_message(exc), "".join(traceback.format_exception(exc)))
+    except BaseException:  # noqa: BLE001 - the failure itself must not fail
+        return Failed(job_id, f"Render failed: {type(exc).__name__}", "")
+
+
+def user_message(exc: BaseException) -> str:
+    if isinstance(exc, OutOfMemory):
+        return str(exc)
+    if is_out_of_memory(exc):
+        return (
+            "Out of memory while rendering. Try the 'lowvram' profile, a smaller size or "
+            "fewer frames."
+        )
+    if isinstance(exc, DiskFullError):
+        return str(exc)
+    if is_disk_full(exc):  # the video writer's own error, raised from the disk's
+        where = getattr(exc, "path", None) or getattr(exc, "filename", None)
+        if where is None:
+            return str(DiskFullError("the take", "write"))
+        # A render writes under a hidden temporary name: the folder is what the user knows.
+        where = Path(where)
+        if where.name.startswith("."):
+            return str(DiskFullError(where.parent, "write the take in"))
+        return str(DiskFullError(where, "write"))
+    if isinstance(exc, StudioError):
+        return str(exc)
+    return f"Render failed: {type(exc).__name__}: {exc}"
+
+
+def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
+    """The take of this exact request when the store has it whole: a take whose file no
+    longer matches its recorded hash (cut short, swapped) is rendered again."""
+    take_id = request.hash
+    media = store.intact(take_id)
+    if media is None:
+        return None
+    created = datetime.fromtimestamp(media.stat().st_mtime, UTC)
+    return Take(
+        id=take_id,
+        request=request,
+        media=f"{store.folder.name}/{media.name}",
+        created=created.isoformat(timespec="seconds"),
+    )
+
+
+class _Context:
+    """The RenderContext of one job: throttled progress with an ETA, previews, cancel."""
+
+    def __init__(self, engine: Engine, job: Job) -> None:
+        self._engine = engine
+        self._job = job
+        self._last_emit = 0.0
+        self._last_fraction = -1.0
+        self._last_preview = 0.0
+        self._stage: Stage | None = None
+        self._stage_start = 0.0
+        self._stage_first_step = 0
+
+    def progress(self, step: int, total: int, stage: Stage, message: str = "") -> None:
+        now = self._engine.clock()
+        if stage != self._stage:
+            self._stage, self._stage_start, self._stage_first_step = stage, now, step
+            self._last_fraction = -1.0
+        fraction = step / total if total > 0 else 0.0
+        due = (
+            step >= total
+            or fraction - self._last_fraction >= PROGRESS_STEP
+            or now - self._last_emit >= PROGRESS_INTERVAL
+        )
+        if not due:
+            return
+        eta = None
+        done = step - self._stage_first_step
+        if done > 0 and total > step:
+            eta = (now - self._stage_start) / done * (total - step)
+        self._last_emit, self._last_fraction = now, fraction
+        self._engine._emit(Progress(self._job.id, step, total, stage, eta, message))
+
+    def preview(self, step: int, image: np.ndarray) -> None:
+        now = self._engine.clock()
+        if now - self._last_preview >= PREVIEW_INTERVAL:
+            self._last_preview = now
+            self._engine._emit(Preview(self._job.id, step, image))
+
+    def check_cancelled(self) -> None:
+        if self._job.cancel.is_set():
+            raise JobCancelled(self._job.id)
+
+    def log(self, message: str) -> None:
+        self._engine._emit(
+            Progress(self._job.id, 0, 0, self._stage or Stage.LOADING, None, message)
+        )
+
+
+class Engine:
+    """The render engine. `start()` it, `submit()` requests, `shutdown()` once.
+
+    `low_priority` (the window's engine) runs the engine thread, and the compute threads
+    it starts, at a lower CPU priority than the window (`lower_thread_priority`).
+    """
+
+    def __init__(
+        self,
+        take_store: TakeStore,
+        on_event: EventSink,
+        backend_factory: BackendFactory = default_backend_factory,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        low_priority: bool = False,
+    ) -> None:
+        self.take_store = take_store
+        self.low_priority = low_priority
+        self._on_event = on_event
+        self._backend_factory = backend_factory
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._pending: list[Job] = []
+        self._commands: deque[str] = deque()
+        self._current: Job | None = None
+        self._stopping = False
+        self._order = itertools.count()
+        self._backends: dict[str, Backend] = {}
+        self._thread = threading.Thread(target=self._run, name="gallop-engine", daemon=True)
+
+    # -- public API, any thread ----------------------------------------------------------
+    def start(self) -> Engine:
+        self._thread.start()
+        return self
+
+    def submit(
+        self,
+        request: GenerationRequest,
+        inputs: RenderInputs | None = None,
+        *,
+        priority: Priority | None = None,
+        label: str = "",
+        job_id: str | None = None,
+    ) -> str:
+        if priority is None:
+            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
+        job = Job(
+            id=job_id or new_job_id(),
+            request=request,
+            inputs=inputs or RenderInputs(),
+            priority=priority,
+            order=next(self._order),
+            label=label,
+        )
+        with self._cond:
+            if self._stopping:
+                raise StudioError("the engine has shut down")
+            self._pending.append(job)
+            position = sorted(self._pending, key=lambda j: j.sort_key).index(job)
+            self._emit(Queued(job.id, position))
+            self._cond.notify()
+        return job.id
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job at once or a running one at its next step."""
+        with self._cond:
+            if take_queued(self._pending, job_id) is not None:
+                self._emit(Cancelled(job_id))
+                return True
+            if self._current is not None and self._current.id == job_id:
+                self._current.cancel.set()
+                return True
+        return False
+
+    def cancel_all(self) -> None:
+        with self._cond:
+            pending, self._pending = self._pending, []
+            for job in pending:
+                self._emit(Cancelled(job.id))
+            if self._current is not None:
+                self._current.cancel.set()
+
+    def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        with self._cond:
+            for job in self._pending:
+                if job.id == job_id:
+                    job.priority = priority
+                    return True
+        return False
+
+    def reorder(self, job_ids: list[str]) -> None:
+        """Queued jobs run in this order (within their priority); others keep theirs."""
+        with self._cond:
+            by_id = {job.id: job for job in self._pending}
+            for job_id in job_ids:
+                if job_id in by_id:
+                    by_id[job_id].order = next(self._order)
+
+    def pending(self) -> list[str]:
+        with self._cond:
+            return [job.id for job in sorted(self._pending, key=lambda j: j.sort_key)]
+
+    @property
+    def running(self) -> str | None:
+        with self._cond:
+            return self._current.id if self._current else None
+
+    def unload(self) -> None:
+        """Free loaded models (in the engine thread, after the current job)."""
+        with self._cond:
+            self._commands.append("unload")
+            self._cond.notify()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel everything, unload the models and join the thread."""
+        with self._cond:
+            self._stopping = True
+            pending, self._pending = self._pending, []
+            for job in pending:
+                self._emit(Cancelled(job.id))
+            if self._current is not None:
+                self._current.cancel.set()
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        elif self._backends:
+            self._unload_all()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the engine thread ---------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        deliver(self._on_event, event)
+
+    def _run(self) -> None:
+        if self.low_priority:
+            lower_thread_priority()
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._commands and not self._stopping:
+                        self._cond.wait()
+                    if self._commands:
+                        self._commands.popleft()
+                        job = None
+                    elif self._stopping:
+                        break
+                    else:
+                        job = min(self._pending, key=lambda j: j.sort_key)
+                        self._pending.remove(job)
+                        self._current = job
+                if job is None:
+                    self._unload_all()
+                    continue
+                self._run_one(job)
+        finally:
+            self._unload_all()
+
+    def _run_one(self, job: Job) -> None:
+        """Run a job to its last event. Nothing it raises may end the thread: a caller
+        waiting on the job would wait forever and every later job would stay queued."""
+        try:
+            end = self._run_job(job)
+        except BaseException as exc:  # noqa: BLE001 - whatever escapes fails this job alone
+            end = failure(job.id, exc)
+        # The job stops being the running one as its last event goes out, in one step:
+        # whoever hears that event finds the engine no longer on it.
+        with self._cond:
+            self._current = None
+            try:
+                self._emit(end)
+            except BaseException:  # noqa: BLE001 - a listener's odd error; the loop goes on
+                traceback.print_exc()
+
+    def _unload_all(self) -> None:
+        backends = list(self._backends.values())
+        self._backends.clear()
+        for backend in backends:
+            try:
+                backend.unload()
+            except BaseException:  # noqa: BLE001 - a backend that cannot unload is dropped
+                traceback.print_exc()
+
+    def _backend(self, name: str) -> Backend:
+        if name not in self._backends:
+            self._backends[name] = self._backend_factory(name)
+        return self._backends[name]
+
+    def cached_take(self, request: GenerationRequest) -> Take | None:
+        return stored_take(self.take_store, request)
+
+    def _run_job(self, job: Job) -> Event:
+        """Run one job, emitting its events up to its last one, which it returns. Whatever
+        the backend, the take store or the file system raises becomes that last event."""
+        self._emit(Started(job.id, job.label))
+        tmp: Path | None = None
+        partials: SegmentFiles | None = None
+        end: Event
+        try:
+            if job.cancel.is_set():
+                return Cancelled(job.id)
+            # The store may hold anything under the take's name (a dangling link, a
+            # folder): what it raises fails this job like any other render error.
+            cached = self.cached_take(job.request)
+            if cached is not None:
+                return Finished(job.id, cached)
+            ctx = _Context(self, job)
+            # An extended shot offers each finished segment as a partial result; those
+            # files go before the job's last event, whatever its outcome.
+            partials = SegmentFiles(self.take_store.folder, job.id, job.request.fps, self._emit)
+            backend = self._backend(job.request.backend)
+            ctx.progress(0, 1, Stage.LOADING)
+            backend.load(job.request.model_id, ctx, job.request.profile)
+            ctx.check_cancelled()
+            frames = render(backend, job.request, job.inputs, ctx, on_segment=partials.write)
+            ctx.check_cancelled()
+            if job.request.colour_match and job.inputs.continuity is not None:
+                from engine.media.continuity import match_join
+
+                frames = match_join(job.inputs.continuity, frames)
+            ctx.progress(0, 1, Stage.WRITING)
+            tmp = self._write_media(job, frames)
+            ctx.check_cancelled()
+            self.take_store.insert_file(
+                job.request.hash, tmp, job.request.canonical_json(), move=True
+            )
+            tmp = None
+            ctx.progress(1, 1, Stage.WRITING)
+            take = self.cached_take(job.request)
+            if take is None:
+                raise StudioError("the take vanished from the take store as it was saved")
+            end = Finished(job.id, take)
+        except JobCancelled:
+            end = Cancelled(job.id)
+        except BaseException as exc:  # noqa: BLE001 - odd exceptions too: the loop goes on
+            end = failure(job.id, exc)
+            if _out_of_memory(exc):
+                # Free what the failed job held so the next one starts clean.
+                self._unload_all()
+        finally:
+            with contextlib.suppress(Exception):
+                if partials is not None:
+                    partials.remove()
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        return end
+
+    def _write_media(self, job: Job, frames: np.ndarray) -> Path:
+        from engine.media.video import write_video
+
+        # Named with this process's pid, so a later run removes it if this one is killed.
+        path = self.take_store.render_file(job.id)
+        try:
+            # Takes are working masters: near-lossless (crf 16) but quick to write.
+            write_video(path, frames, job.request.fps, crf=16, preset="veryfast")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        return path

@@ -1,0 +1,1 @@
+"""The camera rig: keyframed moves turned into per-frame poses, and easing."""

@@ -1,0 +1,1 @@
+"""From screenplay to shots: the Fountain parser and the shot planner."""

@@ -1,0 +1,1 @@
+"""The edit: the timeline, its clips, gaps and transitions, and timecode."""

@@ -1,0 +1,1 @@
+"""Developer tools: the example project, the dependency floors, the tiny models."""

@@ -1,0 +1,1 @@
+"""Dialogs: the export and the preferences."""

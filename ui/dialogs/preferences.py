@@ -1,0 +1,82 @@
+"""Preferences: where renders run (this machine or a Ray farm), kept in QSettings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.render.process import process_engine_factory
+
+
+def farm_settings(settings: QSettings) -> tuple[bool, str, int]:
+    enabled = str(settings.value("farm/enabled", "false")).lower() == "true"
+    address = str(settings.value("farm/address", "local") or "local")
+    try:
+        actors = int(settings.value("farm/actors", 0) or 0)
+    except (TypeError, ValueError):
+        actors = 0
+    return enabled, address, actors
+
+
+def engine_factory_from_settings(settings: QSettings):
+    """The engine on this machine (in its own process), or the Ray farm when the
+    preferences say so."""
+    enabled, address, actors = farm_settings(settings)
+    if not enabled:
+        return process_engine_factory(low_priority=True)
+    from engine.render.farm import farm_engine_factory
+
+    return farm_engine_factory(address, actors=actors or None)
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.settings = settings
+        enabled, address, actors = farm_settings(settings)
+        self.farm = QCheckBox("Render on a Ray farm (one actor per GPU)")
+        self.farm.setChecked(enabled)
+        self.address = QLineEdit(address)
+        self.address.setPlaceholderText("local, or ray://head-node:10001")
+        self.actors = QSpinBox(minimum=0, maximum=256, value=actors)
+        self.actors.setSpecialValueText("one per GPU")
+        form = QFormLayout()
+        form.addRow(self.farm)
+        form.addRow("Cluster address", self.address)
+        form.addRow("Actors", self.actors)
+        note = QLabel(
+            "The farm needs the cluster extra (pip install 'gallop-studio[cluster]'). "
+            "Takes come back into this project's take store."
+        )
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.farm.toggled.connect(self._enable)
+        self._enable(enabled)
+
+    def _enable(self, on: bool) -> None:
+        self.address.setEnabled(on)
+        self.actors.setEnabled(on)
+
+    def accept(self) -> None:
+        self.settings.setValue("farm/enabled", "true" if self.farm.isChecked() else "false")
+        self.settings.setValue("farm/address", self.address.text().strip() or "local")
+        self.settings.setValue("farm/actors", self.actors.value())
+        self.settings.sync()
+        super().accept()

@@ -1,0 +1,1 @@
+"""The player: a take or the whole edit with its sound, frame-accurate."""

@@ -1,0 +1,1 @@
+"""The render queue panel: every job with its state, progress and actions."""

@@ -1,0 +1,1 @@
+"""The shot panel: the current shot's prompt, settings, keyframe and continuity."""

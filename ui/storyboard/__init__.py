@@ -1,0 +1,1 @@
+"""The storyboard panel: one card per shot in story order."""

@@ -1,0 +1,619 @@
+"""The storyboard: one card per shot in story order, with its take (or a previz still),
+its camera move and its render state; cards are added, duplicated, deleted and dragged
+into a new order, each gesture one undo step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAccessible, QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QMenu,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.backends.previz import fit_cover, load_image, title_card
+from studio.camera import rig as camera
+from studio.commands import add_shot, move_shot, remove_shot
+from studio.errors import StudioError
+from studio.project.model import Shot, new_id
+from ui.bridge import FAILED, QUEUED, RUNNING, EngineBridge
+from ui.document import Document
+from ui.storyboard.shot_card import (
+    CARD_SIZE,
+    CameraMoveRole,
+    DurationRole,
+    HasTakeImageRole,
+    ProgressRole,
+    ShotCardDelegate,
+    ShotIdRole,
+    StatusKeyRole,
+    StatusRole,
+)
+from ui.storyboard.shot_card import (
+    CHIP_COLOURS as CHIP_COLOURS,  # re-exported: tests and callers read the chip colours
+)
+from ui.widgets.images import to_qimage
+from ui.widgets.thumbnails import ThumbnailCache
+
+MIME_TYPE = "application/x-gallop-shot-ids"
+THUMB_WIDTH, THUMB_HEIGHT = 192, 108  # 16:9, a little larger than the card's picture box
+
+
+def duration_text(seconds: float) -> str:
+    return f"{round(seconds, 2):g} s"
+
+
+class StoryboardModel(QAbstractListModel):
+    """The project's shots as a list model that follows every edit, undo and redo with
+    proper insert/remove/move notifications (so selections survive)."""
+
+    def __init__(
+        self,
+        document: Document,
+        bridge: EngineBridge | None = None,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.bridge = bridge
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
+        self._ids = [s.id for s in document.project.shots]
+        self._stills: OrderedDict[tuple, QImage] = OrderedDict()
+        self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
+        self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
+        # What each card showed at the last sync.
+        self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
+        document.changed.connect(self.sync)
+        self.thumbnails.ready.connect(self._thumbnail_ready)
+        if bridge is not None:
+            bridge.shotStateChanged.connect(self._shot_state_changed)
+
+    # -- reading -----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
+        return 0 if parent.isValid() else len(self._ids)
+
+    def shot_id(self, row: int) -> str:
+        return self._ids[row]
+
+    def row_of(self, shot_id: str) -> int:
+        try:
+            return self._ids.index(shot_id)
+        except ValueError:
+            return -1
+
+    def index_of(self, shot_id: str) -> QModelIndex:
+        row = self.row_of(shot_id)
+        return self.index(row, 0) if row >= 0 else QModelIndex()
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        shot = self.document.project.shot(self._ids[index.row()])
+        if shot is None:  # between an edit and the notification that follows it
+            return None
+        if role in (Qt.DisplayRole, Qt.EditRole):
+            return shot.title or shot.id
+        if role == ShotIdRole:
+            return shot.id
+        if role == DurationRole:
+            return duration_text(shot.duration)
+        if role == CameraMoveRole:
+            return self._camera_move(shot)
+        if role in (StatusRole, StatusKeyRole, ProgressRole):
+            text, key, fraction = self._status(shot)
+            return {StatusRole: text, StatusKeyRole: key, ProgressRole: fraction}[role]
+        if role == Qt.DecorationRole:
+            return self._take_image(shot) or self._previz_still(shot)
+        if role == HasTakeImageRole:
+            return self._take_image(shot) is not None
+        if role == Qt.ToolTipRole:
+            return self._tooltip(shot)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemIsDropEnabled  # drops land between cards, never onto one
+        return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+
+    def _camera_move(self, shot: Shot) -> str:
+        key = (shot.camera, shot.duration)
+        text = self._moves.get(key)
+        if text is None:
+            try:
+                text = camera.describe(shot.camera, shot.duration)
+            except (ValueError, ArithmeticError):
+                text = ""
+            if len(self._moves) > 512:
+                self._moves.clear()
+            self._moves[key] = text
+        return text
+
+    def _status(self, shot: Shot) -> tuple[str, str, float]:
+        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
+        if job is not None:
+            if job.state == QUEUED:
+                return "queued", "queued", 0.0
+            if job.state == RUNNING:
+                return f"rendering {int(job.fraction * 100)}%", "rendering", job.fraction
+            if job.state == FAILED:
+                return "failed", "failed", 0.0
+        status = self.document.shot_status(shot)
+        status = "done" if status == "rendered" else status
+        return status, status, 0.0
+
+    def _tooltip(self, shot: Shot) -> str:
+        lines = [f"<b>{_escape(shot.title or shot.id)}</b>"]
+        if shot.prompt:
+            lines.append(_escape(shot.prompt))
+        move = self._camera_move(shot)
+        lines.append(f"{duration_text(shot.duration)} · {_escape(move)}")
+        status = self._status(shot)[0]
+        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
+        if job is not None and job.state == FAILED and job.message:
+            status += f": {job.message}"
+        lines.append(f"Status: {_escape(status)}")
+        return "<br>".join(lines)
+
+    def _take_image(self, shot: Shot) -> QImage | None:
+        path = self.document.take_path(shot)
+        if path is None:
+            return None
+        image = self.thumbnails.get(path, 0, THUMB_WIDTH)
+        if image is None:
+            self._awaiting.add(shot.id)  # decoding: the card repaints when it lands
+        return image if image is not None and not image.isNull() else None
+
+    def _previz_still(self, shot: Shot) -> QImage:
+        """The keyframe (cropped to 16:9) or else a title card of the prompt, cached."""
+        path = self.document.media_path(shot.keyframe) if shot.keyframe else None
+        text = shot.prompt.strip() or shot.title or "Untitled shot"
+        # The shot's id varies the backdrop, so neighbouring cards are told apart.
+        seed = (shot.seed + zlib.crc32(shot.id.encode())) % 2**32
+        try:
+            key: tuple = ("keyframe", str(path), path.stat().st_mtime)
+        except (AttributeError, OSError):  # no keyframe, or its file is gone
+            key, path = ("card", text, seed), None
+        image = self._stills.get(key)
+        if image is None:
+            try:
+                frame = fit_cover(load_image(path), THUMB_WIDTH, THUMB_HEIGHT) if path else None
+            except StudioError:  # unreadable: the title card still says what the shot is
+                frame = None
+            if frame is None:
+                frame = title_card(text, THUMB_WIDTH, THUMB_HEIGHT, seed=seed)
+            image = self._stills[key] = to_qimage(frame)
+            while len(self._stills) > 256:
+                self._stills.popitem(last=False)
+        self._stills.move_to_end(key)
+        return image
+
+    # -- following the project ---------------------------------------------------------
+    def sync(self) -> None:
+        """Bring the rows in line with `project.shots`: removals, then moves, then
+        insertions, each announced so views keep their selection; then refresh all."""
+        new_ids = [s.id for s in self.document.project.shots]
+        moved = new_ids != self._ids
+        if moved:
+            wanted = set(new_ids)
+            for row in reversed(range(len(self._ids))):
+                if self._ids[row] not in wanted:
+                    self.beginRemoveRows(QModelIndex(), row, row)
+                    del self._ids[row]
+                    self.endRemoveRows()
+            kept = set(self._ids)
+            order = [i for i in new_ids if i in kept]
+            for target, shot_id in enumerate(order):
+                source = self._ids.index(shot_id)
+                if source != target:  # always source > target: the prefix already matches
+                    self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
+                    self._ids.insert(target, self._ids.pop(source))
+                    self.endMoveRows()
+            for row, shot_id in enumerate(new_ids):
+                if shot_id not in kept:
+                    self.beginInsertRows(QModelIndex(), row, row)
+                    self._ids.insert(row, shot_id)
+                    self.endInsertRows()
+        # Only the cards whose content changed repaint: an edit to one shot (a slider
+        # drag, a take landing) leaves the others alone.
+        shown = {shot.id: self._looks(shot) for shot in self.document.project.shots}
+        if moved:
+            if self._ids:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+        else:
+            for row, shot_id in enumerate(self._ids):
+                if shown.get(shot_id) != self._shown.get(shot_id):
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+        self._shown = shown
+
+    def _looks(self, shot: Shot) -> tuple:
+        """Everything of the shot a card shows (the job's state is followed apart)."""
+        return (
+            shot.title,
+            shot.duration,
+            shot.camera,
+            shot.prompt,
+            shot.seed,
+            shot.keyframe,
+            self.document.take_path(shot),
+            self.document.shot_status(shot),
+        )
+
+    def _shot_state_changed(self, shot_id: str) -> None:
+        index = self.index_of(shot_id)
+        if index.isValid():
+            self.dataChanged.emit(index, index)
+
+    def _thumbnail_ready(self, path: str) -> None:
+        """Repaint the cards that wait for a picture of this take, once it is there: the
+        cache also lands other frames of the take (timeline strips, the takes list)."""
+        for shot_id in list(self._awaiting):
+            shot = self.document.project.shot(shot_id)
+            take_path = self.document.take_path(shot) if shot is not None else None
+            if take_path is None:
+                self._awaiting.discard(shot_id)
+            elif str(take_path) == path and self._take_image(shot) is not None:
+                self._awaiting.discard(shot_id)
+                index = self.index_of(shot_id)
+                if index.isValid():
+                    self.dataChanged.emit(index, index, [Qt.DecorationRole, HasTakeImageRole])
+
+    # -- drag and drop -----------------------------------------------------------------
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [MIME_TYPE]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        data = QMimeData()
+        payload = json.dumps([self._ids[r] for r in rows]).encode()
+        data.setData(MIME_TYPE, QByteArray(payload))
+        return data
+
+    def _dropped_ids(self, data: QMimeData) -> list[str]:
+        if data is None or not data.hasFormat(MIME_TYPE):
+            return []
+        try:
+            ids = json.loads(bytes(data.data(MIME_TYPE).data()).decode())
+        except (ValueError, UnicodeDecodeError):
+            return []
+        if not isinstance(ids, list):
+            return []
+        return [i for i in ids if isinstance(i, str) and i in self._ids]
+
+    def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        return action == Qt.MoveAction and bool(self._dropped_ids(data))
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        """Move the dragged shots, in story order, to land before `row` (one undo step)."""
+        if action == Qt.IgnoreAction:
+            return True
+        moving = self._dropped_ids(data)
+        if action != Qt.MoveAction or not moving:
+            return False
+        self.move_shots(moving, parent.row() if parent.isValid() else row)
+        return True  # also when dropped where they were: the drop is accepted
+
+    def move_shots(self, shot_ids: list[str], row: int) -> bool:
+        """Move the shots, kept in story order, to land before `row` (-1: at the end), as
+        one undo step. False when nothing moves."""
+        project = self.document.project
+        current = [s.id for s in project.shots]
+        moving = [i for i in current if i in set(shot_ids)]
+        if row < 0 or row > len(current):
+            row = len(current)
+        before = sum(1 for i in current[:row] if i not in moving)
+        rest = [i for i in current if i not in moving]
+        wanted = rest[:before] + moving + rest[before:]
+        if wanted == current:
+            return False
+        text = "Move shot" if len(moving) == 1 else f"Move {len(moving)} shots"
+        with self.document.macro(text):
+            for target, shot_id in enumerate(wanted):
+                source = project.shot_index(shot_id)
+                if source != target:
+                    self.document.push(move_shot(project, source, target))
+        return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class CardView(QListView):
+    """The storyboard's grid of cards.
+
+    QListView repaints its whole viewport when any item's data changes, so a render
+    reporting progress on one card repainted every card in view each step. Cards all have
+    one size, so a change repaints the changed cards only; with an assistive technology
+    active, Qt's own handling runs too, for the notifications it sends.
+    """
+
+    def dataChanged(self, top_left, bottom_right, roles=()) -> None:  # noqa: N802 - Qt override
+        if QAccessible.isActive() or not (top_left.isValid() and bottom_right.isValid()):
+            super().dataChanged(top_left, bottom_right, roles)
+            return
+        model = self.model()
+        area = QRect()
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            area = area.united(self.visualRect(model.index(row, 0)))
+        if not area.isEmpty():
+            self.viewport().update(area)
+
+
+class StoryboardPanel(QWidget):
+    """The storyboard grid with its toolbar; selecting a card makes its shot current."""
+
+    activated = Signal(str)  # a card was double-clicked or Enter was pressed on it
+    renderRequested = Signal(list)  # noqa: N815 - Qt signal naming; shot ids
+
+    def __init__(
+        self,
+        document: Document,
+        bridge: EngineBridge | None = None,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.model = StoryboardModel(document, bridge, thumbnails, self)
+
+        view = self.view = CardView(self)
+        view.setObjectName("storyboard")
+        view.setModel(self.model)
+        view.setItemDelegate(ShotCardDelegate(view))
+        # List mode flowing left to right with wrapping: a grid in story order, where an
+        # internal move drops between cards (icon mode would move them freely).
+        view.setViewMode(QListView.ListMode)
+        view.setFlow(QListView.LeftToRight)
+        view.setWrapping(True)
+        view.setResizeMode(QListView.Adjust)
+        view.setUniformItemSizes(True)
+        view.setSpacing(4)
+        view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        view.setDragEnabled(True)
+        view.setAcceptDrops(True)
+        view.setDropIndicatorShown(True)
+        view.setDragDropMode(QAbstractItemView.InternalMove)
+        view.setDefaultDropAction(Qt.MoveAction)
+        view.setMouseTracking(True)
+        view.setMinimumSize(CARD_SIZE.width() + 24, CARD_SIZE.height() + 12)
+        view.setContextMenuPolicy(Qt.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
+        view.activated.connect(self._activated)
+
+        act = self._action
+        self.add_action = act("Add shot", "Add a shot after the current one", "Ins", self.add_shot)
+        # Duplicate and Delete are handled as key presses of the grid (`eventFilter`), so a
+        # window that binds the same keys to the same edits is not an ambiguous shortcut.
+        self.duplicate_action = act(
+            "Duplicate",
+            "Copy the selected shots, without their takes (Ctrl+D)",
+            "",
+            self.duplicate_selected,
+        )
+        self.delete_action = act(
+            "Delete", "Delete the selected shots (Del)", "", self.delete_selected
+        )
+        self.earlier_action = act(
+            "Move earlier",
+            "Move the selected shots one place earlier",
+            "Alt+Left",
+            lambda: self.move_selected(-1),
+        )
+        self.later_action = act(
+            "Move later",
+            "Move the selected shots one place later",
+            "Alt+Right",
+            lambda: self.move_selected(1),
+        )
+        self.render_action = act("Render", "Render the selected shots", "", self.render_selected)
+        view.installEventFilter(self)
+        self.toolbar = QToolBar("Storyboard", self)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for action in (self.add_action, self.duplicate_action, self.delete_action):
+            self.toolbar.addAction(action)
+
+        self.empty_hint = QLabel("No shots yet. Add a shot to start the storyboard.", self)
+        self.empty_hint.setAlignment(Qt.AlignCenter)
+        self.empty_hint.setEnabled(False)  # drawn in the palette's quiet text colour
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.empty_hint)
+        layout.addWidget(view, 1)
+
+        view.selectionModel().currentChanged.connect(self._current_changed)
+        view.selectionModel().selectionChanged.connect(self._update_actions)
+        self.model.rowsInserted.connect(self._update_actions)
+        self.model.rowsRemoved.connect(self._update_actions)
+        self.model.rowsMoved.connect(self._update_actions)
+        document.currentShotChanged.connect(self.show_shot)
+        self.show_shot(document.current_shot_id)
+        self._update_actions()
+
+    def _action(self, text: str, tip: str, keys: str, slot) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+            # Keys act while the storyboard has focus; other panels keep theirs.
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            keys = action.shortcut().toString(QKeySequence.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.view and event.type() == QEvent.KeyPress:
+            if event.matches(QKeySequence.Delete) or event.key() == Qt.Key_Backspace:
+                self.delete_selected()
+                return True
+            if event.key() == Qt.Key_D and event.modifiers() == Qt.ControlModifier:
+                self.duplicate_selected()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- selection and the current shot --------------------------------------------------
+    def selected_shot_ids(self) -> list[str]:
+        """The selected shots in story order."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [self.model.shot_id(r) for r in rows]
+
+    def select_shots(self, shot_ids: list[str]) -> None:
+        selection = self.view.selectionModel()
+        selection.clearSelection()
+        for shot_id in shot_ids:
+            index = self.model.index_of(shot_id)
+            if index.isValid():
+                selection.select(index, QItemSelectionModel.Select)
+
+    def show_shot(self, shot_id: str) -> None:
+        """Follow the document's current shot: make its card current and selected."""
+        index = self.model.index_of(shot_id) if shot_id else QModelIndex()
+        selection = self.view.selectionModel()
+        if index.isValid() and selection.currentIndex() != index:
+            selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+            self.view.scrollTo(index)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.document.set_current_shot(self.model.shot_id(current.row()))
+
+    def _update_actions(self, *_args) -> None:
+        rows = [i.row() for i in self.view.selectionModel().selectedIndexes()]
+        for action in (self.duplicate_action, self.delete_action, self.render_action):
+            action.setEnabled(bool(rows))
+        self.earlier_action.setEnabled(bool(rows) and min(rows) > 0)
+        self.later_action.setEnabled(bool(rows) and max(rows) < self.model.rowCount() - 1)
+        self.empty_hint.setVisible(self.model.rowCount() == 0)
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.activated.emit(self.model.shot_id(index.row()))
+
+    # -- edits -------------------------------------------------------------------------
+    def add_shot(self) -> str:
+        """A new shot after the current one (or at the end); it becomes current."""
+        project = self.document.project
+        current = self.document.current_shot_id
+        where = project.shot_index(current) + 1 if project.shot(current) else len(project.shots)
+        shot = project.new_shot(title=f"Shot {len(project.shots) + 1}")
+        self.document.push(add_shot(project, shot, where, clip=True))
+        self.document.set_current_shot(shot.id)
+        return shot.id
+
+    def duplicate_selected(self) -> list[str]:
+        """Copy the selected shots (prompt, camera, settings; not the takes), each placed
+        after its original, in one undo step; the copies become the selection."""
+        project = self.document.project
+        ids = self.selected_shot_ids()
+        copies: list[str] = []
+        if not ids:
+            return copies
+        with self.document.macro("Duplicate shot" if len(ids) == 1 else "Duplicate shots"):
+            for shot_id in ids:
+                shot = project.shot(shot_id)
+                copy = dataclasses.replace(
+                    shot,
+                    id=new_id("shot"),
+                    title=f"{shot.title} (copy)" if shot.title else "",
+                    references=list(shot.references),
+                    characters=list(shot.characters),
+                    takes=[],
+                    selected_take=None,
+                )
+                self.document.push(
+                    add_shot(project, copy, project.shot_index(shot_id) + 1, clip=True)
+                )
+                copies.append(copy.id)
+        self.document.set_current_shot(copies[-1])
+        self.select_shots(copies)
+        return copies
+
+    def delete_selected(self) -> list[str]:
+        """Delete the selected shots in one undo step; the next shot becomes current.
+        The timeline keeps its clips: it edits its own cut."""
+        project = self.document.project
+        ids = self.selected_shot_ids()
+        if not ids:
+            return ids
+        last = max(project.shot_index(i) for i in ids)
+        after = [s.id for s in project.shots[last + 1 :] if s.id not in ids]
+        before = [s.id for s in project.shots[:last] if s.id not in ids]
+        neighbour = after[0] if after else (before[-1] if before else "")
+        if neighbour:
+            self.document.set_current_shot(neighbour)
+        with self.document.macro("Delete shot" if len(ids) == 1 else "Delete shots"):
+            for index in sorted((project.shot_index(i) for i in ids), reverse=True):
+                self.document.push(remove_shot(project, index))
+        return ids
+
+    def move_selected(self, step: int) -> bool:
+        """Move the selected shots (gathered, in story order) one place earlier (step -1)
+        or later (+1), as one undo step."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        if not rows:
+            return False
+        target = rows[0] - 1 if step < 0 else rows[-1] + 2
+        if not 0 <= target <= self.model.rowCount():
+            return False
+        return self.model.move_shots(self.selected_shot_ids(), target)
+
+    def render_selected(self) -> None:
+        ids = self.selected_shot_ids()
+        if ids:
+            self.renderRequested.emit(ids)
+
+    # -- the context menu --------------------------------------------------------------
+    def context_menu(self, pos: QPoint) -> QMenu:
+        """The menu for a card at `pos` (viewport coordinates); right-clicking a card
+        outside the selection selects it first."""
+        index = self.view.indexAt(pos)
+        selection = self.view.selectionModel()
+        if index.isValid() and not selection.isSelected(index):
+            selection.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+        menu = QMenu(self)
+        if selection.hasSelection():
+            menu.addAction(self.render_action)
+            menu.addSeparator()
+            menu.addActions([self.duplicate_action, self.delete_action])
+            menu.addSeparator()
+            menu.addActions([self.earlier_action, self.later_action])
+        menu.addAction(self.add_action)
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu(pos)
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()

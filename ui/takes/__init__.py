@@ -1,0 +1,1 @@
+"""The takes panel: pick, discard and compare a shot's takes."""

@@ -1,0 +1,1 @@
+"""The timeline panel: the painted edit, its edits, and the sound clips."""

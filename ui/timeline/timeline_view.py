@@ -1,0 +1,862 @@
+"""The timeline panel: a painted view of the edit (ruler, shot clips with take thumbnails,
+transitions, audio waveforms, playhead) where clips are trimmed, rolled, moved, split and
+deleted with the mouse and keyboard, and a toolbar for zoom, snapping and transitions.
+
+Every edit is a `studio.timeline.timeline` operation pushed through `Document.push`; a drag pushes
+as it goes under one merge key per gesture, so the whole drag is one undo step. An edit the
+timeline refuses (`EditError`) changes nothing and its reason shows in the status line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QStaticText,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollBar,
+    QSpinBox,
+    QToolBar,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.commands import set_timeline
+from studio.errors import EditError
+from studio.timeline.timecode import nominal_rate, timecode
+from studio.timeline.timeline import Clip, Timeline, Transition, TransitionKind
+from ui.document import Document
+from ui.timeline.timeline_paint import (
+    AUDIO_H,
+    LEFT,
+    RULER_H,
+    VIDEO_H,
+    TimelineGeometry,
+    TimelineLayout,
+    WaveformCache,
+    paint_playhead,
+    paint_timeline,
+)
+from ui.widgets.theme import show_toolbar_overflow
+from ui.widgets.thumbnails import ThumbnailCache
+
+SNAP_PX = 8
+MIN_PPF, MAX_PPF = 0.001, 64.0  # pixels per frame
+RIGHT_PAD = 120  # room past the end so the last edit can be dragged longer
+TRANSITION_KINDS = [
+    ("Cut", TransitionKind.CUT),
+    ("Crossfade", TransitionKind.CROSSFADE),
+    ("Dip to black", TransitionKind.DIP_BLACK),
+    ("Dip to white", TransitionKind.DIP_WHITE),
+]
+VIEW_HELP = (
+    "Click a clip to select it; click or drag the ruler to move the playhead.\n"
+    "Drag a clip's edge to trim it (later clips follow); Ctrl-drag trims without moving "
+    "later clips; Shift- or Alt-drag rolls the edit between two clips.\n"
+    "Drag a clip to reorder it; drag a transition's handle sideways to change its length.\n"
+    "Keys: Left/Right step a frame (Shift: a second), Up/Down jump between edits, "
+    "Home/End, S split at the playhead, Delete ripple-deletes, Shift+Delete lifts, "
+    "+/- zoom, \\ fits, Escape cancels a drag."
+)
+
+
+@dataclass
+class _Drag:
+    kind: str  # "playhead", "left", "right", "body" or "transition"
+    index: int
+    x: float
+    origin: Timeline
+    mode: str  # "ripple", "roll" or "overwrite" for edges
+    targets: np.ndarray
+    moving: bool = False
+
+
+class TimelineView(QWidget, TimelineGeometry):
+    """The painted timeline. Geometry helpers (`x_of_frame`, `clip_rect`, ...) are public
+    so the panel and tests can aim at clips."""
+
+    clipSelected = Signal(str)  # noqa: N815 - the shot id of a clicked clip
+    playheadMoved = Signal(int)  # noqa: N815 - moved by the user here
+    playheadChanged = Signal(int)  # noqa: N815 - moved by anyone
+    selectionChanged = Signal(str)  # noqa: N815 - the selected item id, "" for none
+    audioClipSelected = Signal(str, str)  # noqa: N815 - track id, audio clip id
+    message = Signal(str)
+
+    def __init__(
+        self,
+        document: Document,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.thumbnails = thumbnails
+        self.waveforms = WaveformCache(self)
+        self.ppf = 4.0
+        self.scroll = 0.0
+        self.playhead = 0
+        self.snapping = True
+        self.selected_id = ""
+        self.hover_handle: int | None = None
+        self.drop_x: float | None = None
+        self.last_painted_clips = 0
+        self._fit = True  # follow the window's width until the user zooms or scrolls
+        self._gesture = 0
+        self._drag: _Drag | None = None
+        self._take_paths: dict[tuple[str, str | None], object] = {}
+        self._labels: dict[tuple[str, int | None], QStaticText] = {}
+        self._version = 0
+        self._static: QPixmap | None = None
+        self._static_key: tuple | None = None
+        self.layout_ = TimelineLayout(document.project.timeline, document.project)
+        self.scrollbar = QScrollBar(Qt.Horizontal, self)
+        self.scrollbar.valueChanged.connect(self._scrollbar_moved)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMouseTracking(True)
+        self.setWhatsThis(VIEW_HELP)
+        self.setMinimumHeight(self.content_height(1) + self.scrollbar.sizeHint().height())
+        document.changed.connect(self._document_changed)
+        document.currentShotChanged.connect(self._current_shot_changed)
+        self.waveforms.ready.connect(self._media_ready)
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._thumbnail_ready)
+
+    # -- geometry ------------------------------------------------------------------------
+    @property
+    def timeline(self) -> Timeline:
+        return self.layout_.timeline
+
+    def sizeHint(self):  # noqa: N802 - Qt override
+        size = super().sizeHint()
+        size.setWidth(900)
+        size.setHeight(self.content_height() + self.scrollbar.sizeHint().height())
+        return size
+
+    def take_path_of(self, clip: Clip):
+        key = (clip.shot_id, clip.take_id)
+        if key not in self._take_paths:
+            shot = self.layout_.shots.get(clip.shot_id)
+            self._take_paths[key] = self.document.take_path(shot, clip.take_id) if shot else None
+        return self._take_paths[key]
+
+    # -- zoom and scroll -----------------------------------------------------------------
+    def _fit_ppf(self) -> float:
+        return max(MIN_PPF, (self.width() - LEFT - 16) / max(1, self.layout_.duration))
+
+    def _max_scroll(self) -> float:
+        return max(0.0, self.layout_.duration * self.ppf + LEFT + RIGHT_PAD - self.width())
+
+    def set_scroll(self, value: float) -> None:
+        self.scroll = min(max(0.0, value), self._max_scroll())
+        self.scrollbar.blockSignals(True)
+        self.scrollbar.setRange(0, int(np.ceil(self._max_scroll())))
+        self.scrollbar.setPageStep(max(1, self.width()))
+        self.scrollbar.setSingleStep(40)
+        self.scrollbar.setValue(round(self.scroll))
+        self.scrollbar.blockSignals(False)
+        self.update()
+
+    def _scrollbar_moved(self, value: int) -> None:
+        self._fit = False
+        self.set_scroll(float(value))
+
+    def set_zoom(self, ppf: float, anchor_x: float | None = None) -> None:
+        """Pixels per frame, keeping the frame under `anchor_x` (default: centre) in place."""
+        anchor = self.width() / 2 if anchor_x is None else anchor_x
+        frame = (anchor - LEFT + self.scroll) / self.ppf
+        self.ppf = min(max(ppf, min(MIN_PPF, self._fit_ppf())), MAX_PPF)
+        self._fit = False
+        self.set_scroll(frame * self.ppf - (anchor - LEFT))
+
+    def _zoom_anchor(self) -> float | None:
+        x = self.x_of_frame(self.playhead)
+        return x if 0 <= x <= self.width() else None
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.ppf * 1.5, self._zoom_anchor())
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.ppf / 1.5, self._zoom_anchor())
+
+    def fit(self) -> None:
+        self.ppf = self._fit_ppf()
+        self._fit = True
+        self.set_scroll(0.0)
+
+    def ensure_visible(self, frame: int) -> None:
+        x = self.x_of_frame(frame)
+        if x < 0 or x > self.width() - 8:
+            self._fit = False
+            self.set_scroll(frame * self.ppf - self.width() / 3)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        h = self.scrollbar.sizeHint().height()
+        self.scrollbar.setGeometry(0, self.height() - h, self.width(), h)
+        if self._fit:
+            self.fit()
+        else:
+            self.set_scroll(self.scroll)
+        super().resizeEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        delta = event.angleDelta()
+        steps = (delta.y() or delta.x()) / 120
+        if event.modifiers() & Qt.ControlModifier:
+            self.set_zoom(self.ppf * 1.25**steps, event.position().x())
+        else:
+            pixels = event.pixelDelta()  # touchpads report pixels: scroll by exactly that
+            moved = (pixels.y() or pixels.x()) if not pixels.isNull() else steps * 80
+            self._fit = False
+            self.set_scroll(self.scroll - moved)
+        event.accept()
+
+    # -- painting ------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # Everything but the playhead is kept in a pixmap, so playback (which only moves
+        # the playhead) repaints with one blit.
+        width, height = self.width(), self.height() - self.scrollbar.height()
+        ratio = self.devicePixelRatioF()
+        key = (
+            self.layout_,
+            self.ppf,
+            self.scroll,
+            width,
+            height,
+            ratio,
+            self.selected_id,
+            self.hover_handle,
+            self.drop_x,
+            self._version,
+        )
+        if key != self._static_key:
+            pixmap = self._static
+            size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+            if pixmap is None or (pixmap.width(), pixmap.height()) != size:
+                pixmap = QPixmap(*size)
+                pixmap.setDevicePixelRatio(ratio)
+            painter = QPainter(pixmap)
+            try:
+                painter.setFont(self.font())
+                self.last_painted_clips = paint_timeline(painter, self, self.layout_, width, height)
+            finally:
+                painter.end()
+            self._static, self._static_key = pixmap, key
+        painter = QPainter(self)
+        try:
+            painter.drawPixmap(0, 0, self._static)
+            paint_playhead(painter, self, width, height)
+        finally:
+            painter.end()
+
+    def invalidate(self) -> None:
+        """Repaint everything, not just the playhead (new media, palette or font)."""
+        self._version += 1
+        self.update()
+
+    def label(self, text: str, width: int | None = None) -> QStaticText:
+        """`text` elided to `width` pixels, laid out once: redrawn labels cost a blit."""
+        key = (text, width)
+        static = self._labels.get(key)
+        if static is None:
+            if len(self._labels) > 4096:
+                self._labels.clear()
+            if width is not None:
+                text = self.fontMetrics().elidedText(text, Qt.ElideRight, max(0, width))
+            static = self._labels[key] = QStaticText(text)
+            static.setTextFormat(Qt.PlainText)
+        return static
+
+    def timecode_label(self, frame: int) -> QStaticText:
+        key = (f"@{frame}", None)  # ruler labels cached by frame: no timecode() per paint
+        static = self._labels.get(key)
+        if static is None:
+            static = self._labels[key] = self.label(timecode(frame, self.timeline.fps))
+        return static
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.PaletteChange, QEvent.FontChange, QEvent.StyleChange):
+            self._labels.clear()
+            self.invalidate()
+        super().changeEvent(event)
+
+    def _media_ready(self, _path: str) -> None:
+        self.invalidate()
+
+    def _thumbnail_ready(self, path: str) -> None:
+        # The cache is shared with the storyboard: only frames of takes shown here count.
+        if any(str(take) == path for take in self._take_paths.values() if take is not None):
+            self.invalidate()
+
+    # -- following the document ----------------------------------------------------------
+    def _document_changed(self) -> None:
+        project = self.document.project
+        self._take_paths.clear()
+        self._version += 1  # titles, takes and media may have changed with the timeline
+        if project.timeline is not self.layout_.timeline:
+            if project.timeline.fps != self.layout_.timeline.fps:
+                self._labels.clear()  # ruler labels are cached by frame
+            self.layout_ = TimelineLayout(project.timeline, project)
+            self.setMinimumHeight(self.content_height() + self.scrollbar.sizeHint().height())
+        else:
+            self.layout_.refresh_shots(project)
+        if self.selected_id and self.selected_id not in self.layout_.index:
+            self.select("")
+        if self.playhead > self.layout_.duration:
+            self.set_playhead(self.layout_.duration)
+        if self._fit and self._drag is None:
+            self.fit()
+        else:
+            self.set_scroll(self.scroll)
+
+    def _current_shot_changed(self, shot_id: str) -> None:
+        selected = self.selected_clip()
+        if not shot_id or (selected is not None and selected.shot_id == shot_id):
+            return
+        for i, item in enumerate(self.layout_.items):
+            if isinstance(item, Clip) and item.shot_id == shot_id:
+                self.select(item.id, notify=False)
+                self.ensure_visible(int(self.layout_.starts[i]))
+                return
+
+    # -- selection and playhead ----------------------------------------------------------
+    def selected_clip(self) -> Clip | None:
+        i = self.layout_.index.get(self.selected_id)
+        item = self.layout_.items[i] if i is not None else None
+        return item if isinstance(item, Clip) else None
+
+    def select(self, item_id: str, notify: bool = True) -> None:
+        """Select a clip or gap by id ("" for none); a clicked clip becomes the current shot."""
+        changed = item_id != self.selected_id
+        self.selected_id = item_id
+        clip = self.selected_clip()
+        if notify and clip is not None:
+            self.document.set_current_shot(clip.shot_id)
+            self.clipSelected.emit(clip.shot_id)
+        if changed:
+            self.selectionChanged.emit(item_id)
+        self.update()
+
+    def set_playhead(self, frame: int) -> None:
+        frame = min(max(0, int(frame)), self.layout_.duration)
+        if frame != self.playhead:
+            self.playhead = frame
+            self.playheadChanged.emit(frame)
+            self.update()
+
+    def _user_playhead(self, frame: int, follow: bool = True) -> None:
+        before = self.playhead
+        self.set_playhead(frame)
+        if follow:
+            self.ensure_visible(self.playhead)
+        if self.playhead != before:
+            self.playheadMoved.emit(self.playhead)
+
+    # -- edits ---------------------------------------------------------------------------
+    def _apply(self, make, text: str, merge: bool = False) -> bool:
+        """Push the timeline `make()` returns; an EditError shows its reason instead."""
+        try:
+            new = make()
+        except EditError as exc:
+            self.message.emit(str(exc))
+            return False
+        current = self.document.project.timeline
+        if new is current or new == current:
+            return True
+        key = ("timeline-gesture", id(self), self._gesture) if merge else None
+        self.document.push(set_timeline(self.document.project, new, text, key))
+        return True
+
+    def _fresh_id(self, base: str) -> str:
+        used = set(self.layout_.index)
+        for track in self.timeline.audio_tracks:
+            used.add(track.id)
+            used.update(c.id for c in track.clips)
+        n = 2
+        while f"{base}-{n}" in used:
+            n += 1
+        return f"{base}-{n}"
+
+    def split_at_playhead(self) -> bool:
+        hit = (
+            self.timeline.clip_at(self.playhead) if self.playhead < self.layout_.duration else None
+        )
+        if hit is None or not isinstance(hit[1], Clip):
+            self.message.emit("Put the playhead over a clip to split it")
+            return False
+        new_id = self._fresh_id(hit[1].id)
+        return self._apply(lambda: self.timeline.split(self.playhead, new_id), "Split clip")
+
+    def _remove(self, lift: bool) -> bool:
+        i = self.layout_.index.get(self.selected_id)
+        if i is None:
+            self.message.emit("Select a clip first")
+            return False
+        if lift:
+            ok = self._apply(lambda: self.timeline.lift(self.selected_id), "Lift clip")
+        else:
+            ok = self._apply(lambda: self.timeline.ripple_delete(self.selected_id), "Ripple delete")
+        if ok and self.layout_.items:
+            self.select(self.layout_.items[min(i, len(self.layout_.items) - 1)].id)
+        return ok
+
+    def ripple_delete(self) -> bool:
+        return self._remove(lift=False)
+
+    def lift(self) -> bool:
+        return self._remove(lift=True)
+
+    def set_transition(self, kind: TransitionKind, frames: int) -> bool:
+        """Set the transition into the selected clip (a cut ignores `frames`)."""
+        clip = self.selected_clip()
+        if clip is None:
+            self.message.emit("Select a clip to set the transition into it")
+            return False
+        transition = Transition() if kind is TransitionKind.CUT else Transition(kind, frames)
+        return self._apply(
+            lambda: self.timeline.set_transition(clip.id, transition),
+            f"Set {transition.label}",
+        )
+
+    def audio_hit(self, x: float, y: float) -> tuple[str, str] | None:
+        """The (track id, clip id) of the audio clip under (x, y), if any."""
+        frame = self.frame_at(x)
+        for t, lane in enumerate(self.layout_.audio):
+            top = self.audio_top(t)
+            if top <= y < top + AUDIO_H:
+                j = int(np.searchsorted(lane.starts, frame, side="right")) - 1
+                if 0 <= j < len(lane.track.clips) and frame < lane.ends[j]:
+                    return lane.track.id, lane.track.clips[j].id
+        return None
+
+    def set_match_colour(self, on: bool) -> bool:
+        """Match the selected clip's colour to the clip before it at their join."""
+        clip = self.selected_clip()
+        if clip is None:
+            self.message.emit("Select a clip to match its colour to the clip before it")
+            return False
+        if clip.match_colour == on:
+            return True
+        return self._apply(
+            lambda: self.timeline.replace_clip(replace(clip, match_colour=on)),
+            "Match colour at the join" if on else "Unmatch colour at the join",
+        )
+
+    def _source_frames(self, item) -> int | None:
+        """How long the take behind a clip runs; a clip without a take is bounded by its shot."""
+        if not isinstance(item, Clip):
+            return None
+        shot = self.layout_.shots.get(item.shot_id)
+        if shot is None:
+            return None
+        take = shot.take(item.take_id) if item.take_id else shot.current_take
+        frames = take.request.frames if take is not None else shot.frames
+        return max(frames, item.source_out)
+
+    # -- mouse ---------------------------------------------------------------------------
+    def _snap_targets(self, index: int | None, drop_frame: int | None, ripple: bool) -> np.ndarray:
+        lay = self.layout_
+        edges, owners = lay.item_edges()
+        if ripple and index is not None:
+            edges = edges[owners <= index]  # later items move with the trim
+        targets = np.concatenate([edges, lay.audio_edges(), [self.playhead]])
+        if drop_frame is not None:
+            targets = targets[targets != drop_frame]
+        return np.unique(targets)
+
+    def snap(self, frame: float, targets: np.ndarray) -> int:
+        if self.snapping and targets.size:
+            j = int(np.searchsorted(targets, frame))
+            near = targets[max(0, j - 1) : j + 1]
+            best = near[np.argmin(np.abs(near - frame))]
+            if abs(best - frame) * self.ppf <= SNAP_PX:
+                return int(best)
+        return round(frame)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self.setFocus(Qt.MouseFocusReason)
+        if event.button() != Qt.LeftButton:
+            return
+        x, y = event.position().x(), event.position().y()
+        self._gesture += 1
+        origin = self.timeline
+        if y < RULER_H:
+            targets = self._snap_targets(None, None, False)
+            targets = targets[targets != self.playhead]
+            self._drag = _Drag("playhead", -1, x, origin, "", targets)
+            self._user_playhead(self.snap((x - LEFT + self.scroll) / self.ppf, targets), False)
+            return
+        hit = self.hit(x, y)
+        if hit is None:
+            if self.video_top() <= y < self.video_top() + VIDEO_H:
+                self.select("")
+            else:
+                audio = self.audio_hit(x, y)
+                if audio is not None:
+                    self.audioClipSelected.emit(*audio)
+            return
+        kind, i = hit
+        mods = event.modifiers()
+        mode = "ripple"
+        if mods & (Qt.ShiftModifier | Qt.AltModifier):
+            mode = "roll"
+        elif mods & Qt.ControlModifier:
+            mode = "overwrite"
+        edge = None
+        if kind == "left":
+            edge = int(self.layout_.starts[i])
+        elif kind == "right":
+            edge = int(self.layout_.ends[i])
+        targets = self._snap_targets(i, edge, mode == "ripple")
+        self._drag = _Drag(kind, i, x, origin, mode, targets)
+        self.select(origin.items[i].id)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        x = event.position().x()
+        drag = self._drag
+        if drag is None:
+            self._hover(x, event.position().y())
+            return
+        dx = x - drag.x
+        if drag.kind == "playhead":
+            self._user_playhead(self.snap((x - LEFT + self.scroll) / self.ppf, drag.targets))
+        elif drag.kind in ("left", "right"):
+            self._drag_edge(drag, dx)
+        elif drag.kind == "transition":
+            self._drag_transition(drag, dx)
+        elif drag.kind == "body":
+            if not drag.moving and abs(dx) >= QApplication.startDragDistance():
+                drag.moving = True
+                self.setCursor(Qt.ClosedHandCursor)
+            if drag.moving:
+                slot = self.slot_at(x)
+                lay = self.layout_
+                frame = lay.starts[slot] if slot < len(lay.items) else lay.duration
+                self.drop_x = float(self.x_of_frame(frame))
+                self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        drag, self._drag = self._drag, None
+        self.drop_x = None
+        self.unsetCursor()
+        if drag is not None and drag.kind == "body" and drag.moving:
+            slot = self.slot_at(event.position().x())
+            src = drag.index
+            dest = slot if slot <= src else slot - 1
+            if dest != src:
+                self._gesture += 1
+                self._apply(lambda: drag.origin.move(src, dest), "Move clip")
+        if self._fit:
+            self.fit()
+        self.update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self.mousePressEvent(event)
+
+    def _hover(self, x: float, y: float) -> None:
+        hit = self.hit(x, y)
+        handle = hit[1] if hit and hit[0] == "transition" else None
+        if handle != self.hover_handle:
+            self.hover_handle = handle
+            self.update()
+        if hit and hit[0] in ("left", "right", "transition"):
+            self.setCursor(Qt.SizeHorCursor)
+        elif y < RULER_H:
+            self.setCursor(Qt.IBeamCursor)
+        else:
+            self.unsetCursor()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.ToolTip:
+            pos = event.pos()
+            QToolTip.showText(event.globalPos(), self.tooltip_at(pos.x(), pos.y()), self)
+            return True
+        return super().event(event)
+
+    def tooltip_at(self, x: float, y: float) -> str:
+        """What the thing under (x, y) is and what dragging it does."""
+        if y < RULER_H:
+            return "Click or drag to move the playhead (snaps to edits when snapping is on)"
+        fps = self.timeline.fps
+        for t, lane in enumerate(self.layout_.audio):
+            frame = self.frame_at(x)
+            j0, j1 = lane.visible(frame, frame + 1)
+            if self.audio_top(t) <= y < self.audio_top(t) + AUDIO_H and j1 > j0:
+                clip = lane.track.clips[j0]
+                name = self.layout_.media_names.get(clip.media, clip.media)
+                peaks = self.waveforms.get(self.document.media_path(clip.media))
+                if peaks is self.waveforms.FAILED:
+                    name += " (cannot read the sound file)"
+                return (
+                    f"{name} on {lane.track.name or lane.track.id}: {clip.gain_db:+g} dB, "
+                    f"fades {clip.fade_in} / {clip.fade_out} frames\n"
+                    f"{timecode(clip.start, fps)} - {timecode(clip.end, fps)}"
+                )
+        hit = self.hit(x, y)
+        if hit is None:
+            return VIEW_HELP
+        kind, i = hit
+        item = self.layout_.items[i]
+        if kind == "transition":
+            t = item.transition
+            return (
+                f"{t.label.capitalize()}, {t.frames} frames\n"
+                "Drag sideways to lengthen or shorten it"
+            )
+        if kind in ("left", "right"):
+            return (
+                "Drag to trim; later clips follow (ripple)\n"
+                "Ctrl-drag: trim and keep later clips in place\n"
+                "Shift- or Alt-drag: roll the edit with the neighbouring clip"
+            )
+        if not isinstance(item, Clip):
+            return f"Gap, {item.frames} frames ({timecode(item.frames, fps)})\nDelete closes it"
+        shot = self.layout_.shots.get(item.shot_id)
+        title = (shot.title or shot.id) if shot else item.shot_id
+        take = "no take yet" if self.take_path_of(item) is None else "rendered take"
+        return (
+            f"{title}: {item.duration} frames ({timecode(item.duration, fps)}), {take}\n"
+            f"Source frames {item.source_in}-{item.source_out}\n"
+            "Drag to reorder; S splits at the playhead; Delete ripple-deletes"
+        )
+
+    def _drag_edge(self, drag: _Drag, dx: float) -> None:
+        tl, i = drag.origin, drag.index
+        clip = tl.items[i]
+        assert isinstance(clip, Clip)
+        starts = tl.starts()
+        edge = starts[i] + clip.duration if drag.kind == "right" else starts[i]
+        delta = self.snap(edge + dx / self.ppf, drag.targets) - edge
+        if drag.mode == "roll":
+            point = i + 1 if drag.kind == "right" else i
+            if not 1 <= point < len(tl.items):
+                self.message.emit(f"Clip {clip.id!r} has no neighbour on that side to roll with")
+                return
+            bound = self._source_frames(tl.items[point - 1])
+            self._apply(lambda: tl.roll(point, delta, source_frames=bound), "Roll edit", True)
+            return
+        ripple = drag.mode == "ripple"
+        bound = self._source_frames(clip)
+        if drag.kind == "right":
+            out = clip.source_out + delta
+
+            def make():
+                return tl.trim(clip.id, source_out=out, ripple=ripple, source_frames=bound)
+        else:
+            start = clip.source_in + delta
+
+            def make():
+                return tl.trim(clip.id, source_in=start, ripple=ripple, source_frames=bound)
+
+        self._apply(make, "Trim clip", merge=True)
+
+    def _drag_transition(self, drag: _Drag, dx: float) -> None:
+        clip = drag.origin.items[drag.index]
+        assert isinstance(clip, Clip)
+        t = clip.transition
+        frames = max(1, t.frames + round(dx / self.ppf))
+        transition = Transition(t.kind, frames)
+        if self._apply(
+            lambda: drag.origin.set_transition(clip.id, transition), "Transition length", True
+        ):
+            self.message.emit(f"{t.label.capitalize()}: {frames} frames")
+
+    # -- keys ----------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        key, mods = event.key(), event.modifiers()
+        if key == Qt.Key_Escape and self._drag is not None:
+            origin, self._drag = self._drag.origin, None
+            self.drop_x = None
+            self._apply(lambda: origin, "Cancel drag", merge=True)  # merges away to nothing
+            event.accept()
+            return
+        rate = nominal_rate(self.timeline.fps)
+        step = rate if mods & Qt.ShiftModifier else 1
+        if key == Qt.Key_Left:
+            self._user_playhead(self.playhead - step)
+        elif key == Qt.Key_Right:
+            self._user_playhead(self.playhead + step)
+        elif key == Qt.Key_Home:
+            self._user_playhead(0)
+        elif key == Qt.Key_End:
+            self._user_playhead(self.layout_.duration)
+        elif key in (Qt.Key_Up, Qt.Key_Down):
+            edits = np.unique(np.concatenate([self.layout_.starts, [self.layout_.duration]]))
+            if key == Qt.Key_Up:
+                j = int(np.searchsorted(edits, self.playhead, side="left")) - 1
+            else:
+                j = int(np.searchsorted(edits, self.playhead, side="right"))
+            if 0 <= j < len(edits):
+                self._user_playhead(int(edits[j]))
+        elif key == Qt.Key_S and not mods & Qt.ControlModifier:
+            self.split_at_playhead()
+        elif key in (Qt.Key_Delete, Qt.Key_Backspace):
+            self._remove(lift=bool(mods & Qt.ShiftModifier))
+        elif key in (Qt.Key_Plus, Qt.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key_Minus:
+            self.zoom_out()
+        elif key == Qt.Key_Backslash:
+            self.fit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+
+class TimelinePanel(QWidget):
+    """The timeline dock: a toolbar over the `TimelineView`, and a status line."""
+
+    clipSelected = Signal(str)  # noqa: N815
+    playheadMoved = Signal(int)  # noqa: N815
+    audioClipSelected = Signal(str, str)  # noqa: N815
+
+    def __init__(
+        self,
+        document: Document,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.document = document
+        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
+        self.view = TimelineView(document, self.thumbnails, self)
+        self.view.clipSelected.connect(self.clipSelected)
+        self.view.playheadMoved.connect(self.playheadMoved)
+        self.view.audioClipSelected.connect(self.audioClipSelected)
+
+        bar = QToolBar("Timeline", self)
+        self.zoom_in_action = bar.addAction("Zoom in", self.view.zoom_in)
+        self.zoom_in_action.setToolTip("Zoom in around the playhead (+, Ctrl+wheel)")
+        self.zoom_out_action = bar.addAction("Zoom out", self.view.zoom_out)
+        self.zoom_out_action.setToolTip("Zoom out (-, Ctrl+wheel)")
+        self.fit_action = bar.addAction("Fit", self.view.fit)
+        self.fit_action.setToolTip("Show the whole edit (\\)")
+        self.snap_action = QAction("Snap", self, checkable=True, checked=True)
+        self.snap_action.setToolTip("Snap edges and the playhead to edits and the playhead")
+        self.snap_action.toggled.connect(self._set_snapping)
+        bar.addAction(self.snap_action)
+        bar.addSeparator()
+        self.split_action = bar.addAction("Split", self.view.split_at_playhead)
+        self.split_action.setToolTip("Split the clip under the playhead (S)")
+        self.delete_action = bar.addAction("Ripple delete", self.view.ripple_delete)
+        self.delete_action.setToolTip("Remove the selected clip and close the space (Delete)")
+        self.lift_action = bar.addAction("Lift", self.view.lift)
+        self.lift_action.setToolTip("Remove the selected clip, leaving a gap (Shift+Delete)")
+        bar.addSeparator()
+        self.transition = QComboBox()
+        for label, kind in TRANSITION_KINDS:
+            self.transition.addItem(label, kind)
+        self.transition.setToolTip("The transition into the selected clip")
+        self.transition.activated.connect(self._transition_chosen)
+        self.transition_frames = QSpinBox(minimum=1, maximum=9999, suffix=" f")
+        self.transition_frames.setToolTip("Transition length in frames")
+        self.transition_frames.setValue(max(1, nominal_rate(document.project.timeline.fps) // 2))
+        self.transition_frames.editingFinished.connect(self._transition_chosen)
+        bar.addWidget(QLabel(" Into clip: "))
+        bar.addWidget(self.transition)
+        bar.addWidget(self.transition_frames)
+        self.match_action = QAction("Match colour", self, checkable=True)
+        self.match_action.setToolTip(
+            "Match the colour and exposure of the selected clip's first frames to the end of "
+            "the clip before it (eases back over a third of a second)"
+        )
+        self.match_action.toggled.connect(self._match_toggled)
+        bar.addAction(self.match_action)
+        show_toolbar_overflow(bar)
+
+        self.position = QLabel()
+        self.position.setToolTip("Playhead / duration (HH:MM:SS:FF)")
+        self.status = QLabel()
+        self.status.setObjectName("timelineStatus")
+        self._clear = QTimer(self, singleShot=True, interval=6000, timeout=self.status.clear)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(bar)
+        top.addStretch(1)
+        top.addWidget(self.position)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+
+        self.view.message.connect(self.show_message)
+        self.view.selectionChanged.connect(self._sync_controls)
+        self.view.playheadChanged.connect(self._show_position)
+        document.changed.connect(self._sync_controls)
+        document.changed.connect(self._show_position)
+        self._sync_controls()
+        self._show_position()
+
+    def set_playhead(self, frame: int) -> None:
+        self.view.set_playhead(frame)
+        self.view.ensure_visible(self.view.playhead)
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+        self._clear.start()
+
+    def _set_snapping(self, on: bool) -> None:
+        self.view.snapping = on
+
+    def _show_position(self, *_args) -> None:
+        fps = self.view.timeline.fps
+        self.position.setText(
+            f"{timecode(self.view.playhead, fps)} / {timecode(self.view.layout_.duration, fps)}"
+        )
+
+    def _sync_controls(self, *_args) -> None:
+        clip = self.view.selected_clip()
+        has_item = bool(self.view.selected_id)
+        for action in (self.delete_action, self.lift_action):
+            action.setEnabled(has_item)
+        self.lift_action.setEnabled(clip is not None)
+        self.transition.setEnabled(clip is not None)
+        self.transition_frames.setEnabled(clip is not None)
+        self.match_action.setEnabled(clip is not None)
+        self.match_action.blockSignals(True)
+        self.match_action.setChecked(clip is not None and clip.match_colour)
+        self.match_action.blockSignals(False)
+        if clip is None:
+            return
+        t = clip.transition
+        self.transition.blockSignals(True)
+        self.transition.setCurrentIndex(self.transition.findData(t.kind))
+        self.transition.blockSignals(False)
+        if t.kind is not TransitionKind.CUT:
+            self.transition_frames.blockSignals(True)
+            self.transition_frames.setValue(t.frames)
+            self.transition_frames.blockSignals(False)
+
+    def _transition_chosen(self, *_args) -> None:
+        clip = self.view.selected_clip()
+        if clip is None or self.transition.currentIndex() < 0:
+            return
+        kind = TransitionKind(self.transition.currentData())  # Qt hands back the plain str
+        frames = self.transition_frames.value()
+        if clip.transition == (
+            Transition() if kind is TransitionKind.CUT else Transition(kind, frames)
+        ):
+            return
+        if not self.view.set_transition(kind, frames):
+            self._sync_controls()
+
+    def _match_toggled(self, on: bool) -> None:
+        if not self.view.set_match_colour(on):
+            self._sync_controls()

@@ -1,0 +1,146 @@
+"""Take thumbnails decoded off the GUI thread and cached: storyboard cards, take lists and
+timeline strips ask `get`, paint what is there, and repaint when `ready` names their take.
+
+A take that lands asks for many pictures at once (its card, a strip of frames along its
+clip, its entry in the takes list). Each repaint of the window costs a few milliseconds,
+so `ready` names a take once the pictures queued for it have all landed, or every
+`HOLD_MS` while more keep coming, rather than once per picture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from engine.media.video import VideoReader, scaled_to_width
+from engine.render.worker import lower_thread_priority
+from ui.widgets.images import to_qimage
+
+Key = tuple[str, int, int, float]  # path, frame, width, mtime
+HOLD_MS = 100  # the longest a landed picture waits for the rest of its take's pictures
+
+
+class _Signals(QObject):
+    done = Signal(object, object)  # key, QImage or None
+
+
+# Takes kept open between decodes: a timeline strip asks for several frames of one take,
+# and one reader decodes forward through them instead of opening and seeking anew. A
+# reader is taken out while a thread uses it (readers are not thread-safe).
+_OPEN_READERS = 4
+_readers: OrderedDict[tuple[str, float], VideoReader] = OrderedDict()
+_lowered: set[int] = set()  # decoding threads already yielding to the window's
+_lock = threading.Lock()
+
+
+def _checkout(path: str, mtime: float) -> VideoReader:
+    tid = threading.get_native_id()
+    with _lock:
+        reader = _readers.pop((path, mtime), None)
+        lower = tid not in _lowered
+        _lowered.add(tid)
+    if lower:
+        lower_thread_priority()  # decoding yields the cores to the window, as the engine does
+    return reader if reader is not None else VideoReader(path)
+
+
+def _checkin(path: str, mtime: float, reader: VideoReader) -> None:
+    with _lock:
+        _readers[(path, mtime)] = reader
+        old = [_readers.popitem(last=False)[1] for _ in range(len(_readers) - _OPEN_READERS)]
+    for stale in old:
+        stale.close()
+
+
+class _Decode(QRunnable):
+    def __init__(self, key: Key, signals: _Signals) -> None:
+        super().__init__()
+        self.key, self.signals = key, signals
+
+    def run(self) -> None:
+        path, index, width, mtime = self.key
+        try:
+            reader = _checkout(path, mtime)
+            try:
+                # Past the end of a take shorter than its clip, its last frame holds.
+                frame = reader.read(min(index, len(reader) - 1))
+            except BaseException:
+                reader.close()  # a damaged file is not kept open
+                raise
+            _checkin(path, mtime, reader)
+            image = to_qimage(scaled_to_width(frame, width))
+        except Exception:  # a decode worker must never raise: show no picture
+            image = None
+        with contextlib.suppress(RuntimeError):  # the window closed while decoding
+            self.signals.done.emit(self.key, image)
+
+
+class ThumbnailCache(QObject):
+    """`get(path, frame, width)` returns a cached QImage or None and decodes in the
+    background; `ready(path)` fires when pictures of that take have landed (see above)."""
+
+    ready = Signal(str)
+
+    def __init__(self, capacity: int = 512, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._images: OrderedDict[Key, QImage | None] = OrderedDict()
+        self._pending: set[Key] = set()
+        self._held: dict[str, float] = {}  # path -> when its oldest unannounced picture landed
+        self._capacity = capacity
+        self._hold_timer = QTimer(self, singleShot=True, interval=HOLD_MS)
+        self._hold_timer.timeout.connect(self._announce_held)
+        self._signals = _Signals()
+        self._signals.done.connect(self._done)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # one reader per take decodes in order
+
+    def get(self, path: str | Path | None, frame: int = 0, width: int = 160) -> QImage | None:
+        if path is None:
+            return None
+        path = Path(path)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        key = (str(path), int(frame), int(width), mtime)
+        if key in self._images:
+            self._images.move_to_end(key)
+            return self._images[key]
+        if key not in self._pending:
+            self._pending.add(key)
+            self.pool.start(_Decode(key, self._signals))
+        return None
+
+    def _done(self, key: Key, image: QImage | None) -> None:
+        path = key[0]
+        self._pending.discard(key)
+        more = any(pending[0] == path for pending in self._pending)  # of this take, to come
+        self._images[key] = image
+        while len(self._images) > self._capacity:
+            self._images.popitem(last=False)
+        now = time.monotonic()
+        first = self._held.setdefault(path, now)
+        if not more or now - first >= HOLD_MS / 1000:
+            del self._held[path]
+            self.ready.emit(path)
+        elif not self._hold_timer.isActive():
+            self._hold_timer.start()  # the rest of the take may be slow to come
+
+    def _announce_held(self) -> None:
+        held, self._held = self._held, {}
+        for path in held:
+            self.ready.emit(path)
+
+    def idle(self) -> bool:
+        """Whether no decode waits or runs and every landed picture was announced."""
+        return not self._pending and not self._held
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until queued decodes finish (tests, shutdown)."""
+        return self.pool.waitForDone(msecs)
