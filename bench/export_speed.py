@@ -33,7 +33,7 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.backends.previz import title_card  # noqa: E402
+from engine.backends.title_card import title_card  # noqa: E402
 from engine.export.job import export, export_request  # noqa: E402
 from engine.export.presets import TAKE_SETTINGS  # noqa: E402
 from engine.media.video import probe, write_video  # noqa: E402

@@ -84,7 +84,7 @@ def _pil(image: np.ndarray, width: int, height: int):
     """An RGB array as a PIL image covering width x height (scaled, centre-cropped)."""
     from PIL import Image
 
-    from engine.backends.previz import as_rgb_frame, fit_cover
+    from engine.backends.pictures import as_rgb_frame, fit_cover
 
     return Image.fromarray(fit_cover(as_rgb_frame(image), width, height))
 
@@ -342,7 +342,7 @@ class DiffusersBackend:
             if inputs.lead_in is not None:
                 image = inputs.lead_in[0]
             if inputs.keyframe is not None:
-                from engine.backends.previz import load_image
+                from engine.backends.pictures import load_image
 
                 image = load_image(inputs.keyframe)
             kwargs["image"] = _pil(image, request.width, request.height)

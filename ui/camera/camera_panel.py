@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.backends.previz import fit_cover, load_image, title_card
+from engine.backends.pictures import fit_cover, load_image
+from engine.backends.title_card import title_card
 from engine.media.video import first_frame
 from studio.camera.easing import Easing
 from studio.camera.rig import (

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.backends.base import RenderError
-from engine.backends.previz import load_image
+from engine.backends.pictures import load_image
 from engine.models.catalog import Availability, Catalog
 from engine.models.estimates import estimate
 from engine.render.planning import plan_render

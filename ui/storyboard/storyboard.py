@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.backends.previz import fit_cover, load_image, title_card
+from engine.backends.pictures import fit_cover, load_image
+from engine.backends.title_card import title_card
 from studio.camera import rig as camera
 from studio.commands import add_shot, move_shot, remove_shot
 from studio.errors import StudioError

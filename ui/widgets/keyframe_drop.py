@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QWidget
 
 from engine.backends.base import RenderError
-from engine.backends.previz import load_image
+from engine.backends.pictures import load_image
 from studio.project.model import check_relative_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
