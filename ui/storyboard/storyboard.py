@@ -6,26 +6,18 @@ into a new order, each gesture one undo step.
 from __future__ import annotations
 
 import dataclasses
-import json
-import zlib
-from collections import OrderedDict
-from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
     QEvent,
     QItemSelectionModel,
-    QMimeData,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QRect,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAccessible, QAction, QImage, QKeySequence
+from PySide6.QtGui import QAccessible, QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -36,16 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.backends.pictures import fit_cover, load_image
-from engine.backends.title_card import title_card
-from studio.camera import rig as camera
-from studio.commands import add_shot, move_shot, remove_shot
-from studio.errors import StudioError
-from studio.project.model import Shot, new_id
-from ui.bridge import FAILED, QUEUED, RUNNING, EngineBridge
+from studio.commands import add_shot, remove_shot
+from studio.project.model import new_id
+from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.storyboard.shot_card import (
     CARD_SIZE,
+    CHIP_COLOURS,
     CameraMoveRole,
     DurationRole,
     HasTakeImageRole,
@@ -55,297 +44,34 @@ from ui.storyboard.shot_card import (
     StatusKeyRole,
     StatusRole,
 )
-from ui.storyboard.shot_card import (
-    CHIP_COLOURS as CHIP_COLOURS,  # re-exported: tests and callers read the chip colours
+from ui.storyboard.storyboard_model import (
+    MIME_TYPE,
+    THUMB_HEIGHT,
+    THUMB_WIDTH,
+    StoryboardModel,
+    duration_text,
 )
-from ui.widgets.images import to_qimage
 from ui.widgets.thumbnails import ThumbnailCache
 
-MIME_TYPE = "application/x-gallop-shot-ids"
-THUMB_WIDTH, THUMB_HEIGHT = 192, 108  # 16:9, a little larger than the card's picture box
-
-
-def duration_text(seconds: float) -> str:
-    return f"{round(seconds, 2):g} s"
-
-
-class StoryboardModel(QAbstractListModel):
-    """The project's shots as a list model that follows every edit, undo and redo with
-    proper insert/remove/move notifications (so selections survive)."""
-
-    def __init__(
-        self,
-        document: Document,
-        bridge: EngineBridge | None = None,
-        thumbnails: ThumbnailCache | None = None,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.document = document
-        self.bridge = bridge
-        self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
-        self._ids = [s.id for s in document.project.shots]
-        self._stills: OrderedDict[tuple, QImage] = OrderedDict()
-        self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
-        self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
-        # What each card showed at the last sync.
-        self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
-        document.changed.connect(self.sync)
-        self.thumbnails.ready.connect(self._thumbnail_ready)
-        if bridge is not None:
-            bridge.shotStateChanged.connect(self._shot_state_changed)
-
-    # -- reading -----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008,N802
-        return 0 if parent.isValid() else len(self._ids)
-
-    def shot_id(self, row: int) -> str:
-        return self._ids[row]
-
-    def row_of(self, shot_id: str) -> int:
-        try:
-            return self._ids.index(shot_id)
-        except ValueError:
-            return -1
-
-    def index_of(self, shot_id: str) -> QModelIndex:
-        row = self.row_of(shot_id)
-        return self.index(row, 0) if row >= 0 else QModelIndex()
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
-            return None
-        shot = self.document.project.shot(self._ids[index.row()])
-        if shot is None:  # between an edit and the notification that follows it
-            return None
-        if role in (Qt.DisplayRole, Qt.EditRole):
-            return shot.title or shot.id
-        if role == ShotIdRole:
-            return shot.id
-        if role == DurationRole:
-            return duration_text(shot.duration)
-        if role == CameraMoveRole:
-            return self._camera_move(shot)
-        if role in (StatusRole, StatusKeyRole, ProgressRole):
-            text, key, fraction = self._status(shot)
-            return {StatusRole: text, StatusKeyRole: key, ProgressRole: fraction}[role]
-        if role == Qt.DecorationRole:
-            return self._take_image(shot) or self._previz_still(shot)
-        if role == HasTakeImageRole:
-            return self._take_image(shot) is not None
-        if role == Qt.ToolTipRole:
-            return self._tooltip(shot)
-        return None
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemIsDropEnabled  # drops land between cards, never onto one
-        return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
-
-    def _camera_move(self, shot: Shot) -> str:
-        key = (shot.camera, shot.duration)
-        text = self._moves.get(key)
-        if text is None:
-            try:
-                text = camera.describe(shot.camera, shot.duration)
-            except (ValueError, ArithmeticError):
-                text = ""
-            if len(self._moves) > 512:
-                self._moves.clear()
-            self._moves[key] = text
-        return text
-
-    def _status(self, shot: Shot) -> tuple[str, str, float]:
-        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
-        if job is not None:
-            if job.state == QUEUED:
-                return "queued", "queued", 0.0
-            if job.state == RUNNING:
-                return f"rendering {int(job.fraction * 100)}%", "rendering", job.fraction
-            if job.state == FAILED:
-                return "failed", "failed", 0.0
-        status = self.document.shot_status(shot)
-        status = "done" if status == "rendered" else status
-        return status, status, 0.0
-
-    def _tooltip(self, shot: Shot) -> str:
-        lines = [f"<b>{_escape(shot.title or shot.id)}</b>"]
-        if shot.prompt:
-            lines.append(_escape(shot.prompt))
-        move = self._camera_move(shot)
-        lines.append(f"{duration_text(shot.duration)} · {_escape(move)}")
-        status = self._status(shot)[0]
-        job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
-        if job is not None and job.state == FAILED and job.message:
-            status += f": {job.message}"
-        lines.append(f"Status: {_escape(status)}")
-        return "<br>".join(lines)
-
-    def _take_image(self, shot: Shot) -> QImage | None:
-        path = self.document.take_path(shot)
-        if path is None:
-            return None
-        image = self.thumbnails.get(path, 0, THUMB_WIDTH)
-        if image is None:
-            self._awaiting.add(shot.id)  # decoding: the card repaints when it lands
-        return image if image is not None and not image.isNull() else None
-
-    def _previz_still(self, shot: Shot) -> QImage:
-        """The keyframe (cropped to 16:9) or else a title card of the prompt, cached."""
-        path = self.document.media_path(shot.keyframe) if shot.keyframe else None
-        text = shot.prompt.strip() or shot.title or "Untitled shot"
-        # The shot's id varies the backdrop, so neighbouring cards are told apart.
-        seed = (shot.seed + zlib.crc32(shot.id.encode())) % 2**32
-        try:
-            key: tuple = ("keyframe", str(path), path.stat().st_mtime)
-        except (AttributeError, OSError):  # no keyframe, or its file is gone
-            key, path = ("card", text, seed), None
-        image = self._stills.get(key)
-        if image is None:
-            try:
-                frame = fit_cover(load_image(path), THUMB_WIDTH, THUMB_HEIGHT) if path else None
-            except StudioError:  # unreadable: the title card still says what the shot is
-                frame = None
-            if frame is None:
-                frame = title_card(text, THUMB_WIDTH, THUMB_HEIGHT, seed=seed)
-            image = self._stills[key] = to_qimage(frame)
-            while len(self._stills) > 256:
-                self._stills.popitem(last=False)
-        self._stills.move_to_end(key)
-        return image
-
-    # -- following the project ---------------------------------------------------------
-    def sync(self) -> None:
-        """Bring the rows in line with `project.shots`: removals, then moves, then
-        insertions, each announced so views keep their selection; then refresh all."""
-        new_ids = [s.id for s in self.document.project.shots]
-        moved = new_ids != self._ids
-        if moved:
-            wanted = set(new_ids)
-            for row in reversed(range(len(self._ids))):
-                if self._ids[row] not in wanted:
-                    self.beginRemoveRows(QModelIndex(), row, row)
-                    del self._ids[row]
-                    self.endRemoveRows()
-            kept = set(self._ids)
-            order = [i for i in new_ids if i in kept]
-            for target, shot_id in enumerate(order):
-                source = self._ids.index(shot_id)
-                if source != target:  # always source > target: the prefix already matches
-                    self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
-                    self._ids.insert(target, self._ids.pop(source))
-                    self.endMoveRows()
-            for row, shot_id in enumerate(new_ids):
-                if shot_id not in kept:
-                    self.beginInsertRows(QModelIndex(), row, row)
-                    self._ids.insert(row, shot_id)
-                    self.endInsertRows()
-        # Only the cards whose content changed repaint: an edit to one shot (a slider
-        # drag, a take landing) leaves the others alone.
-        shown = {shot.id: self._looks(shot) for shot in self.document.project.shots}
-        if moved:
-            if self._ids:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
-        else:
-            for row, shot_id in enumerate(self._ids):
-                if shown.get(shot_id) != self._shown.get(shot_id):
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
-        self._shown = shown
-
-    def _looks(self, shot: Shot) -> tuple:
-        """Everything of the shot a card shows (the job's state is followed apart)."""
-        return (
-            shot.title,
-            shot.duration,
-            shot.camera,
-            shot.prompt,
-            shot.seed,
-            shot.keyframe,
-            self.document.take_path(shot),
-            self.document.shot_status(shot),
-        )
-
-    def _shot_state_changed(self, shot_id: str) -> None:
-        index = self.index_of(shot_id)
-        if index.isValid():
-            self.dataChanged.emit(index, index)
-
-    def _thumbnail_ready(self, path: str) -> None:
-        """Repaint the cards that wait for a picture of this take, once it is there: the
-        cache also lands other frames of the take (timeline strips, the takes list)."""
-        for shot_id in list(self._awaiting):
-            shot = self.document.project.shot(shot_id)
-            take_path = self.document.take_path(shot) if shot is not None else None
-            if take_path is None:
-                self._awaiting.discard(shot_id)
-            elif str(take_path) == path and self._take_image(shot) is not None:
-                self._awaiting.discard(shot_id)
-                index = self.index_of(shot_id)
-                if index.isValid():
-                    self.dataChanged.emit(index, index, [Qt.DecorationRole, HasTakeImageRole])
-
-    # -- drag and drop -----------------------------------------------------------------
-    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
-        return Qt.MoveAction
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [MIME_TYPE]
-
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
-        rows = sorted({i.row() for i in indexes if i.isValid()})
-        data = QMimeData()
-        payload = json.dumps([self._ids[r] for r in rows]).encode()
-        data.setData(MIME_TYPE, QByteArray(payload))
-        return data
-
-    def _dropped_ids(self, data: QMimeData) -> list[str]:
-        if data is None or not data.hasFormat(MIME_TYPE):
-            return []
-        try:
-            ids = json.loads(bytes(data.data(MIME_TYPE).data()).decode())
-        except (ValueError, UnicodeDecodeError):
-            return []
-        if not isinstance(ids, list):
-            return []
-        return [i for i in ids if isinstance(i, str) and i in self._ids]
-
-    def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        return action == Qt.MoveAction and bool(self._dropped_ids(data))
-
-    def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        """Move the dragged shots, in story order, to land before `row` (one undo step)."""
-        if action == Qt.IgnoreAction:
-            return True
-        moving = self._dropped_ids(data)
-        if action != Qt.MoveAction or not moving:
-            return False
-        self.move_shots(moving, parent.row() if parent.isValid() else row)
-        return True  # also when dropped where they were: the drop is accepted
-
-    def move_shots(self, shot_ids: list[str], row: int) -> bool:
-        """Move the shots, kept in story order, to land before `row` (-1: at the end), as
-        one undo step. False when nothing moves."""
-        project = self.document.project
-        current = [s.id for s in project.shots]
-        moving = [i for i in current if i in set(shot_ids)]
-        if row < 0 or row > len(current):
-            row = len(current)
-        before = sum(1 for i in current[:row] if i not in moving)
-        rest = [i for i in current if i not in moving]
-        wanted = rest[:before] + moving + rest[before:]
-        if wanted == current:
-            return False
-        text = "Move shot" if len(moving) == 1 else f"Move {len(moving)} shots"
-        with self.document.macro(text):
-            for target, shot_id in enumerate(wanted):
-                source = project.shot_index(shot_id)
-                if source != target:
-                    self.document.push(move_shot(project, source, target))
-        return True
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# The model and the cards' roles live in storyboard_model and shot_card; callers and tests
+# import them from here too.
+__all__ = [
+    "CHIP_COLOURS",
+    "MIME_TYPE",
+    "THUMB_HEIGHT",
+    "THUMB_WIDTH",
+    "CameraMoveRole",
+    "CardView",
+    "DurationRole",
+    "HasTakeImageRole",
+    "ProgressRole",
+    "ShotIdRole",
+    "StatusKeyRole",
+    "StatusRole",
+    "StoryboardModel",
+    "StoryboardPanel",
+    "duration_text",
+]
 
 
 class CardView(QListView):
