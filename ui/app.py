@@ -1,20 +1,19 @@
 """The composition root of the studio window: builds the document, the engine bridge and
-the panels, and wires menus, shortcuts, settings and the project's life.
+the panels, and wires menus and shortcuts (`ui.menus`), settings and the project's life.
 
 `gallop` opens the bundled example (copied to the user's data folder so the bundled one
 stays pristine), `gallop PATH` a project folder, `gallop --new [PATH]` an empty project.
-torch and diffusers are not imported here: the engine thread loads them on first use.
+`gallop --screenshot` saves a grab once the window has settled (`ui.settle`). torch and
+diffusers are not imported here: the engine thread loads them on first use.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -32,7 +31,8 @@ from ui.bridge import EngineBridge
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.preferences import PreferencesDialog, engine_factory_from_settings
 from ui.document import Document
-from ui.identity import open_log_folder, set_up_application, start_logging
+from ui.identity import set_up_application, start_logging
+from ui.menus import WindowMenus
 from ui.project_life import (
     app_settings,
     load_offering_recovery,
@@ -40,6 +40,13 @@ from ui.project_life import (
     user_example_copy,
 )
 from ui.qt_runtime import freeze_settled_objects
+from ui.settle import (
+    SCREENSHOT_LIMIT_S,
+    SCREENSHOT_QUIET_MS,
+    SCREENSHOT_TICK_MS,
+    run_until_settled,
+    screenshot_when_settled,
+)
 from ui.timeline.audio_panel import AudioClipPanel, choose_and_import_audio
 from ui.widgets.theme import apply_dark_theme
 from ui.widgets.thumbnails import ThumbnailCache
@@ -47,13 +54,29 @@ from ui.widgets.thumbnails import ThumbnailCache
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 SETTLE_MS = 500  # after the window shows, before its objects are frozen (qt_runtime)
-SCREENSHOT_LIMIT_S = 5.0  # `--screenshot`: the longest wait for the window to settle
-SCREENSHOT_QUIET_MS = 200  # painted, with nothing left to load, for this long
-SCREENSHOT_TICK_MS = 50
 LAYOUT_VERSION = 1
 
+# The wait for the window to settle lives in ui.settle and the menus in ui.menus; callers
+# and tests import these names from here too.
+__all__ = [
+    "AUTOSAVE_MS",
+    "LAYOUT_VERSION",
+    "MAX_RECENT",
+    "SCREENSHOT_LIMIT_S",
+    "SCREENSHOT_QUIET_MS",
+    "SCREENSHOT_TICK_MS",
+    "SETTLE_MS",
+    "StudioWindow",
+    "apply_dark_theme",
+    "gallop_folder",
+    "open_window",
+    "run_studio",
+    "run_until_settled",
+    "screenshot_when_settled",
+]
 
-class StudioWindow(QMainWindow):
+
+class StudioWindow(QMainWindow, WindowMenus):
     """The studio: storyboard, prompt and camera panels, player, takes, queue, timeline."""
 
     def __init__(
@@ -188,110 +211,6 @@ class StudioWindow(QMainWindow):
         self.docks[name] = dock
         return dock
 
-    # -- actions -----------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcuts(
-                shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)]
-            )
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda *_: slot())
-        self.addAction(action)  # shortcuts work wherever focus is in the window
-        return action
-
-    def _build_actions(self) -> None:
-        a = self._action
-        self.act_new = a("&New project…", self.new_project, QKeySequence.New)
-        self.act_open = a("&Open project…", self.open_dialog, QKeySequence.Open)
-        self.act_save = a("&Save", self.save, QKeySequence.Save)
-        self.act_save_as = a("Save &as…", self.save_as, QKeySequence.SaveAs)
-        self.act_import = a("&Import script…", self.import_script, tip="Fountain or prose")
-        self.act_import_sound = a(
-            "Import &sound…", self.import_sound, "Ctrl+Shift+I", "Music or voice-over"
-        )
-        self.act_export = a("&Export film…", self.export_film, "Ctrl+E", "Film and edit")
-        self.act_prefs = a("&Preferences…", self.preferences, QKeySequence.Preferences)
-        self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
-
-        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.Undo)
-        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
-        self.addActions([self.act_undo, self.act_redo])
-        self.act_add = a("&Add shot", self.storyboard.add_shot, "Ctrl+T")
-        self.act_dup = a("&Duplicate shot", self.storyboard.duplicate_selected, "Ctrl+D")
-        # Delete belongs to the focused panel (shots, clips, takes, jobs, keyframes); the
-        # menu entry shows the key and acts on the storyboard or the timeline.
-        self.act_delete = a("&Delete", self.delete, QKeySequence.Delete)
-        self.act_delete.setShortcutContext(Qt.WidgetShortcut)
-
-        self.act_render = a(
-            "&Render shot",
-            self.prompt_panel.request_render,
-            [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")],
-            "Render the current shot (with the Shot panel's variations)",
-        )
-        self.act_render_all = a("Render &all shots", self.render_all, "Ctrl+Shift+Return")
-        self.act_variations = a("Render &variations…", self.render_variations)
-        self.act_cancel_all = a("&Cancel all renders", self.bridge.cancel_all)
-
-        self.act_play = a("&Play / pause", self.player.toggle_play, Qt.Key_Space)
-        self.act_j = a("Shuttle &back (J)", lambda: self.player.shuttle(-1), Qt.Key_J)
-        self.act_k = a("&Stop (K)", lambda: self.player.shuttle(0), Qt.Key_K)
-        self.act_l = a("Shuttle &forward (L)", lambda: self.player.shuttle(1), Qt.Key_L)
-        self.act_in = a("Mark &in", self.player.mark_in, Qt.Key_I)
-        self.act_out = a("Mark &out", self.player.mark_out, Qt.Key_O)
-        self.act_prev = a("Previous frame", lambda: self.player.step(-1), Qt.Key_Comma)
-        self.act_next = a("Next frame", lambda: self.player.step(1), Qt.Key_Period)
-        self.act_sequence = a("Play the &sequence", self.player.show_sequence, "Ctrl+Shift+P")
-        self.act_take = a("Play the shot's &take", self._show_current_take_now, "Ctrl+P")
-        self.act_reset_layout = a("&Reset layout", self.reset_layout)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.act_new, self.act_open])
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        file_menu.addActions([self.act_save, self.act_save_as])
-        file_menu.addSeparator()
-        file_menu.addActions([self.act_import, self.act_import_sound])
-        file_menu.addAction(self.act_export)
-        file_menu.addSeparator()
-        file_menu.addActions([self.act_prefs, self.act_quit])
-
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.act_undo, self.act_redo])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.act_add, self.act_dup, self.act_delete])
-
-        render_menu = bar.addMenu("&Render")
-        render_menu.addActions(
-            [self.act_render, self.act_render_all, self.act_variations, self.act_cancel_all]
-        )
-
-        play_menu = bar.addMenu("&Playback")
-        play_menu.addActions([self.act_play, self.act_j, self.act_k, self.act_l])
-        play_menu.addSeparator()
-        play_menu.addActions([self.act_prev, self.act_next, self.act_in, self.act_out])
-        play_menu.addSeparator()
-        play_menu.addActions([self.act_take, self.act_sequence])
-
-        view_menu = bar.addMenu("&View")
-        for dock in self.docks.values():
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addAction(self.act_reset_layout)
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(QAction("&Shortcuts", self, triggered=self._show_shortcuts))
-        self.act_open_logs = help_menu.addAction("Open &log folder")
-        self.act_open_logs.setStatusTip("The window's and the engine's log files")
-        self.act_open_logs.triggered.connect(lambda *_: open_log_folder(self))
-
     # -- layout and settings -----------------------------------------------------------
     def _restore_layout(self) -> None:
         self._default_state = self.saveState(LAYOUT_VERSION)
@@ -335,14 +254,6 @@ class StudioWindow(QMainWindow):
     def _update_title(self, *_args) -> None:
         self.setWindowTitle(f"{self.project.title}[*] — Gallop Studio")
         self.setWindowModified(not self.document.is_clean)
-
-    def _show_shortcuts(self) -> None:
-        lines = []
-        for action in self.actions():
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
-            if keys:
-                lines.append(f"{action.text().replace('&', '')}: {keys}")
-        QMessageBox.information(self, "Shortcuts", "\n".join(sorted(lines)))
 
     # -- editing -----------------------------------------------------------------------
     def delete(self) -> None:
@@ -652,80 +563,3 @@ def _unattended_window(folder: Path) -> StudioWindow:
     window = StudioWindow(load_project(folder), ProjectSession(folder), settings=settings)
     window._scratch = scratch  # noqa: SLF001 - kept as long as the window
     return window
-
-
-class _FirstPaint(QObject):
-    """Notes when a widget of `window` is first painted."""
-
-    def __init__(self, window: QWidget) -> None:
-        super().__init__(window)
-        self.window = window
-        self.seen = False
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if (
-            not self.seen
-            and event.type() == QEvent.Paint
-            and isinstance(watched, QWidget)
-            and watched.window() is self.window
-        ):
-            self.seen = True
-        return False
-
-
-def screenshot_when_settled(
-    app: QApplication, window: StudioWindow, png: Path, limit_s: float = SCREENSHOT_LIMIT_S
-) -> int:
-    """Let the window settle (`run_until_settled`), then save a grab of it to `png`, close
-    it and return 0 (1 when the picture could not be written)."""
-    run_until_settled(app, window, limit_s)
-    code = _save_grab(window, png)
-    window._closing_confirmed = True
-    window.close()
-    return code
-
-
-def run_until_settled(
-    app: QApplication, window: StudioWindow, limit_s: float = SCREENSHOT_LIMIT_S
-) -> bool:
-    """Run the event loop until the window has painted and its loads are done (the
-    panels' waiting rereads, the thumbnails' decodes) for SCREENSHOT_QUIET_MS, at most
-    `limit_s`. True when it settled, False when the limit came first."""
-    painted = _FirstPaint(window)
-    app.installEventFilter(painted)
-    deadline = time.monotonic() + limit_s
-    quiet_since: list[float | None] = [None]
-
-    def tick() -> None:
-        now = time.monotonic()
-        if painted.seen:
-            window.document.later.flush()  # the rereads that wait: done now
-            if not window.thumbnails.idle():
-                quiet_since[0] = None
-            elif quiet_since[0] is None:
-                quiet_since[0] = now
-        settled = quiet_since[0] is not None and now - quiet_since[0] >= SCREENSHOT_QUIET_MS / 1000
-        if settled or now >= deadline:
-            timer.stop()
-            loop.exit(1 if settled else 0)
-
-    loop = QEventLoop()
-    timer = QTimer(window, interval=SCREENSHOT_TICK_MS)
-    timer.timeout.connect(tick)
-    timer.start()
-    settled = loop.exec() == 1
-    app.removeEventFilter(painted)
-    return settled
-
-
-def _save_grab(window: QWidget, png: Path) -> int:
-    png = Path(png)
-    try:
-        png.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"gallop: cannot write {png}: {exc}", file=sys.stderr)
-        return 1
-    if not window.grab().save(str(png), "PNG"):
-        print(f"gallop: cannot write {png}", file=sys.stderr)
-        return 1
-    return 0
