@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.models.catalog import Catalog
+from studio.commands import add_shot, apply, set_field, set_timeline
 from studio.errors import StudioError
 from studio.project.io import create_project
 from studio.project.model import Project
 from studio.script.fountain import parse
 from studio.script.plan import plan_prose, plan_shots
-from studio.timeline.timeline import Clip, Timeline
+from studio.timeline.timeline import Timeline
 
 FOUNTAIN_SUFFIXES = (".fountain", ".spmd")
 
@@ -34,24 +35,24 @@ def read_script(path: Path) -> bytes:
 
 
 def storyboard(source: bytes, path: Path, project: Project) -> None:
-    """Fill `project` with the shots, characters and timeline planned from `source`."""
+    """Fill `project` with the shots, characters and timeline planned from `source`, by the
+    commands the window's edits use (each shot joins with its clip, in order)."""
     text = source.decode("utf-8", errors="replace")
     if looks_like_fountain(path, text):
         screenplay = parse(source)
         if screenplay.title_page.get("title"):
-            project.title = screenplay.title_page["title"].splitlines()[0].strip("_* ")
+            title = screenplay.title_page["title"].splitlines()[0].strip("_* ")
+            apply(set_field(project, "title", title))
         shots = plan_shots(screenplay, project)
     else:
         shots = plan_prose(source, project)
+    if project.timeline.fps != project.fps and not project.timeline.items:
+        apply(set_timeline(project, Timeline(fps=project.fps), "Frame rate"))
     # Each shot its own seed, so the storyboard does not render one look over and over.
     for i, shot in enumerate(shots):
         shot.seed = 1000 + len(project.shots) + i
-    project.shots.extend(shots)
-    clips = [
-        Clip(id=f"clip-{s.id}", shot_id=s.id, take_id=None, source_in=0, source_out=s.frames)
-        for s in shots
-    ]
-    project.timeline = Timeline(fps=project.fps, items=tuple(clips))
+    for shot in shots:
+        apply(add_shot(project, shot, clip=True))
 
 
 def plan_project(script: Path, output: Path, *, model_id: str | None = None) -> Project:
@@ -59,6 +60,6 @@ def plan_project(script: Path, output: Path, *, model_id: str | None = None) -> 
     source = read_script(script)
     project = Project(title=script.stem.replace("_", " ").title())
     if model_id:
-        project.default_model = Catalog().get(model_id).id
+        apply(set_field(project, "default_model", Catalog().get(model_id).id))
     storyboard(source, script, project)
     return create_project(output, project)

@@ -1,19 +1,19 @@
-"""Edits as commands with do/undo, and the undo stack that runs them.
+"""Edits as commands with do/undo: the one way a project changes.
 
-Every change a user makes to a project goes through `UndoStack.push`. Consecutive edits
-that share a merge key (a slider drag) merge into one undo step; macros group several
-commands into one step; the clean index tells whether the project has unsaved changes.
-The UI wraps this stack; it holds no Qt itself.
+The window pushes these commands on its undo stack (`ui/undo.py`), where consecutive edits
+that share a merge key (a slider drag) merge into one undo step; the command line builds
+the same commands and `apply`s them, so one rule decides what an edit does wherever it is
+made. No Qt here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterator, MutableSequence
-from contextlib import contextmanager
+from collections.abc import Hashable, MutableSequence
 from typing import Any
 
 from studio.errors import EditError
+from studio.ids import fresh_id
 
 
 class Command:
@@ -147,144 +147,11 @@ class Macro(Command):
         return all(c.is_obsolete() for c in self.commands)
 
 
-class UndoStack:
-    """Linear history of commands with an index, a clean index and listeners."""
-
-    def __init__(self, limit: int = 0) -> None:
-        self._commands: list[Command] = []
-        self._index = 0
-        self._clean: int | None = 0
-        self._limit = limit
-        self._macros: list[Macro] = []
-        self._listeners: list[Callable[[], None]] = []
-        # A merge stops at a macro boundary, a save, or an undo.
-        self._can_merge = False
-
-    # -- observation -------------------------------------------------------------------
-    def add_listener(self, callback: Callable[[], None]) -> None:
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[], None]) -> None:
-        self._listeners.remove(callback)
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            callback()
-
-    @property
-    def index(self) -> int:
-        return self._index
-
-    def __len__(self) -> int:
-        return len(self._commands)
-
-    @property
-    def can_undo(self) -> bool:
-        return not self._macros and self._index > 0
-
-    @property
-    def can_redo(self) -> bool:
-        return not self._macros and self._index < len(self._commands)
-
-    @property
-    def undo_text(self) -> str:
-        return self._commands[self._index - 1].text if self.can_undo else ""
-
-    @property
-    def redo_text(self) -> str:
-        return self._commands[self._index].text if self.can_redo else ""
-
-    @property
-    def is_clean(self) -> bool:
-        return self._clean == self._index
-
-    def set_clean(self) -> None:
-        self._clean = self._index
-        self._can_merge = False
-        self._changed()
-
-    def clear(self) -> None:
-        self._commands.clear()
-        self._index = 0
-        self._clean = 0
-        self._can_merge = False
-        self._changed()
-
-    # -- editing -----------------------------------------------------------------------
-    def push(self, command: Command) -> None:
-        """Do `command` and record it (inside an open macro, record it in the macro)."""
-        command.do()
-        if self._macros:
-            self._macros[-1].commands.append(command)
-            return
-        self._record(command)
-
-    def _record(self, command: Command) -> None:
-        del self._commands[self._index :]
-        if self._clean is not None and self._clean > self._index:
-            self._clean = None  # the saved state can no longer be reached
-        top = self._commands[-1] if self._commands and self._can_merge else None
-        if top is not None and top.merge_with(command):
-            if top.is_obsolete() and self._clean != self._index:
-                self._commands.pop()
-                self._index -= 1
-                self._can_merge = False
-            self._changed()
-            return
-        self._commands.append(command)
-        self._index += 1
-        self._can_merge = command.merge_key is not None
-        if self._limit and len(self._commands) > self._limit:
-            drop = len(self._commands) - self._limit
-            del self._commands[:drop]
-            self._index -= drop
-            if self._clean is not None:
-                self._clean = self._clean - drop if self._clean >= drop else None
-        self._changed()
-
-    def begin_macro(self, text: str) -> None:
-        self._macros.append(Macro(text))
-
-    def end_macro(self) -> None:
-        if not self._macros:
-            raise EditError("no macro is open")
-        macro = self._macros.pop()
-        if not macro.commands:
-            return
-        if self._macros:
-            self._macros[-1].commands.append(macro)
-        else:
-            self._can_merge = False
-            self._record(macro)
-            self._can_merge = False
-
-    @contextmanager
-    def macro(self, text: str) -> Iterator[None]:
-        """Group the pushes inside the block into one step; on error, roll them back."""
-        self.begin_macro(text)
-        try:
-            yield
-        except BaseException:
-            macro = self._macros.pop()
-            macro.undo()
-            raise
-        self.end_macro()
-
-    def undo(self) -> None:
-        if not self.can_undo:
-            return
-        self._index -= 1
-        self._commands[self._index].undo()
-        self._can_merge = False
-        self._changed()
-
-    def redo(self) -> None:
-        if not self.can_redo:
-            return
-        self._commands[self._index].do()
-        self._index += 1
-        self._can_merge = False
-        self._changed()
+def apply(command: Command) -> Command:
+    """Do `command` outside an undo history (the command line); the window's undo stack
+    does the same on push and redo."""
+    command.do()
+    return command
 
 
 # --- Project edits --------------------------------------------------------------------
@@ -303,13 +170,6 @@ def set_field(obj: Any, name: str, value: Any, *, merge: bool = False) -> SetAtt
     return SetAttribute(obj, name, value, text=label, merge_key=key)
 
 
-def set_camera(shot: Any, rig: Any, *, axis: str | None = None) -> SetAttribute:
-    """A camera rig change; a slider drag on one axis merges into one undo step."""
-    key = ("camera", id(shot), axis) if axis else None
-    text = f"Camera {axis}" if axis else "Camera move"
-    return SetAttribute(shot, "camera", rig, text=text, merge_key=key)
-
-
 def add_shot(project: Any, shot: Any, index: int | None = None, *, clip: bool = False) -> Command:
     """A new shot in the storyboard; with `clip`, also its clip on the timeline, placed
     after the clips of the shot before it (or first, when it opens the storyboard)."""
@@ -321,13 +181,7 @@ def add_shot(project: Any, shot: Any, index: int | None = None, *, clip: bool = 
 
     timeline = project.timeline
     frames = max(1, round(shot.duration * timeline.fps))
-    used = {item.id for item in timeline.items}
-    for track in timeline.audio_tracks:
-        used |= {track.id, *(c.id for c in track.clips)}
-    clip_id, n = f"clip-{shot.id}", 1
-    while clip_id in used:
-        n += 1
-        clip_id = f"clip-{shot.id}-{n}"
+    clip_id = fresh_id(f"clip-{shot.id}", timeline.ids(), start=2, bare=True)
     new_clip = Clip(
         id=clip_id,
         shot_id=shot.id,
@@ -373,3 +227,16 @@ def add_take(shot: Any, take: Any, *, select: bool = True) -> Command:
     if select:
         commands.append(SetAttribute(shot, "selected_take", take.id))
     return Macro("Add take", commands)
+
+
+def record_take(shot: Any, take: Any, *, select: bool) -> Command | None:
+    """A rendered take as the project records it, in the window and on the command line:
+    it joins its shot if the shot lacks it, and it becomes the selected take when `select`
+    (the shot's own seed rather than a variation) or when the shot has none selected.
+    None when the shot already has it as it should."""
+    select = select or not shot.selected_take
+    if shot.take(take.id) is None:
+        return add_take(shot, take, select=select)
+    if select and shot.selected_take != take.id:
+        return set_field(shot, "selected_take", take.id)
+    return None

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
 from typing import Any
 
 from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
+from studio.ids import new_id
 from studio.project import validate as v
 from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
 
@@ -276,7 +276,7 @@ class ExportRequest:
 
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return new_id(length=12)
 
 
 # --- Events -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from studio.commands import Command
+from studio.commands import Command, apply
 
 MERGE_ID = 0x6A11  # every mergeable studio command shares it; the command decides
 
@@ -20,7 +20,7 @@ class StudioUndoCommand(QUndoCommand):
         self.command = command
 
     def redo(self) -> None:
-        self.command.do()
+        apply(self.command)
 
     def undo(self) -> None:
         self.command.undo()

@@ -9,13 +9,13 @@ JSON path of the first problem.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
 from studio.errors import ProjectError
+from studio.ids import new_id
 from studio.jobs import CameraMode, GenerationRequest, Profile
 from studio.project import validate as v
 from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
@@ -23,10 +23,6 @@ from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_d
 DEFAULT_MODEL = "previz"
 TAKE_ID = re.compile(r"^[0-9a-f]{64}$")
 SHOT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def check_relative_path(value: Any, path: str) -> str:

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 
 from studio.camera.rig import CameraRig, preset, with_move
-from studio.project.model import Character, Project, Shot, new_id
+from studio.ids import new_id
+from studio.project.model import Character, Project, Shot
 from studio.script.fountain import Element, Screenplay, ScriptError, heading_parts, read_text
 
 SECONDS_PER_CHARACTER = 0.06

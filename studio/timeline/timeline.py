@@ -30,6 +30,7 @@ from functools import cached_property
 from typing import Any
 
 from studio.errors import EditError, ProjectError
+from studio.ids import fresh_id
 from studio.project import validate as v
 from studio.timeline.audio_edits import AudioEdits
 from studio.timeline.items import (
@@ -227,15 +228,16 @@ class Timeline(AudioEdits):
             raise EditError(f"{clip_id!r} is a gap, not a clip")
         return i, item
 
-    def _fresh_id(self, prefix: str, taken: Iterable[Item] = ()) -> str:
-        used = {item.id for item in self.items} | {item.id for item in taken}
+    def ids(self) -> set[str]:
+        """Every id in use: the items', the audio tracks' and their clips'."""
+        used = {item.id for item in self.items}
         for track in self.audio_tracks:
             used.add(track.id)
             used.update(clip.id for clip in track.clips)
-        n = 1
-        while f"{prefix}-{n}" in used:
-            n += 1
-        return f"{prefix}-{n}"
+        return used
+
+    def _fresh_id(self, prefix: str, taken: Iterable[Item] = ()) -> str:
+        return fresh_id(prefix, self.ids() | {item.id for item in taken})
 
     def insert(self, index: int, item: Item) -> Timeline:
         """`item` placed before `items[index]` (`len(items)` appends); later items move on.

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.commands import add_shot, remove_shot
-from studio.project.model import new_id
+from studio.ids import new_id
 from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.storyboard.shot_card import (

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 from engine.backends.previz import PrevizRenderer, fit_cover
 from studio.camera.easing import Easing, Keyframe
 from studio.camera.rig import CameraRig, Shake, preset, with_move
-from studio.commands import set_camera, set_field
+from studio.commands import set_field
 from ui.camera import camera_previz
 from ui.camera.camera_panel import CameraPanel
 from ui.camera.camera_previz import probe_rig
@@ -149,7 +149,7 @@ def test_switching_shots_shows_their_values_without_commands(panel, document):
 
 def test_undo_from_elsewhere_updates_the_panel(panel, document):
     shot = document.current_shot
-    document.push(set_camera(shot, with_move(shot.camera, "truck", 0.0, 1.25), axis="truck"))
+    document.push(set_field(shot, "camera", with_move(shot.camera, "truck", 0.0, 1.25)))
     assert panel.rows["truck"].value == pytest.approx(1.25)
     assert panel.rows["truck"].slider.value() == 125
     document.undo_stack.undo()
