@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.render.planning import PlannedRender, plan_render
 from engine.render.process import process_engine_factory
-from studio.commands import add_take, set_field
+from studio.commands import record_take
 from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
@@ -246,12 +246,9 @@ class EngineBridge(QObject):
         info.state, info.stage, info.take_id = DONE, "done", take.id
         info.step = info.total = max(info.total, 1)
         shot = self.document.project.shot(info.shot_id)
-        if shot is not None:
-            if shot.take(take.id) is None:
-                select = info.select or not shot.selected_take
-                self.document.push(add_take(shot, take, select=select))
-            elif info.select and shot.selected_take != take.id:
-                self.document.push(set_field(shot, "selected_take", take.id))
+        command = record_take(shot, take, select=info.select) if shot is not None else None
+        if command is not None:
+            self.document.push(command)
         self.jobChanged.emit(info.id)
         self.jobFinished.emit(info.id, take.id)
         self.shotStateChanged.emit(info.shot_id)

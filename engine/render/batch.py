@@ -39,6 +39,8 @@ from engine.backends.base import RenderError
 from engine.models.catalog import Catalog
 from engine.render.planning import PlannedRender, plan_render
 from engine.render.worker import BackendFactory, Engine, EventSink, default_backend_factory
+from studio.commands import apply
+from studio.commands import record_take as take_command
 from studio.errors import StudioError
 from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile
 from studio.project.files import DiskFullError
@@ -76,11 +78,14 @@ def select_shots(project: Project, ids: list[str] | None) -> list[Shot]:
     return [s for s in project.shots if s.id in ids]
 
 
-def record_take(shot: Shot, take, *, select: bool = True) -> None:
-    if shot.take(take.id) is None:
-        shot.takes.append(take)
-    if select:
-        shot.selected_take = take.id
+def record_take(shot: Shot, take: Take, *, select: bool) -> bool:
+    """Record `take` into `shot` by the window's rule (`studio.commands.record_take`);
+    True when that changed the shot."""
+    command = take_command(shot, take, select=select)
+    if command is None:
+        return False
+    apply(command)
+    return True
 
 
 BACKENDS_ENV = "GALLOP_BACKENDS"
@@ -329,7 +334,7 @@ class BatchRenderer:
                 # The save failed after the file was in place (syncing its folder): the
                 # project names the take after all.
                 del result.failed[shot.id]
-                record_take(shot, event.result, select=select or not shot.selected_take)
+                record_take(shot, event.result, select=select)
             if shot.id not in result.rendered:
                 result.rendered.append(shot.id)
         elif isinstance(event, Failed):
@@ -350,16 +355,14 @@ class BatchRenderer:
                 raise StudioError("the shot was deleted from the project while it rendered")
             if store.find(take.id) is None:
                 raise StudioError(f"take {take.id[:12]} vanished from the take store")
-            before = (len(current.takes), current.selected_take)
-            record_take(current, take, select=select or not current.selected_take)
-            return (len(current.takes), current.selected_take) != before
+            return record_take(current, take, select=select)
 
         try:
             update_project(self.folder, add, session=self._session)
         except (StudioError, OSError) as exc:
             self._result.failed[shot.id] = f"the take was rendered but not recorded: {exc}"
             return False
-        record_take(shot, take, select=select or not shot.selected_take)
+        record_take(shot, take, select=select)
         return True
 
     def _forget(self, take: Take) -> bool:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from studio.commands import set_timeline
 from studio.errors import EditError
+from studio.ids import fresh_id
 from studio.timeline.timecode import nominal_rate, timecode
 from studio.timeline.timeline import Clip, Timeline, Transition, TransitionKind
 from ui.document import Document
@@ -342,14 +343,7 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
         return True
 
     def _fresh_id(self, base: str) -> str:
-        used = set(self.layout_.index)
-        for track in self.timeline.audio_tracks:
-            used.add(track.id)
-            used.update(c.id for c in track.clips)
-        n = 2
-        while f"{base}-{n}" in used:
-            n += 1
-        return f"{base}-{n}"
+        return fresh_id(base, set(self.layout_.index) | self.timeline.ids(), start=2)
 
     def split_at_playhead(self) -> bool:
         hit = (
