@@ -9,7 +9,7 @@ at every step, which raises `JobCancelled` so that no further work (no VAE decod
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -70,7 +70,6 @@ class RenderInputs:
     lead_in: np.ndarray | None = None
     # RGB uint8 (t, h, w, 3) structure video for guided video-to-video.
     guide: np.ndarray | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class RenderContext(Protocol):
