@@ -12,12 +12,12 @@ records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from engine.protocol import RenderService, ServiceFactory
 from engine.render.planning import PlannedRender, plan_render
 from engine.render.process import process_engine_factory
 from studio.commands import record_take
@@ -36,12 +36,11 @@ from studio.jobs import (
     Started,
 )
 from studio.project.model import Take
-from studio.project.takes import TakeStore
 from ui.document import Document
 from ui.qt_runtime import prepare_interpreter
 
-# (take store, event sink) -> an object with the Engine's interface
-EngineFactory = Callable[[TakeStore, Callable[[Event], None]], Any]
+# (take store, event sink) -> a render service: the engine process, a local engine, the farm
+EngineFactory = ServiceFactory
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "rendering", "done", "failed", "cancelled"
 
@@ -94,13 +93,13 @@ class EngineBridge(QObject):
         prepare_interpreter()  # threads of this process must not hold up the window
         # By default the engine runs in a process of its own: torch never loads in this one.
         self._factory = engine_factory or process_engine_factory(low_priority=True)
-        self._engine = None
+        self._engine: RenderService | None = None
         self.jobs: dict[str, JobInfo] = {}
         self._event.connect(self._handle, Qt.QueuedConnection)
 
     # -- engine life -------------------------------------------------------------------
     @property
-    def engine(self):
+    def engine(self) -> RenderService:
         """The engine, started on first use (it imports torch only when a model needs it)."""
         if self._engine is None:
             self._engine = self._factory(self.document.store, self._sink)
@@ -174,7 +173,7 @@ class EngineBridge(QObject):
             self._engine.cancel_all()
 
     def reorder(self, job_ids: list[str]) -> None:
-        if self._engine is not None and hasattr(self._engine, "reorder"):
+        if self._engine is not None:
             self._engine.reorder(job_ids)
 
     def retry(self, job_id: str) -> list[str]:

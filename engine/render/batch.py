@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from engine.backends.base import RenderError
 from engine.models.catalog import Catalog
+from engine.protocol import RenderService, ServiceFactory
 from engine.render.planning import PlannedRender, plan_render
 from engine.render.worker import BackendFactory, Engine, EventSink, default_backend_factory
 from studio.commands import apply
@@ -50,7 +50,7 @@ from studio.project.takes import TakeStore
 
 log = logging.getLogger("gallop.render")
 
-EngineFactory = Callable[[TakeStore, EventSink], Any]
+EngineFactory = ServiceFactory
 
 
 @dataclass
@@ -150,7 +150,7 @@ class BatchRenderer:
         self.on_plan = on_plan or (lambda i, n, plan: None)
         self._events: queue.Queue[Event] = queue.Queue()
         self._engine_factory = engine_factory or local_engine_factory()
-        self.engine: Any = None
+        self.engine: RenderService | None = None
         self.interrupted = False
         self._ctrl_c = False  # set by SIGINT, taken up by the loop between two events
 
@@ -289,7 +289,7 @@ class BatchRenderer:
             try:
                 event = self._events.get(timeout=0.2)
             except queue.Empty:
-                if not getattr(self.engine, "alive", True):
+                if not self.engine.alive:
                     self._engine_ended()
                 continue
             except KeyboardInterrupt:

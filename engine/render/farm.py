@@ -1,8 +1,11 @@
 """The shot farm: renders on many GPUs, on one or several machines, with Ray.
 
-`FarmEngine` has the engine's interface (submit, cancel, cancel_all, shutdown; the events of
+`FarmEngine` is a `engine.protocol.RenderService`, like the local engine (the events of
 `studio/jobs.py` through one callback), so `gallop render --ray` and the studio window
-can use it in place of the local engine. Each Ray actor holds one GPU (`num_gpus=1`) and
+can use it in place of the local engine. Its queue is its own: jobs wait in the driver,
+ordered by priority and then by their order (which `reorder` and `reprioritise` change),
+and start as actors become idle; `unload` frees the models of each actor before it takes
+its next job. Each Ray actor holds one GPU (`num_gpus=1`) and
 runs a real local `Engine` inside, so its pipeline stays loaded between shots and the
 out-of-memory ladder runs where the GPU is. Finished takes come back as bytes and enter
 the project's take store with an atomic insert (or are written straight into a shared
@@ -13,19 +16,21 @@ retried on another actor, up to `max_retries` times; nothing partial is ever sto
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import tempfile
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.backends.base import RenderInputs
-from engine.render.worker import EventSink, deliver, stored_take, take_queued
+from engine.protocol import EventSink, RenderInputs, ServiceFactory
+from engine.render.process import DEFAULT_BACKENDS, load_factory
+from engine.render.worker import deliver, stored_take, take_queued
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -93,9 +98,12 @@ def unpack_inputs(payload: dict[str, Any], folder: Path) -> RenderInputs:
 
 
 class ShotWorker:
-    """The body of a farm actor: a local engine whose events go back through a Ray queue."""
+    """The body of a farm actor: a local engine whose events go back through a Ray queue.
+    `backends` names its backend factory as 'module:function' (imported in the actor)."""
 
-    def __init__(self, events: Any, shared_takes: str | None = None) -> None:
+    def __init__(
+        self, events: Any, shared_takes: str | None = None, backends: str = DEFAULT_BACKENDS
+    ) -> None:
         from engine.render.worker import Engine
 
         self._events = events
@@ -103,8 +111,10 @@ class ShotWorker:
         self._shared = shared_takes is not None
         self.store = TakeStore(Path(shared_takes) if shared_takes else self._tmp / "takes")
         self._done: dict[str, Event] = {}
+        self._cancelled: set[str] = set()  # cancelled before their render reached the engine
+        self._handover = threading.Lock()  # a render reaching the engine, or a cancel
         self._cond = threading.Condition()
-        self.engine = Engine(self.store, self._on_event).start()
+        self.engine = Engine(self.store, self._on_event, load_factory(backends)).start()
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, TERMINAL_EVENTS):
@@ -117,10 +127,16 @@ class ShotWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def render(self, job_id: str, request: dict[str, Any], payload: dict[str, Any]) -> dict:
+    def render(
+        self, job_id: str, request: dict[str, Any], payload: dict[str, Any], label: str = ""
+    ) -> dict:
         req = GenerationRequest.from_dict(request)
         inputs = unpack_inputs(payload, self._tmp / "inputs" / job_id)
-        self.engine.submit(req, inputs, job_id=job_id)
+        with self._handover:
+            if job_id in self._cancelled:
+                self._cancelled.discard(job_id)
+                return {"status": "cancelled"}
+            self.engine.submit(req, inputs, label=label, job_id=job_id)
         with self._cond:
             self._cond.wait_for(lambda: job_id in self._done)
             event = self._done.pop(job_id)
@@ -136,7 +152,13 @@ class ShotWorker:
         return {"status": "cancelled"}
 
     def cancel(self, job_id: str) -> None:
-        self.engine.cancel(job_id)
+        with self._handover:
+            if not self.engine.cancel(job_id):
+                self._cancelled.add(job_id)  # its render has not begun: it never will
+
+    def unload(self) -> None:
+        """Free the loaded models; returns once they are (after the current job)."""
+        self.engine.unload(wait=None)
 
     def shutdown(self) -> None:
         self.engine.shutdown(timeout=60)
@@ -148,15 +170,23 @@ class _FarmJob:
     request: GenerationRequest
     inputs: RenderInputs
     label: str
+    priority: Priority
+    order: int
     attempts: int = 0
     cancelled: bool = False
     actor: Any = None
     ref: Any = None
     extra: dict = field(default_factory=dict)
 
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (int(self.priority), self.order)
+
 
 class FarmEngine:
-    """Renders requests on Ray actors, one GPU each; the engine's interface and events."""
+    """Renders requests on Ray actors, one GPU each; a `RenderService` with the engine's
+    events. `backends` names the actors' backend factory as 'module:function'. It starts
+    working as it is made (`start` returns it); after `shutdown` a submit raises."""
 
     def __init__(
         self,
@@ -170,6 +200,7 @@ class FarmEngine:
         max_retries: int = 2,
         shared_takes: bool = False,
         init_options: dict[str, Any] | None = None,
+        backends: str = DEFAULT_BACKENDS,
     ) -> None:
         ray = require_ray()
         self._ray = ray
@@ -192,12 +223,15 @@ class FarmEngine:
             "max_concurrency": 4,  # render blocks; cancel and pid must still get through
         }
         self._shared = str(take_store.folder) if shared_takes else None
+        self.backends = backends
         self._events = Queue()
         self._remote = ray.remote(ShotWorker)
         log.info("Ray cluster %s: %g GPUs, %d render actors", address, gpus, count)
         self._actors = [self._new_actor() for _ in range(count)]
         self._idle: deque[Any] = deque(self._actors)
-        self._pending: deque[_FarmJob] = deque()
+        self._pending: list[_FarmJob] = []
+        self._order = itertools.count()
+        self._to_unload: set[Any] = set()  # actors to free before their next job
         self._running: dict[Any, _FarmJob] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -210,9 +244,15 @@ class FarmEngine:
         return len(self._actors)
 
     def _new_actor(self):
-        return self._remote.options(**self._actor_options).remote(self._events, self._shared)
+        return self._remote.options(**self._actor_options).remote(
+            self._events, self._shared, self.backends
+        )
 
-    # -- the engine interface ---------------------------------------------------------------
+    # -- the render service -----------------------------------------------------------------
+    def start(self) -> FarmEngine:
+        """The farm starts as it is made: nothing more to do."""
+        return self
+
     def submit(
         self,
         request: GenerationRequest,
@@ -222,12 +262,22 @@ class FarmEngine:
         label: str = "",
         job_id: str | None = None,
     ) -> str:
-        job = _FarmJob(job_id or new_job_id(), request, inputs or RenderInputs(), label)
+        if priority is None:
+            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
+        job = _FarmJob(
+            job_id or new_job_id(),
+            request,
+            inputs or RenderInputs(),
+            label,
+            priority,
+            next(self._order),
+        )
         with self._lock:
             if self._stopping:
                 raise StudioError("the farm has shut down")
             self._pending.append(job)
-            self._emit(Queued(job.id, len(self._pending) - 1))
+            position = sorted(self._pending, key=lambda j: j.sort_key).index(job)
+            self._emit(Queued(job.id, position))
         self._wake.set()
         return job.id
 
@@ -248,6 +298,38 @@ class FarmEngine:
             ids = [job.id for job in self._pending] + [j.id for j in self._running.values()]
         for job_id in ids:
             self.cancel(job_id)
+
+    def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        with self._lock:
+            for job in self._pending:
+                if job.id == job_id:
+                    job.priority = priority
+                    return True
+        return False
+
+    def reorder(self, job_ids: Sequence[str]) -> None:
+        """Queued jobs start in this order (within their priority); others keep theirs."""
+        with self._lock:
+            by_id = {job.id: job for job in self._pending}
+            for job_id in job_ids:
+                if job_id in by_id:
+                    by_id[job_id].order = next(self._order)
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return [job.id for job in sorted(self._pending, key=lambda j: j.sort_key)]
+
+    def running_jobs(self) -> list[str]:
+        """The jobs the actors are rendering now (several at once, one per actor)."""
+        with self._lock:
+            return [job.id for job in self._running.values()]
+
+    def unload(self) -> None:
+        """Free every actor's models: an idle actor's at once, a busy one's once its job
+        is done, in either case before it takes another job."""
+        with self._lock:
+            self._to_unload.update(self._actors)
+        self._wake.set()
 
     def actor_for(self, job_id: str):
         """The actor rendering a job (for tests and diagnostics), or None."""
@@ -292,10 +374,26 @@ class FarmEngine:
             for event in batch:
                 self._emit(event)
 
+    def _unload_idle(self) -> None:
+        """Free the models of the idle actors that were asked to (waits until they are)."""
+        with self._lock:
+            actors = [actor for actor in self._idle if actor in self._to_unload]
+            self._to_unload.difference_update(actors)
+        if not actors:
+            return
+        calls = [actor.unload.remote() for actor in actors]
+        for call in calls:
+            try:
+                self._ray.get(call, timeout=60)
+            except Exception as exc:  # noqa: BLE001 - a dead actor is replaced when used
+                log.warning("a render node could not free its models: %s", exc)
+
     def _start_ready(self) -> None:
+        self._unload_idle()
         with self._lock:
             while self._pending and self._idle:
-                job = self._pending.popleft()
+                job = min(self._pending, key=lambda j: j.sort_key)
+                self._pending.remove(job)
                 cached = stored_take(self.take_store, job.request)
                 if cached is not None:
                     self._emit(Started(job.id, job.label))
@@ -304,7 +402,7 @@ class FarmEngine:
                 job.actor = self._idle.popleft()
                 job.attempts += 1
                 job.ref = job.actor.render.remote(
-                    job.id, job.request.to_dict(), pack_inputs(job.inputs)
+                    job.id, job.request.to_dict(), pack_inputs(job.inputs), job.label
                 )
                 self._running[job.ref] = job
 
@@ -346,7 +444,7 @@ class FarmEngine:
                     exc,
                 )
                 with self._lock:
-                    self._pending.appendleft(job)  # retried on another actor
+                    self._pending.append(job)  # retried on another actor, keeping its place
             else:
                 self._emit(Failed(job.id, f"the render node died {job.attempts} times", str(exc)))
             return
@@ -377,6 +475,7 @@ class FarmEngine:
         with self._lock:
             if dead in self._actors:
                 self._actors.remove(dead)
+            self._to_unload.discard(dead)
             with contextlib.suppress(ValueError):
                 self._idle.remove(dead)
             if not self._stopping:
@@ -385,7 +484,7 @@ class FarmEngine:
                 self._idle.append(fresh)
 
 
-def farm_engine_factory(address: str, **options: Any) -> Callable[[TakeStore, EventSink], Any]:
+def farm_engine_factory(address: str, **options: Any) -> ServiceFactory:
     """An engine factory for `BatchRenderer` that renders on a Ray cluster."""
 
     def build(store: TakeStore, sink: EventSink) -> FarmEngine:

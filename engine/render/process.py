@@ -6,8 +6,10 @@ C initialisation alone holds it for about 50 ms), and a crash inside a native li
 fails the job instead of closing the studio.
 
 The child (`engine.render.process.main` in an isolated interpreter, see `child_command`) runs an
-ordinary `Engine`, with its worker thread, over the same take folder. Commands go to it,
-and the events of `studio.jobs` come back, as pickles over its standard input and output;
+ordinary `Engine`, with its worker thread, over the same take folder. Commands go to it
+(the frozen dataclasses of `engine.protocol`: `Submit`, `Cancel`, `Ask`...), and the events
+of `studio.jobs` and the `Reply` to each `Ask` come back, as pickles over its standard
+input and output; `handle` is the one place in the child that carries out each command;
 its own prints and native output go to standard error, which the parent copies to its
 own (or, with no terminal to read it, to its log) and keeps the last lines of. The child
 logs to `engine.log` and leaves the Python stacks of a native crash in the log folder
@@ -30,14 +32,30 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from engine.backends.base import RenderInputs
 from engine.logs import configure_logging
+from engine.protocol import (
+    Ask,
+    BackendFactory,
+    Cancel,
+    CancelAll,
+    Command,
+    EventSink,
+    RenderInputs,
+    Reorder,
+    Reply,
+    Reprioritise,
+    ServiceFactory,
+    Shutdown,
+    Submit,
+    Unload,
+)
 from engine.render.faults import disable_fault_log, enable_fault_log, fault_report
-from engine.render.worker import BACKGROUND_NICENESS, BackendFactory, EventSink, deliver
+from engine.render.worker import BACKGROUND_NICENESS, deliver
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -49,6 +67,9 @@ from studio.jobs import (
     new_job_id,
 )
 from studio.project.takes import TakeStore
+
+if TYPE_CHECKING:
+    from engine.render.worker import Engine
 
 DEFAULT_BACKENDS = "engine.render.worker:default_backend_factory"
 LOG_LINES = 40  # lines of the child's standard error kept for a crash report
@@ -105,7 +126,7 @@ def load_factory(spec: str) -> BackendFactory:
     return getattr(importlib.import_module(module), name)
 
 
-def _send(stream: BinaryIO, lock: threading.Lock, message: tuple) -> bool:
+def _send(stream: BinaryIO, lock: threading.Lock, message: object) -> bool:
     with lock:
         try:
             pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
@@ -206,13 +227,13 @@ class _Child:
     def running(self) -> bool:
         return not self.ended and self.proc.poll() is None and self._reader.is_alive()
 
-    def send(self, *message: Any) -> bool:
-        return _send(self.proc.stdin, self._write_lock, message)
+    def send(self, command: Command) -> bool:
+        return _send(self.proc.stdin, self._write_lock, command)
 
     def close(self) -> None:
         """Ask the child to shut down (it cancels its jobs and exits)."""
         self.closing = True
-        self.send("shutdown")
+        self.send(Shutdown())
         with contextlib.suppress(OSError, ValueError):
             self.proc.stdin.close()
 
@@ -255,16 +276,15 @@ class _Child:
         finally:
             self._ended()
 
-    def _dispatch(self, message: tuple) -> None:
-        kind = message[0]
-        if kind == "event":
-            event: Event = message[1]
-            if isinstance(event, TERMINAL_EVENTS):
-                with self.state:
-                    self.live.discard(event.job_id)
-            deliver(self.host._on_event, event)
-        elif kind == "reply":
-            self.host._answer(message[1], message[2])
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, Reply):
+            self.host._answer(message.number, message.value)
+            return
+        event: Event = message  # type: ignore[assignment] - the child sends events or replies
+        if isinstance(event, TERMINAL_EVENTS):
+            with self.state:
+                self.live.discard(event.job_id)
+        deliver(self.host._on_event, event)
 
     def _ended(self) -> None:
         """The child's output closed: fail (or, when asked to stop, cancel) what it had."""
@@ -300,7 +320,8 @@ class _Child:
 
 
 class EngineProcess:
-    """The engine in a child process; `start()` it, `submit()` requests, `shutdown()` once.
+    """The engine in a child process, a `engine.protocol.RenderService`: `start()` it,
+    `submit()` requests, `shutdown()` once (a later submit raises `StudioError`).
 
     `backends` names the child's backend factory as 'module:function'. `low_priority` runs
     the child, and every thread it starts, below the window (`BACKGROUND_NICENESS`).
@@ -389,7 +410,7 @@ class EngineProcess:
                     child.live.add(job_id)
                     break
         # Should the child die before it reads this, its reader fails the job (in `live`).
-        child.send("submit", job_id, request, _absolute(inputs or RenderInputs()), priority, label)
+        child.send(Submit(job_id, request, _absolute(inputs or RenderInputs()), priority, label))
         return job_id
 
     def _owner(self, job_id: str) -> _Child | None:
@@ -402,27 +423,28 @@ class EngineProcess:
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job at once or a running one at its next step."""
         child = self._owner(job_id)
-        return child is not None and child.send("cancel", job_id)
+        return child is not None and child.send(Cancel(job_id))
 
     def cancel_all(self) -> None:
         child = self._child
         if child is not None:
-            child.send("cancel_all")
+            child.send(CancelAll())
 
     def reprioritise(self, job_id: str, priority: Priority) -> bool:
         child = self._owner(job_id)
-        return child is not None and child.send("reprioritise", job_id, priority)
+        return child is not None and child.send(Reprioritise(job_id, priority))
 
-    def reorder(self, job_ids: list[str]) -> None:
+    def reorder(self, job_ids: Sequence[str]) -> None:
         child = self._child
         if child is not None:
-            child.send("reorder", list(job_ids))
+            child.send(Reorder(tuple(job_ids)))
 
     def unload(self) -> None:
-        """Free the loaded models (after the current job)."""
+        """Free the loaded models (after the current job, before the next); a child that
+        is not running has none loaded."""
         child = self._child
         if child is not None:
-            child.send("unload")
+            child.send(Unload())
 
     def pending(self) -> list[str]:
         """The queued jobs in the order they will run (asks the child)."""
@@ -441,7 +463,7 @@ class EngineProcess:
             number = next(self._questions)
             self._asked.add(number)
         try:
-            if not child.send("ask", number, what):
+            if not child.send(Ask(number, what)):
                 return None
             with self._answered:
                 self._answered.wait_for(lambda: number in self._answers, ASK_TIMEOUT)
@@ -472,7 +494,9 @@ def _absolute(inputs: RenderInputs) -> RenderInputs:
     return replace(inputs, keyframe=keyframe, references=references)
 
 
-def process_engine_factory(backends: str = DEFAULT_BACKENDS, *, low_priority: bool = False):
+def process_engine_factory(
+    backends: str = DEFAULT_BACKENDS, *, low_priority: bool = False
+) -> ServiceFactory:
     """Engines in a child process (see `EngineProcess`), for the bridge's factory."""
 
     def build(store: TakeStore, sink: EventSink) -> EngineProcess:
@@ -491,58 +515,69 @@ def serve(
     backend_factory: BackendFactory,
 ) -> None:
     """Run an engine over `store`: commands from one stream, events to the other, until
-    a shutdown command or the end of the commands."""
+    a `Shutdown` or the end of the commands."""
     from engine.render.worker import Engine
 
     lock = threading.Lock()
 
-    def send(*message: Any) -> None:
+    def send(message: object) -> None:
         _send(replies, lock, message)
 
     def emit(event: Event) -> None:
         if isinstance(event, TERMINAL_EVENTS):
             _log_end(event)
-        send("event", event)
+        send(event)
 
     engine = Engine(store, emit, backend_factory).start()
     try:
         while True:
             try:
-                message = pickle.load(commands)
+                command = pickle.load(commands)
             except (EOFError, OSError):
                 break
-            op, args = message[0], message[1:]
-            if op == "shutdown":
+            if not handle(engine, command, send):
                 break
-            if op == "submit":
-                job_id, request, inputs, priority, label = args
-                log.info(
-                    "render %s queued: %s, %s, seed %s",
-                    job_id,
-                    label or "-",
-                    request.model_id,
-                    request.seed,
-                )
-                try:
-                    engine.submit(request, inputs, priority=priority, label=label, job_id=job_id)
-                except Exception as exc:  # noqa: BLE001 - the job fails, the engine goes on
-                    send("event", Failed(job_id, f"could not queue the render: {exc}", ""))
-            elif op == "cancel":
-                engine.cancel(args[0])
-            elif op == "cancel_all":
-                engine.cancel_all()
-            elif op == "reprioritise":
-                engine.reprioritise(args[0], args[1])
-            elif op == "reorder":
-                engine.reorder(args[0])
-            elif op == "unload":
-                engine.unload()
-            elif op == "ask":
-                number, what = args
-                value = engine.pending() if what == "pending" else engine.running
-                send("reply", number, value)
     finally:
         engine.shutdown()
+
+
+def handle(engine: Engine, command: Command, send: Callable[[object], None]) -> bool:
+    """Carry out one command of the parent on the child's engine; False once it says to
+    stop."""
+    match command:
+        case Submit(job_id, request, inputs, priority, label):
+            log.info(
+                "render %s queued: %s, %s, seed %s",
+                job_id,
+                label or "-",
+                request.model_id,
+                request.seed,
+            )
+            try:
+                engine.submit(request, inputs, priority=priority, label=label, job_id=job_id)
+            except Exception as exc:  # noqa: BLE001 - the job fails, the engine goes on
+                send(Failed(job_id, f"could not queue the render: {exc}", ""))
+        case Cancel(job_id):
+            engine.cancel(job_id)
+        case CancelAll():
+            engine.cancel_all()
+        case Reprioritise(job_id, priority):
+            engine.reprioritise(job_id, priority)
+        case Reorder(job_ids):
+            engine.reorder(job_ids)
+        case Unload():
+            engine.unload()
+        case Ask(number, "pending"):
+            send(Reply(number, engine.pending()))
+        case Ask(number, "running"):
+            send(Reply(number, engine.running))
+        case Ask(number, _):
+            send(Reply(number, None))
+        case Shutdown():
+            return False
+        case _:
+            log.warning("unknown command from the studio: %r", command)
+    return True
 
 
 def _log_end(event: Event) -> None:

@@ -19,14 +19,21 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from engine.backends.base import Backend, JobCancelled, OutOfMemory, RenderInputs
+from engine.protocol import (
+    Backend,
+    BackendFactory,
+    EventSink,
+    JobCancelled,
+    OutOfMemory,
+    RenderInputs,
+)
 from engine.render.extend import SegmentFiles, render
 from studio.errors import StudioError
 from studio.jobs import (
@@ -46,9 +53,6 @@ from studio.jobs import (
 from studio.project.files import DiskFullError, is_disk_full
 from studio.project.model import Take
 from studio.project.takes import TakeStore
-
-EventSink = Callable[[Event], None]
-BackendFactory = Callable[[str], Backend]
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress events...
 PROGRESS_STEP = 0.01  # ...unless progress moved by at least this fraction
@@ -237,7 +241,8 @@ class _Context:
 
 
 class Engine:
-    """The render engine. `start()` it, `submit()` requests, `shutdown()` once.
+    """The render engine, a `engine.protocol.RenderService`: `start()` it, `submit()`
+    requests, `shutdown()` once.
 
     `low_priority` (the window's engine) runs the engine thread, and the compute threads
     it starts, at a lower CPU priority than the window (`lower_thread_priority`).
@@ -259,7 +264,7 @@ class Engine:
         self.clock = clock
         self._cond = threading.Condition()
         self._pending: list[Job] = []
-        self._commands: deque[str] = deque()
+        self._commands: deque[threading.Event] = deque()  # unloads, set once done
         self._current: Job | None = None
         self._stopping = False
         self._order = itertools.count()
@@ -268,7 +273,8 @@ class Engine:
 
     # -- public API, any thread ----------------------------------------------------------
     def start(self) -> Engine:
-        self._thread.start()
+        if self._thread.ident is None:
+            self._thread.start()
         return self
 
     def submit(
@@ -326,7 +332,7 @@ class Engine:
                     return True
         return False
 
-    def reorder(self, job_ids: list[str]) -> None:
+    def reorder(self, job_ids: Sequence[str]) -> None:
         """Queued jobs run in this order (within their priority); others keep theirs."""
         with self._cond:
             by_id = {job.id: job for job in self._pending}
@@ -343,11 +349,16 @@ class Engine:
         with self._cond:
             return self._current.id if self._current else None
 
-    def unload(self) -> None:
-        """Free loaded models (in the engine thread, after the current job)."""
+    def unload(self, *, wait: float | None = 0) -> None:
+        """Free loaded models in the engine thread, after the current job and before any
+        other starts. With `wait` (seconds, or None for as long as it takes), return once
+        they are freed."""
+        done = threading.Event()
         with self._cond:
-            self._commands.append("unload")
+            self._commands.append(done)
             self._cond.notify()
+        if wait is None or wait > 0:
+            done.wait(wait)
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Cancel everything, unload the models and join the thread."""
@@ -380,8 +391,8 @@ class Engine:
                 with self._cond:
                     while not self._pending and not self._commands and not self._stopping:
                         self._cond.wait()
-                    if self._commands:
-                        self._commands.popleft()
+                    done = self._commands.popleft() if self._commands else None
+                    if done is not None:
                         job = None
                     elif self._stopping:
                         break
@@ -389,12 +400,16 @@ class Engine:
                         job = min(self._pending, key=lambda j: j.sort_key)
                         self._pending.remove(job)
                         self._current = job
-                if job is None:
+                if done is not None:
                     self._unload_all()
+                    done.set()
                     continue
                 self._run_one(job)
         finally:
             self._unload_all()
+            with self._cond:
+                for done in self._commands:
+                    done.set()
 
     def _run_one(self, job: Job) -> None:
         """Run a job to its last event. Nothing it raises may end the thread: a caller

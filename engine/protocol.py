@@ -1,0 +1,288 @@
+"""The engine's vocabulary: the render service, the backends it runs, and the commands
+that cross the engine process's pipe.
+
+`RenderService` is what the studio, the CLI and the batch renderer render through. The
+engine thread (`engine.render.worker.Engine`), the engine in a child process
+(`engine.render.process.EngineProcess`) and the Ray farm (`engine.render.farm.FarmEngine`)
+all implement it, and tests/engine/render/test_service_contract.py holds each of them to it:
+
+- `submit` queues a request and returns its job id at once; its events (`Queued`,
+  `Started`, `Progress`..., then one of `Finished(take)`, `Failed`, `Cancelled`) reach the
+  service's one event callback, on a thread of the service. A request whose take is
+  already in the store finishes with no compute (`Started` then `Finished`).
+- Queued jobs start by priority (`Priority.DRAFT` first), then by their order, which is
+  the order they were submitted in until `reorder` or `reprioritise` changes it.
+- `cancel` ends a queued job at once and a running one at its next step; a cancelled or
+  failed job leaves nothing in the take store. `cancel_all` does that to every job.
+- `unload` frees the loaded models once the running jobs are done, before any job queued
+  after it starts.
+- `shutdown` cancels everything, frees the models and stops the service; a later
+  `submit` raises `StudioError`. It is called once.
+
+A `Backend` turns a `GenerationRequest` plus its input images into frames. It is loaded
+and unloaded by the engine thread only; device and dtype are chosen in `load`, never at
+import. While it works it reports through the `RenderContext` and calls
+`ctx.check_cancelled()` at every step, which raises `JobCancelled` so that no further work
+(no VAE decode) runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.jobs import Event, GenerationRequest, Priority, Profile, Stage
+from studio.project.takes import TakeStore
+
+EventSink = Callable[[Event], None]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class JobCancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a backend when its job was cancelled."""
+
+
+class RenderError(StudioError):
+    """A render failed for a reason the user can act on (missing model, bad input...)."""
+
+
+class OutOfMemory(RenderError):
+    """The device ran out of memory even after every fallback."""
+
+
+# --- backends -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do with a model: modes and frame-count rule."""
+
+    text_to_video: bool = True
+    image_to_video: bool = False
+    video_to_video: bool = False
+    frame_multiple: int = 1  # frames must be frame_multiple * n + 1 (1: any count)
+    max_frames: int | None = None
+
+    def snap_frames(self, frames: int) -> int:
+        """The valid frame count nearest `frames` (ties go up), within `max_frames`."""
+        m = self.frame_multiple
+        if m <= 1:
+            count = max(1, frames)
+        else:
+            k = max(1, (frames - 1 + m // 2) // m)
+            count = k * m + 1
+            if self.max_frames is not None and count > self.max_frames:
+                count = (self.max_frames - 1) // m * m + 1
+        if self.max_frames is not None:
+            count = min(count, self.max_frames)
+        return count
+
+
+@dataclass
+class RenderInputs:
+    """Files and frames a request refers to by hash: the engine resolves them for the backend."""
+
+    keyframe: Path | None = None
+    references: tuple[Path, ...] = ()
+    # RGB uint8 (h, w, 3) frames to continue from (the previous shot's or segment's last).
+    continuity: np.ndarray | None = None
+    # RGB uint8 (k, h, w, 3): the frames this clip must begin with (an extension segment's
+    # overlap with the segment before). Image-to-video starts from the first of them; a
+    # condition pipeline that takes several frames is given them all.
+    lead_in: np.ndarray | None = None
+    # RGB uint8 (t, h, w, 3) structure video for guided video-to-video.
+    guide: np.ndarray | None = None
+
+
+class RenderContext(Protocol):
+    """Given to `Backend.generate`; implemented by the engine."""
+
+    def progress(self, step: int, total: int, stage: Stage, message: str = "") -> None: ...
+
+    def preview(self, step: int, image: np.ndarray) -> None: ...
+
+    def check_cancelled(self) -> None:
+        """Raise `JobCancelled` when the job was cancelled."""
+        ...
+
+    def log(self, message: str) -> None: ...
+
+
+class NullContext:
+    """A RenderContext that reports nothing and never cancels: for nested or scripted renders."""
+
+    def progress(self, step: int, total: int, stage: Stage, message: str = "") -> None:
+        pass
+
+    def preview(self, step: int, image: np.ndarray) -> None:
+        pass
+
+    def check_cancelled(self) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+
+class Backend(Protocol):
+    """A renderer. One instance lives in the engine thread and may keep a model loaded."""
+
+    name: str
+
+    def capabilities(self, model_id: str) -> Capabilities: ...
+
+    def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
+        """Make `model_id` ready in `profile` (no-op when it already is); choose device and
+        dtype here."""
+        ...
+
+    def generate(
+        self, request: GenerationRequest, inputs: RenderInputs, ctx: RenderContext
+    ) -> np.ndarray:
+        """Frames as RGB uint8 of shape (frames, height, width, 3)."""
+        ...
+
+    def unload(self) -> None: ...
+
+
+ProgressCallback = Callable[[int, int, Stage], None]
+BackendFactory = Callable[[str], Backend]
+
+
+# --- the render service -------------------------------------------------------------------
+
+
+@runtime_checkable
+class RenderService(Protocol):
+    """What renders requests into takes: the engine thread, the engine process, the farm.
+
+    Every method may be called from any thread. The members are methods and the cheap
+    `alive` and `take_store` (a runtime `isinstance` reads them all)."""
+
+    take_store: TakeStore
+
+    def start(self) -> RenderService:
+        """Start working (the engine thread, the child, the farm's dispatcher); returns
+        the service. Starting twice is harmless."""
+        ...
+
+    def submit(
+        self,
+        request: GenerationRequest,
+        inputs: RenderInputs | None = None,
+        *,
+        priority: Priority | None = None,
+        label: str = "",
+        job_id: str | None = None,
+    ) -> str:
+        """Queue a request; returns its job id (`job_id` when given). With no `priority`,
+        previz renders are drafts and everything else final. `label` is the `Started`
+        event's description. Raises `StudioError` once the service has shut down."""
+        ...
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job at once or a running one at its next step; whether the
+        job was there to cancel."""
+        ...
+
+    def cancel_all(self) -> None:
+        """Cancel every queued and running job."""
+        ...
+
+    def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        """Give a queued job another priority; whether it was queued."""
+        ...
+
+    def reorder(self, job_ids: Sequence[str]) -> None:
+        """Queued jobs start in this order (within their priority); others keep theirs."""
+        ...
+
+    def pending(self) -> list[str]:
+        """The queued jobs, in the order they will start."""
+        ...
+
+    def unload(self) -> None:
+        """Free the loaded models after the running jobs, before any later job starts."""
+        ...
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel everything, free the models and stop, waiting up to `timeout` seconds."""
+        ...
+
+    @property
+    def alive(self) -> bool:
+        """Whether the service is working (not shut down, not crashed)."""
+        ...
+
+
+ServiceFactory = Callable[[TakeStore, EventSink], RenderService]
+
+
+# --- commands on the engine process's pipe ------------------------------------------------
+# The parent sends these to `engine.render.process`'s child, which handles each in one
+# dispatch; the child sends back the `studio.jobs` events themselves and `Reply`.
+
+
+@dataclass(frozen=True)
+class Submit:
+    job_id: str
+    request: GenerationRequest
+    inputs: RenderInputs
+    priority: Priority | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Cancel:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class CancelAll:
+    pass
+
+
+@dataclass(frozen=True)
+class Reprioritise:
+    job_id: str
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class Reorder:
+    job_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unload:
+    pass
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question whose answer comes back as `Reply(number, value)`: `what` is
+    "pending" (the queued job ids in order) or "running" (the running job's id or None)."""
+
+    number: int
+    what: str
+
+
+Command = Submit | Cancel | CancelAll | Reprioritise | Reorder | Unload | Shutdown | Ask
+
+
+@dataclass(frozen=True)
+class Reply:
+    number: int
+    value: Any
