@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from engine.backends.previz import PrevizBackend
+from engine.protocol import Capabilities
 from engine.render.worker import default_backend_factory
+from studio.jobs import Stage
 
 GATE = "GALLOP_TEST_GATE"  # a file path: jobs wait at their first step until it exists
 CRASH_ONCE = "GALLOP_TEST_CRASH_ONCE"  # a file path: the first render in any child dies
@@ -92,3 +96,42 @@ noisy = _factory(NoisyPreviz)
 crashing = _factory(CrashingPreviz)
 held = _factory(HeldPreviz)
 segfaulting = _factory(SegfaultingPreviz)
+
+
+class GatedScripted:
+    """A tiny scripted backend (four steps, frames of one colour) that holds every job at
+    its first step until the gate file exists, and notes each unload in the file beside
+    it (`unloads_of(gate)`): the same test can drive it in this process, in the engine's
+    child process and in a farm's actors."""
+
+    name = "scripted"
+    steps = 4
+
+    def capabilities(self, model_id):
+        return Capabilities()
+
+    def load(self, model_id, ctx, profile=None) -> None:
+        pass
+
+    def generate(self, request, inputs, ctx):
+        gate = Path(os.environ[GATE])
+        while not gate.exists():
+            ctx.check_cancelled()
+            time.sleep(0.01)
+        for step in range(1, self.steps + 1):
+            ctx.check_cancelled()
+            ctx.progress(step, self.steps, Stage.DENOISING)
+        value = (request.seed * 37) % 256
+        return np.full((request.frames, request.height, request.width, 3), value, np.uint8)
+
+    def unload(self) -> None:
+        with unloads_of(Path(os.environ[GATE])).open("a") as notes:
+            notes.write("unloaded\n")
+
+
+def unloads_of(gate: Path) -> Path:
+    return gate.with_name(gate.name + ".unloads")
+
+
+def gated_scripted(name: str) -> GatedScripted:
+    return GatedScripted()
