@@ -431,6 +431,8 @@ class EngineProcess:
             child.send(CancelAll())
 
     def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        """Give a queued job another priority. Answered without asking the child: whether
+        the job is one of its live ones (a running job is left as it is)."""
         child = self._owner(job_id)
         return child is not None and child.send(Reprioritise(job_id, priority))
 
