@@ -9,9 +9,7 @@ slider gesture merges into one undo step.
 
 from __future__ import annotations
 
-import filecmp
 import re
-import shutil
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +34,7 @@ from PySide6.QtWidgets import (
 from engine.media.audio_mix import DEFAULT_RATE, sound_length
 from studio.commands import InsertItem, set_field, set_timeline
 from studio.errors import EditError, StudioError
+from studio.project.media import place_media
 from studio.project.model import AudioMedia
 from studio.timeline.timeline import (
     AudioClip,
@@ -105,32 +104,6 @@ def _sound_frames(path: Path, fps: Fraction) -> int:
     return max(1, seconds_to_frames(Fraction(samples, DEFAULT_RATE), fps))
 
 
-def _place_in_project(folder: Path, source: Path) -> tuple[str, Path | None]:
-    """Where `source` lives in the project: (relative path, file to copy it to or None).
-
-    A file already inside the project stays where it is; any other goes to `media/`,
-    reusing an identical copy there, else under a name no other file has.
-    """
-    root, full = folder.resolve(), source.resolve()
-    if root in full.parents:
-        return full.relative_to(root).as_posix(), None
-    media = root / "media"
-    dest = media / full.name
-    n = 1
-    while dest.exists() and not filecmp.cmp(dest, full, shallow=False):
-        n += 1
-        dest = media / f"{full.stem}-{n}{full.suffix}"
-    return f"media/{dest.name}", None if dest.exists() else dest
-
-
-def _copy(source: Path, dest: Path) -> None:
-    try:
-        dest.parent.mkdir(exist_ok=True)
-        shutil.copyfile(source, dest)
-    except OSError as error:
-        raise StudioError(f"cannot copy {source.name} into the project: {error}") from None
-
-
 def import_audio(
     document: Document,
     path: str | Path,
@@ -150,11 +123,12 @@ def import_audio(
     path = Path(path)
     project = document.project
     timeline = project.timeline
+    place = place_media(document.folder, path)  # a link or a special file is refused first
     frames = _sound_frames(path, timeline.fps)
     used = _timeline_ids(timeline)
     if track_id is not None:
         timeline.audio_track(track_id)  # EditError naming a track that is not there
-    relative, copy_to = _place_in_project(document.folder, path)
+    relative = place.relative
 
     media = next((m for m in project.audio if m.path == relative), None)
     insert = None
@@ -169,8 +143,7 @@ def import_audio(
         timeline = timeline.add_audio_track(AudioTrack(track_id, track_name))
     timeline = timeline.add_audio_clip(track_id, clip)  # EditError where it would overlap
 
-    if copy_to is not None:  # only once the edit is known to be possible
-        _copy(path, copy_to)
+    place.copy()  # only once the edit is known to be possible
     with document.macro(f"Import {path.name}"):
         if insert is not None:
             document.push(insert)

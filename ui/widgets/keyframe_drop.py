@@ -3,8 +3,6 @@ the project folder, refusing files that are not readable images."""
 
 from __future__ import annotations
 
-import filecmp
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -12,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QWidget
 
 from engine.backends.base import RenderError
 from engine.backends.pictures import load_image
-from studio.project.model import check_relative_path
+from studio.project.media import place_media
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 PREVIEW = QSize(192, 108)
@@ -20,27 +18,14 @@ PREVIEW = QSize(192, 108)
 
 def import_image(folder: Path, source: Path) -> str:
     """The project-relative path of an image file; one from outside the project is copied
-    into `media/` first (a new name when another file already has its name)."""
+    into `media/` first (see `studio.project.media`)."""
     source = Path(source)
     if source.suffix.lower() not in IMAGE_SUFFIXES:
         raise RenderError(f"{source.name} is not an image: use a PNG, JPEG or WebP file")
+    place = place_media(folder, source)  # a link or a special file is refused first
     load_image(source)  # refuse a file that will not decode before it enters the project
-    root, full = Path(folder).resolve(), source.resolve()
-    if root in full.parents:
-        return check_relative_path(full.relative_to(root).as_posix(), source.name)
-    media = root / "media"
-    dest = media / full.name
-    n = 1
-    while dest.exists() and not filecmp.cmp(dest, full, shallow=False):
-        n += 1
-        dest = media / f"{full.stem}-{n}{full.suffix}"
-    if not dest.exists():
-        try:
-            media.mkdir(exist_ok=True)
-            shutil.copyfile(full, dest)
-        except OSError as error:
-            raise RenderError(f"cannot copy {source.name} into the project: {error}") from None
-    return f"media/{dest.name}"
+    place.copy()
+    return place.relative
 
 
 class KeyframeDrop(QLabel):
