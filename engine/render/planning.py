@@ -1,63 +1,53 @@
-"""From a shot to a render: the frozen request and the input files it refers to by hash.
+"""From a shot to a render: the engine's side of `studio.render_plan`.
 
-The request snapshots everything that decides the pixels (prompt, seed, size snapped to the
-model's grid, frames snapped to its frame rule, camera rig, the hashes of the keyframe and
-references, the upstream take of a chained shot), so its hash is the cache key and a take
-is reproducible from its manifest. A shot longer than one clip of its model keeps its exact
-frame count: it renders as overlapping segments (engine.render.extend).
+The pure planner (`studio.render_plan.plan_shot`) makes the frozen request; this module
+gives it the model's rules from the catalog and the project's files through `ProjectFiles`
+(image hashes, cached while a file is unchanged), and for a render also reads the inputs
+themselves (the upstream take's last frame). The estimate and the shot's status plan with
+`plan_shot`, the render with `plan_render`: one function decides the request for all three,
+so a take made by the render is the one the status calls rendered.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.backends.base import RenderError, RenderInputs
 from engine.models.catalog import Catalog, ModelEntry
-from engine.render.extend import can_extend, plan_segments
+from engine.render.inputs import FileHashes, ProjectFiles, file_hash, model_rules, regular_file
+from studio import render_plan
 from studio.errors import StudioError
 from studio.jobs import GenerationRequest, Profile
-from studio.project.io import check_inside
-from studio.project.model import Project, Shot
+from studio.project.model import Project, Shot, Take
+from studio.render_plan import bible_prompt, character_keyframe
+
+__all__ = [
+    "PlannedRender",
+    "PlannedShot",
+    "StatusCache",
+    "bible_prompt",
+    "character_keyframe",
+    "choose_model",
+    "file_hash",
+    "plan_render",
+    "plan_shot",
+    "regular_file",
+    "shot_status",
+]
 
 
-def regular_file(path: Path) -> Path:
-    """`path` if it is (or a symlink leads to) a regular file, else RenderError.
+@dataclass(frozen=True)
+class PlannedShot:
+    """A shot's request and where its inputs are, read no further than their hashes."""
 
-    A project names its keyframes, references and takes, and the project may be damaged
-    or hostile: reading a FIFO blocks forever and a device such as /dev/zero never ends,
-    so only regular files are ever read.
-    """
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError) as exc:
-        raise RenderError(f"cannot read {Path(path).name}: {_reason(exc)}") from None
-    if not stat.S_ISREG(mode):
-        raise RenderError(f"cannot read {Path(path).name}: not a regular file")
-    return path
-
-
-def _reason(exc: BaseException) -> str:
-    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    regular_file(path)
-    try:
-        # O_NONBLOCK: a FIFO put in the file's place after the check cannot block the open.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise RenderError(f"cannot read {path.name}: not a regular file")
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise RenderError(f"cannot read {path.name}: {_reason(exc)}") from None
-    return digest.hexdigest()
+    shot: Shot
+    request: GenerationRequest
+    entry: ModelEntry
+    notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
+    keyframe: Path | None = None
+    references: tuple[Path, ...] = ()
+    continuity: Take | None = None  # the upstream take whose last frame starts the shot
 
 
 @dataclass(frozen=True)
@@ -67,30 +57,6 @@ class PlannedRender:
     inputs: RenderInputs
     entry: ModelEntry
     notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
-
-
-def bible_prompt(project: Project, shot: Shot) -> str:
-    """The shot's prompt with its style and characters from the bible, said in words."""
-    parts = [shot.prompt.strip().rstrip(".")] if shot.prompt.strip() else []
-    for char_id in shot.characters:
-        character = project.character(char_id)
-        if character is not None and character.description:
-            parts.append(f"{character.name}: {character.description}")
-    style = project.style(shot.style)
-    if style is not None and style.description:
-        parts.append(f"style: {style.description}")
-    return ". ".join(parts)
-
-
-def character_keyframe(project: Project, shot: Shot) -> str | None:
-    """A character's reference image starts a shot that has no keyframe and no upstream."""
-    if shot.continue_from_previous and project.shot_index(shot.id) > 0:
-        return None
-    for char_id in shot.characters:
-        character = project.character(char_id)
-        if character is not None and character.references:
-            return character.references[0]
-    return None
 
 
 def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog: Catalog) -> str:
@@ -106,6 +72,37 @@ def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog:
     return chosen
 
 
+def plan_shot(
+    project: Project,
+    folder: Path,
+    shot: Shot,
+    *,
+    catalog: Catalog | None = None,
+    backend: str | None = None,
+    model_id: str | None = None,
+    profile: Profile | None = None,
+    files: ProjectFiles | None = None,
+) -> PlannedShot:
+    """The request rendering `shot` makes now, for the estimate and the status. Raises
+    StudioError (RenderError, ProjectError) with a message when it cannot be planned."""
+    catalog = catalog or Catalog()
+    entry = catalog.get(choose_model(shot, backend, model_id, catalog))
+    files = files if files is not None else ProjectFiles(folder)
+    try:
+        plan = render_plan.plan_shot(project, shot, model_rules(entry), files, profile)
+    except render_plan.PlanError as exc:
+        raise RenderError(str(exc)) from None
+    return PlannedShot(
+        shot,
+        plan.request,
+        entry,
+        plan.notes,
+        keyframe=files.path(plan.keyframe) if plan.keyframe else None,
+        references=tuple(files.path(r) for r in shot.references),
+        continuity=plan.continuity,
+    )
+
+
 def plan_render(
     project: Project,
     folder: Path,
@@ -115,111 +112,152 @@ def plan_render(
     backend: str | None = None,
     model_id: str | None = None,
     profile: Profile | None = None,
+    files: ProjectFiles | None = None,
 ) -> PlannedRender:
-    catalog = catalog or Catalog()
-    entry = catalog.get(choose_model(shot, backend, model_id, catalog))
-    notes: list[str] = []
-    width, height = entry.snap_size(shot.width, shot.height)
-    if (width, height) != (shot.width, shot.height):
-        notes.append(f"size {shot.width}x{shot.height} -> {width}x{height} for {entry.name}")
-    # Diffusion models render at their native rate; the timeline conforms it later.
-    fps = shot.fps if entry.backend == "previz" else entry.fps
-    wanted = max(1, round(shot.duration * fps))
-    limit = entry.max_frames
-    if limit is not None and wanted > limit and can_extend(entry, shot.camera_mode):
-        # Exactly the shot's length: the overlaps between segments absorb the frame rule.
-        frames = wanted
-        count = len(plan_segments(wanted, limit, entry.frame_multiple))
-        notes.append(
-            f"{wanted} frames: longer than one {entry.name} clip ({limit} frames), "
-            f"rendered as {count} overlapping segments"
-        )
-    else:
-        frames = entry.snap_frames(wanted)
-        if frames != wanted:
-            notes.append(f"{wanted} frames -> {frames} ({entry.frame_rule} rule of {entry.name})")
-        if limit is not None and wanted > limit:
-            notes.append(f"{entry.name} cannot continue a clip, so the shot stops at {frames}")
-
-    inputs = RenderInputs()
-    keyframe_hash = None
-    keyframe = shot.keyframe or character_keyframe(project, shot)
-    if keyframe:
-        path = check_inside(folder, keyframe)
-        keyframe_hash = file_hash(path)
-        inputs.keyframe = path
-    references = tuple(check_inside(folder, r) for r in shot.references)
-    inputs.references = references
-
-    continuity_source = None
-    if shot.continue_from_previous:
-        index = project.shot_index(shot.id)
-        if index == 0:
-            notes.append("first shot: nothing to continue from")
-        else:
-            upstream = project.shots[index - 1]
-            take = upstream.current_take
-            if take is None:
-                raise RenderError(
-                    f"shot {shot.title or shot.id!r} continues from "
-                    f"{upstream.title or upstream.id!r}, which has no take yet"
-                )
-            from engine.media.video import last_frame
-
-            continuity_source = take.id
-            inputs.continuity = last_frame(regular_file(check_inside(folder, take.media)))
-
-    request = GenerationRequest(
-        prompt=bible_prompt(project, shot),
-        negative_prompt=shot.negative_prompt,
-        model_id=entry.id,
-        backend=entry.backend,
-        profile=profile or shot.profile,
-        width=width,
-        height=height,
-        frames=frames,
-        fps=fps,
-        seed=shot.seed,
-        camera=shot.camera,
-        camera_mode=shot.camera_mode,
-        keyframe_hash=keyframe_hash,
-        reference_hashes=tuple(file_hash(p) for p in references),
-        continuity_source=continuity_source,
-        steps=None if entry.backend == "previz" else entry.steps,
-        guidance=entry.guidance,
-        colour_match=continuity_source is not None and shot.match_colour,
+    """The request and its inputs, read for the render (the upstream take's last frame)."""
+    files = files if files is not None else ProjectFiles(folder)
+    planned = plan_shot(
+        project,
+        folder,
+        shot,
+        catalog=catalog,
+        backend=backend,
+        model_id=model_id,
+        profile=profile,
+        files=files,
     )
-    return PlannedRender(shot, request, inputs, entry, tuple(notes))
+    inputs = RenderInputs()
+    inputs.keyframe = planned.keyframe
+    inputs.references = planned.references
+    if planned.continuity is not None:
+        from engine.media.video import last_frame
+
+        inputs.continuity = last_frame(regular_file(files.path(planned.continuity.media)))
+    return PlannedRender(shot, planned.request, inputs, planned.entry, planned.notes)
+
+
+# --- the status of shots ------------------------------------------------------------------
+
+
+class StatusCache:
+    """Shots' render status, each planned once until `invalidate` names it.
+
+    A shot is 'rendered' when planning it now gives its selected take's request (the same
+    hash), 'stale' when not, or when a shot it continues from is not 'rendered', and 'not
+    rendered' without a take. What each shot's own check found is kept by shot id, along
+    with the takes it saw (its own and its upstream's), so a shot whose upstream picks
+    another take is checked again by itself; the status of a chained shot follows from its
+    upstream's. Whoever edits the project calls `invalidate` with the shots an edit touched
+    (the shots chained after them follow), or with None after a change of the order, the
+    bible or the project's settings.
+    """
+
+    def __init__(self, catalog: Catalog | None = None, hashes: FileHashes | None = None) -> None:
+        self.catalog = catalog or Catalog()
+        self.hashes = hashes if hashes is not None else FileHashes()
+        self._project: Project | None = None
+        self._files: ProjectFiles | None = None
+        self._rows: dict[str, int] = {}
+        # shot id -> (its take is current, (its take, its upstream's take) when checked)
+        self._current: dict[str, tuple[bool, tuple]] = {}
+        self._status: dict[str, str] = {}
+
+    def files(self, folder: Path) -> ProjectFiles:
+        """The project's files as this cache sees them (its hashes shared)."""
+        if self._files is None or self._files.folder != Path(folder):
+            self.invalidate()
+            self._files = ProjectFiles(folder, self.hashes)
+        return self._files
+
+    def invalidate(self, shot_ids=None) -> None:
+        """Forget the status of these shots and of the shots chained after them (of every
+        shot with None)."""
+        if shot_ids is None:
+            self._current.clear()
+            self._status.clear()
+            return
+        project = self._project
+        for shot_id in shot_ids:
+            self._current.pop(shot_id, None)
+            self._status.pop(shot_id, None)
+            if project is None:
+                continue
+            row = self._row(project, shot_id)
+            while row is not None and row + 1 < len(project.shots):
+                row += 1
+                if not project.shots[row].continue_from_previous:
+                    break
+                self._status.pop(project.shots[row].id, None)
+
+    def status(self, project: Project, folder: Path, shot: Shot) -> str:
+        files = self.files(folder)
+        if project is not self._project:
+            self.invalidate()
+            self._project = project
+        known = self._status.get(shot.id)
+        if known is not None:
+            return known
+        row = self._row(project, shot.id)
+        if row is None:
+            raise KeyError(shot.id)
+        # The chain is walked in a loop, not by recursion: a project may chain more shots
+        # than Python nests calls. Upstream first, down to the first status already known.
+        pending = []
+        while True:
+            current = project.shots[row]
+            if current.id in self._status:
+                break
+            pending.append(row)
+            if row == 0 or not current.continue_from_previous or current.current_take is None:
+                break
+            row -= 1
+        for row in reversed(pending):
+            current = project.shots[row]
+            self._status[current.id] = self._own_status(project, files, row, current)
+        return self._status[shot.id]
+
+    def _own_status(self, project: Project, files: ProjectFiles, row: int, shot: Shot) -> str:
+        take = shot.current_take
+        if take is None:
+            return "not rendered"
+        upstream = None
+        if shot.continue_from_previous and row > 0:
+            upstream = project.shots[row - 1]
+            if upstream.current_take is None or self._status[upstream.id] != "rendered":
+                return "stale"
+        seen = (take.id, None if upstream is None else (upstream.id, upstream.selected_take))
+        known = self._current.get(shot.id)
+        if known is None or known[1] != seen:
+            known = (self._take_is_current(project, files, shot, take), seen)
+            self._current[shot.id] = known
+        return "rendered" if known[0] else "stale"
+
+    def _take_is_current(self, project: Project, files: ProjectFiles, shot: Shot, take) -> bool:
+        """Whether the shot's selected take is what rendering the shot now would give."""
+        try:
+            plan = plan_shot(
+                project,
+                files.folder,
+                shot,
+                catalog=self.catalog,
+                backend=take.request.backend,
+                model_id=take.request.model_id,
+                files=files,
+            )
+        except StudioError:
+            return False
+        return plan.request.hash == take.id
+
+    def _row(self, project: Project, shot_id: str) -> int | None:
+        row = self._rows.get(shot_id)
+        shots = project.shots
+        if row is None or row >= len(shots) or shots[row].id != shot_id:
+            self._rows = {s.id: i for i, s in enumerate(shots)}
+            row = self._rows.get(shot_id)
+        return row
 
 
 def shot_status(project: Project, folder: Path, shot: Shot) -> str:
     """'rendered', 'not rendered', or 'stale' when the shot (or its upstream) changed since
     its selected take was made."""
-    if shot.current_take is None:
-        return "not rendered"
-    # A chained shot is out of date as soon as any shot it continues from is. The chain is
-    # walked in a loop, not by recursion: a project may chain more shots than Python nests
-    # calls. Checking from its first shot stops at the first one out of date.
-    chain = [project.shot_index(shot.id)]
-    while chain[-1] > 0 and project.shots[chain[-1]].continue_from_previous:
-        if project.shots[chain[-1] - 1].current_take is None:
-            return "stale"
-        chain.append(chain[-1] - 1)
-    for index in reversed(chain):
-        if not _take_is_current(project, folder, project.shots[index]):
-            return "stale"
-    return "rendered"
-
-
-def _take_is_current(project: Project, folder: Path, shot: Shot) -> bool:
-    """Whether the shot's selected take is what rendering the shot now would give."""
-    take = shot.current_take
-    if take is None:
-        return False
-    try:
-        plan = plan_render(
-            project, folder, shot, backend=take.request.backend, model_id=take.request.model_id
-        )
-    except StudioError:
-        return False
-    return plan.request.hash == take.id
+    return StatusCache().status(project, folder, shot)

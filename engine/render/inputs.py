@@ -1,0 +1,133 @@
+"""The files a render plan refers to: read only if they are regular files, hashed once.
+
+`ProjectFiles` is the engine's `studio.render_plan.InputResolver` over a project folder:
+it hashes keyframes and references (through a `FileHashes` cache keyed by path, size and
+modification time, so an unchanged file is read once however often shots are planned) and
+checks that the upstream take of a chained shot can be read. `model_rules` turns a catalog
+entry into the values the pure planner needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from pathlib import Path
+
+from engine.backends.base import RenderError
+from engine.models.catalog import ModelEntry
+from engine.render.extend import can_extend
+from studio.jobs import CameraMode
+from studio.project.io import check_inside
+from studio.project.model import Take
+from studio.render_plan import ModelRules
+
+
+def regular_file(path: Path) -> Path:
+    """`path` if it is (or a symlink leads to) a regular file, else RenderError.
+
+    A project names its keyframes, references and takes, and the project may be damaged
+    or hostile: reading a FIFO blocks forever and a device such as /dev/zero never ends,
+    so only regular files are ever read.
+    """
+    regular_stat(path)
+    return path
+
+
+def regular_stat(path: Path) -> os.stat_result:
+    """The stat of `path` (following symlinks) if it is a regular file, else RenderError."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"cannot read {Path(path).name}: {_reason(exc)}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise RenderError(f"cannot read {Path(path).name}: not a regular file")
+    return info
+
+
+def _reason(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    regular_file(path)
+    try:
+        # O_NONBLOCK: a FIFO put in the file's place after the check cannot block the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise RenderError(f"cannot read {path.name}: not a regular file")
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise RenderError(f"cannot read {path.name}: {_reason(exc)}") from None
+    return digest.hexdigest()
+
+
+class FileHashes:
+    """SHA-256 of files, remembered while a file keeps its size and modification time.
+
+    Safe to share between threads. A file that changes between the stat and the read is
+    hashed again on the next look, since its new stat no longer matches the key."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Path, int, int], str] = {}
+        self._lock = threading.Lock()
+        self.reads = 0  # files actually read, for the curious and the tests
+
+    def hash(self, path: Path) -> str:
+        info = regular_stat(path)
+        key = (Path(path), info.st_size, info.st_mtime_ns)
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            return known
+        digest = file_hash(path)
+        with self._lock:
+            self.reads += 1
+            # One entry a path: an older version of the file is never asked for again.
+            for stale in [k for k in self._known if k[0] == key[0]]:
+                del self._known[stale]
+            self._known[key] = digest
+        return digest
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+class ProjectFiles:
+    """The input files of a project folder as a planner sees them; also remembers where
+    they are, for the render."""
+
+    def __init__(self, folder: Path, hashes: FileHashes | None = None) -> None:
+        self.folder = Path(folder)
+        self.hashes = hashes if hashes is not None else FileHashes()
+
+    def path(self, relative: str) -> Path:
+        return check_inside(self.folder, relative)
+
+    def file_hash(self, relative_path: str) -> str:
+        return self.hashes.hash(self.path(relative_path))
+
+    def continuity_source(self, take: Take) -> str:
+        regular_file(self.path(take.media))
+        return take.id
+
+
+def model_rules(entry: ModelEntry) -> ModelRules:
+    """What the planner needs of a catalog entry, as values."""
+    return ModelRules(
+        id=entry.id,
+        name=entry.name,
+        backend=entry.backend,
+        fps=entry.fps,
+        frame_multiple=entry.frame_multiple,
+        size_multiple=entry.size_multiple,
+        max_frames=entry.max_frames,
+        steps=entry.steps,
+        guidance=entry.guidance,
+        extends=frozenset(mode for mode in CameraMode if can_extend(entry, mode)),
+    )

@@ -1,0 +1,199 @@
+"""From a shot to its render request, with no file read: pure.
+
+The request snapshots everything that decides the pixels (prompt, seed, size snapped to the
+model's grid, frames snapped to its frame rule, camera rig, the hashes of the keyframe and
+references, the upstream take of a chained shot), so its hash is the cache key and a take
+is reproducible from its manifest. A shot longer than one clip of its model keeps its exact
+frame count: it renders as overlapping segments (`studio.segments`).
+
+What the plan needs from the model catalog comes in as `ModelRules` (values), and what it
+needs from files (image hashes, whether the upstream take can be read) comes from an
+`InputResolver`, which the engine implements over the project folder. The same function
+serves the render, the estimate and the shot's status, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+from studio.errors import StudioError
+from studio.jobs import CameraMode, GenerationRequest, Profile
+from studio.project.model import Project, Shot, Take
+from studio.segments import plan_segments
+
+
+class PlanError(StudioError):
+    """A shot that cannot be planned as it stands (a chained shot with no upstream take)."""
+
+
+@dataclass(frozen=True)
+class ModelRules:
+    """What planning needs to know about a model: its grid, frame rule and defaults."""
+
+    id: str
+    name: str
+    backend: str
+    fps: Fraction  # native rate; the previz renders at the shot's own rate instead
+    frame_multiple: int = 1  # frames obey multiple*n + 1 (1: any count)
+    size_multiple: int = 8
+    max_frames: int | None = None  # the longest clip; None: no limit
+    steps: int | None = None
+    guidance: float | None = None
+    # The camera modes in which the model can continue a clip, so a long shot extends.
+    extends: frozenset[CameraMode] = frozenset()
+
+    @property
+    def frame_rule(self) -> str:
+        return "any" if self.frame_multiple <= 1 else f"{self.frame_multiple}n+1"
+
+    def snap_size(self, width: int, height: int) -> tuple[int, int]:
+        """The nearest size (not below one block) the model's latent grid accepts."""
+        m = self.size_multiple
+
+        def snap(value: int) -> int:
+            return max(m, int(round(value / m)) * m)
+
+        return snap(width), snap(height)
+
+    def snap_frames(self, frames: int) -> int:
+        """The valid frame count nearest `frames` (ties go up), within `max_frames`."""
+        m = self.frame_multiple
+        if m <= 1:
+            count = max(1, frames)
+        else:
+            k = max(1, (frames - 1 + m // 2) // m)
+            count = k * m + 1
+            if self.max_frames is not None and count > self.max_frames:
+                count = (self.max_frames - 1) // m * m + 1
+        if self.max_frames is not None:
+            count = min(count, self.max_frames)
+        return count
+
+
+class InputResolver(Protocol):
+    """The files a plan refers to, seen as values. Each raises StudioError with a message
+    for the user when the file cannot be used."""
+
+    def file_hash(self, relative_path: str) -> str:
+        """The SHA-256 of a project file (a keyframe or a reference image)."""
+        ...
+
+    def continuity_source(self, take: Take) -> str:
+        """The id of the upstream take a chained shot continues from, once its media is
+        known to be readable."""
+        ...
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    request: GenerationRequest
+    keyframe: str | None = None  # project-relative: the shot's or a character's image
+    continuity: Take | None = None  # the upstream take whose last frame starts the shot
+    notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
+
+
+def bible_prompt(project: Project, shot: Shot) -> str:
+    """The shot's prompt with its style and characters from the bible, said in words."""
+    parts = [shot.prompt.strip().rstrip(".")] if shot.prompt.strip() else []
+    for char_id in shot.characters:
+        character = project.character(char_id)
+        if character is not None and character.description:
+            parts.append(f"{character.name}: {character.description}")
+    style = project.style(shot.style)
+    if style is not None and style.description:
+        parts.append(f"style: {style.description}")
+    return ". ".join(parts)
+
+
+def character_keyframe(project: Project, shot: Shot) -> str | None:
+    """A character's reference image starts a shot that has no keyframe and no upstream."""
+    if shot.continue_from_previous and project.shot_index(shot.id) > 0:
+        return None
+    for char_id in shot.characters:
+        character = project.character(char_id)
+        if character is not None and character.references:
+            return character.references[0]
+    return None
+
+
+def upstream_take(project: Project, shot: Shot) -> Take | None:
+    """The take a chained shot continues from (None for an unchained or first shot).
+    Raises PlanError when the shot it continues from has no take yet."""
+    if not shot.continue_from_previous:
+        return None
+    index = project.shot_index(shot.id)
+    if index == 0:
+        return None
+    upstream = project.shots[index - 1]
+    take = upstream.current_take
+    if take is None:
+        raise PlanError(
+            f"shot {shot.title or shot.id!r} continues from "
+            f"{upstream.title or upstream.id!r}, which has no take yet"
+        )
+    return take
+
+
+def plan_shot(
+    project: Project,
+    shot: Shot,
+    rules: ModelRules,
+    files: InputResolver,
+    profile: Profile | None = None,
+) -> RenderPlan:
+    """The request that rendering `shot` with the model of `rules` makes now."""
+    notes: list[str] = []
+    width, height = rules.snap_size(shot.width, shot.height)
+    if (width, height) != (shot.width, shot.height):
+        notes.append(f"size {shot.width}x{shot.height} -> {width}x{height} for {rules.name}")
+    # Diffusion models render at their native rate; the timeline conforms it later.
+    fps = shot.fps if rules.backend == "previz" else rules.fps
+    wanted = max(1, round(shot.duration * fps))
+    limit = rules.max_frames
+    if limit is not None and wanted > limit and shot.camera_mode in rules.extends:
+        # Exactly the shot's length: the overlaps between segments absorb the frame rule.
+        frames = wanted
+        count = len(plan_segments(wanted, limit, rules.frame_multiple))
+        notes.append(
+            f"{wanted} frames: longer than one {rules.name} clip ({limit} frames), "
+            f"rendered as {count} overlapping segments"
+        )
+    else:
+        frames = rules.snap_frames(wanted)
+        if frames != wanted:
+            notes.append(f"{wanted} frames -> {frames} ({rules.frame_rule} rule of {rules.name})")
+        if limit is not None and wanted > limit:
+            notes.append(f"{rules.name} cannot continue a clip, so the shot stops at {frames}")
+
+    keyframe = shot.keyframe or character_keyframe(project, shot)
+    keyframe_hash = files.file_hash(keyframe) if keyframe else None
+    reference_hashes = tuple(files.file_hash(r) for r in shot.references)
+
+    if shot.continue_from_previous and project.shot_index(shot.id) == 0:
+        notes.append("first shot: nothing to continue from")
+    take = upstream_take(project, shot)
+    continuity_source = None if take is None else files.continuity_source(take)
+
+    request = GenerationRequest(
+        prompt=bible_prompt(project, shot),
+        negative_prompt=shot.negative_prompt,
+        model_id=rules.id,
+        backend=rules.backend,
+        profile=profile or shot.profile,
+        width=width,
+        height=height,
+        frames=frames,
+        fps=fps,
+        seed=shot.seed,
+        camera=shot.camera,
+        camera_mode=shot.camera_mode,
+        keyframe_hash=keyframe_hash,
+        reference_hashes=reference_hashes,
+        continuity_source=continuity_source,
+        steps=None if rules.backend == "previz" else rules.steps,
+        guidance=rules.guidance,
+        colour_match=continuity_source is not None and shot.match_colour,
+    )
+    return RenderPlan(request, keyframe, take, tuple(notes))

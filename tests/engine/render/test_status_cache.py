@@ -1,0 +1,133 @@
+"""Shot statuses are planned once per shot until an edit names the shot, and input files
+are hashed once while they stay the same."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+import engine.render.inputs
+import engine.render.planning
+from engine.render.inputs import FileHashes, ProjectFiles
+from engine.render.planning import StatusCache, plan_shot, shot_status
+from studio.project.io import save_project
+from studio.project.model import Project, Take
+
+
+def film(tmp_path, count: int, chained: bool = False) -> tuple[Project, object]:
+    """`count` shots sharing one keyframe, each with the take its plan makes now."""
+    project = Project(fps=Fraction(16), width=64, height=64)
+    project.shots = [
+        project.new_shot(
+            id=f"s{i}",
+            prompt=f"shot {i}",
+            duration=0.5,
+            keyframe="media/key.png",
+            continue_from_previous=chained and i > 0,
+        )
+        for i in range(count)
+    ]
+    folder = tmp_path / "P.gallop"
+    save_project(project, folder)
+    (folder / "media" / "key.png").write_bytes(b"a keyframe")
+    (folder / "takes" / "take.mp4").write_bytes(b"a take")
+    files = ProjectFiles(folder)
+    for shot in project.shots:
+        request = plan_shot(project, folder, shot, backend="previz", files=files).request
+        take = Take(request.hash, request, "takes/take.mp4", "2026-01-01T00:00:00+00:00")
+        shot.takes, shot.selected_take = [take], take.id
+    return project, folder
+
+
+@pytest.fixture
+def plans(monkeypatch):
+    """The shots planned, in order."""
+    planned: list[str] = []
+    real = engine.render.planning.plan_shot
+
+    def counting(project, folder, shot, **options):
+        planned.append(shot.id)
+        return real(project, folder, shot, **options)
+
+    monkeypatch.setattr(engine.render.planning, "plan_shot", counting)
+    return planned
+
+
+@pytest.mark.parametrize("chained", [False, True])
+def test_one_prompt_edit_replans_one_shot_of_1500(tmp_path, plans, chained):
+    project, folder = film(tmp_path, 1500, chained)
+    cache = StatusCache()
+    assert {cache.status(project, folder, shot) for shot in project.shots} == {"rendered"}
+    assert len(plans) == 1500
+    plans.clear()
+    edited = project.shots[700]
+    edited.prompt = "another prompt"
+    cache.invalidate([edited.id])
+    statuses = [cache.status(project, folder, shot) for shot in project.shots]
+    assert plans == [edited.id]
+    assert statuses[700] == "stale"
+    after = "stale" if chained else "rendered"
+    assert statuses[:700] == ["rendered"] * 700
+    assert statuses[701:] == [after] * 799
+    fresh = StatusCache()
+    assert statuses == [fresh.status(project, folder, shot) for shot in project.shots]
+    assert statuses[-1] == shot_status(project, folder, project.shots[-1])
+
+
+def test_a_new_upstream_take_rechecks_the_shot_after_it_only(tmp_path, plans):
+    project, folder = film(tmp_path, 3, chained=True)
+    cache = StatusCache()
+    assert [cache.status(project, folder, s) for s in project.shots] == ["rendered"] * 3
+    plans.clear()
+    first = project.shots[0]
+    first.seed += 1
+    request = plan_shot(project, folder, first, backend="previz").request
+    take = Take(request.hash, request, "takes/take.mp4", "2026-01-01T00:00:00+00:00")
+    first.takes.append(take)
+    first.selected_take = take.id
+    plans.clear()
+    cache.invalidate([first.id])
+    # The first shot has its new take; the second now continues from another take.
+    assert [cache.status(project, folder, s) for s in project.shots] == [
+        "rendered",
+        "stale",
+        "stale",
+    ]
+    assert plans == ["s0", "s1"]
+
+
+def test_no_file_is_hashed_twice_while_unchanged(tmp_path, monkeypatch):
+    project, folder = film(tmp_path, 20)
+    hashed: list[str] = []
+    real = engine.render.inputs.file_hash
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(engine.render.inputs, "file_hash", counting)
+    hashes = FileHashes()
+    cache = StatusCache(hashes=hashes)
+    for _ in range(3):
+        assert {cache.status(project, folder, s) for s in project.shots} == {"rendered"}
+        cache.invalidate()
+    assert hashed == ["key.png"] and hashes.reads == 1
+    key = folder / "media" / "key.png"
+    key.write_bytes(b"another keyframe, longer")
+    assert {cache.status(project, folder, s) for s in project.shots} == {"stale"}
+    assert hashed == ["key.png", "key.png"]
+    files = ProjectFiles(folder, hashes)
+    plan_shot(project, folder, project.shots[0], backend="previz", files=files)
+    assert hashes.reads == 2
+
+
+def test_a_fifo_is_never_hashed(tmp_path):
+    import os
+
+    project, folder = film(tmp_path, 2)
+    key = folder / "media" / "key.png"
+    key.unlink()
+    os.mkfifo(key)
+    cache = StatusCache()
+    assert [cache.status(project, folder, s) for s in project.shots] == ["stale", "stale"]
