@@ -103,7 +103,7 @@ class StudioWindow(QMainWindow, WindowMenus):
         self._build_menus()
         self.statusBar().showMessage("Ready", 3000)
         self.document.cleanChanged.connect(self._update_title)
-        self.document.changed.connect(self._update_title)
+        self.document.projectSettingsChanged.connect(self._update_title)
         self.document.currentShotChanged.connect(self._show_current_take)
         self.bridge.jobFailed.connect(self._job_failed)
         self.bridge.jobFinished.connect(self._job_finished)

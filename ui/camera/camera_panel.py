@@ -54,6 +54,11 @@ from ui.widgets.elided_label import ElidedLabel
 
 PREVIZ_START_DELAY_MS = 120
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
+# A shot's fields the panel shows: the rig over the shot's length, and the picture the
+# previz moves over (keyframe, picked take, or a title card of the prompt).
+CAMERA_FIELDS = frozenset(
+    "camera duration fps width height title keyframe takes selected_take prompt seed".split()
+)
 
 
 def _preset_label(name: str) -> str:
@@ -80,7 +85,7 @@ class CameraPanel(QWidget):
         self._focus_t: float | None = None  # the moment our own edit wants on screen
         self._duration_gesture: int | None = None
         self._build()
-        document.changed.connect(self._refresh)
+        document.shotChanged.connect(self._fields_changed)
         document.currentShotChanged.connect(self._shot_changed)
         self._shot_changed()
 
@@ -244,6 +249,10 @@ class CameraPanel(QWidget):
         self._focus_t = None
         self._show_error("")
         self._refresh()
+
+    def _fields_changed(self, shot_id: str, fields: frozenset[str]) -> None:
+        if shot_id == self.document.current_shot_id and fields & CAMERA_FIELDS:
+            self._refresh()
 
     def _refresh(self) -> None:
         shot = self.document.current_shot

@@ -133,7 +133,9 @@ class ExportDialog(QDialog):
         self._event.connect(self._handle, Qt.QueuedConnection)
         self._build()
         self._restore()
-        document.changed.connect(self._check_takes)
+        # Whether every clip has a take: the timeline, the shots, and their takes.
+        for signal in (document.timelineChanged, document.shotsChanged, document.takesChanged):
+            signal.connect(self._check_takes)
         self._check_takes()
         self._sync_buttons()
 

@@ -76,7 +76,13 @@ class PlayerPanel(QWidget):
         # Reload after the edit's other listeners have run, on a pass of the event loop of
         # its own (`Later`): a take landing then never holds the window up for every panel
         # at once, and input waiting is handled in between.
-        document.changed.connect(self._document_changed)
+        for signal in (
+            document.timelineChanged,
+            document.takesChanged,
+            document.shotsChanged,
+            document.projectSettingsChanged,
+        ):
+            signal.connect(self._document_changed)
         self.show_take(document.current_shot_id)
 
     def _build(self) -> None:
@@ -239,7 +245,8 @@ class PlayerPanel(QWidget):
         if self._mode == TAKE:
             self.show_take(shot_id)
 
-    def _document_changed(self) -> None:
+    def _document_changed(self, *_args) -> None:
+        """What plays may have changed: the edit, a shot's takes, the film's size."""
         self.document.later.call(("player", id(self)), self._reload_now, owner=self)
 
     def _reload_now(self) -> None:

@@ -104,8 +104,11 @@ class PromptPanel(QWidget, ShotForm):
         self._estimate_timer.timeout.connect(self._update_estimate)
 
         self._build()
-        document.changed.connect(self._document_changed)
+        document.shotChanged.connect(self._fields_changed)
+        document.bibleChanged.connect(self._bible_changed)
+        document.statusChanged.connect(self._status_changed)
         document.currentShotChanged.connect(self._shot_changed)
+        document.undo_stack.indexChanged.connect(self._history_moved)
         if bridge is not None:
             bridge.shotStateChanged.connect(self._job_state_changed)
             bridge.jobChanged.connect(self._job_changed)
@@ -196,10 +199,22 @@ class PromptPanel(QWidget, ShotForm):
             self.renderRequested.emit(self.variations_spin.value())
 
     # -- from the model ----------------------------------------------------------------
-    def _document_changed(self) -> None:
+    def _history_moved(self, _index: int) -> None:
         if not self._own_push:
             self.end_burst()  # an undo or another panel's edit: typing starts afresh
+
+    def _fields_changed(self, shot_id: str, _fields: frozenset[str]) -> None:
+        if shot_id == self.document.current_shot_id:
+            self.refresh()
+
+    def _bible_changed(self) -> None:
         self.refresh()
+
+    def _status_changed(self, shot_ids: list[str] | None) -> None:
+        shot_id = self.document.current_shot_id
+        if shot_id and (shot_ids is None or shot_id in shot_ids):
+            self._show_job_state()
+            self._estimate_timer.start()  # what it continues from may have changed
 
     def _shot_changed(self, _shot_id: str) -> None:
         self.end_burst()

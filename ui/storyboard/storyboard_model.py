@@ -68,9 +68,10 @@ class StoryboardModel(QAbstractListModel):
         self._stills: OrderedDict[tuple, QImage] = OrderedDict()
         self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
         self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
-        # What each card showed at the last sync.
-        self._shown = {shot.id: self._looks(shot) for shot in document.project.shots}
-        document.changed.connect(self.sync)
+        self._repainted: set[str] = set()  # cards repainted for the edit being announced
+        document.shotsChanged.connect(self.sync)
+        document.shotChanged.connect(self._shot_changed)
+        document.statusChanged.connect(self._status_changed)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         if bridge is not None:
             bridge.shotStateChanged.connect(self._shot_state_changed)
@@ -197,58 +198,54 @@ class StoryboardModel(QAbstractListModel):
     # -- following the project ---------------------------------------------------------
     def sync(self) -> None:
         """Bring the rows in line with `project.shots`: removals, then moves, then
-        insertions, each announced so views keep their selection; then refresh all."""
+        insertions, each announced so views keep their selection."""
         new_ids = [s.id for s in self.document.project.shots]
-        moved = new_ids != self._ids
-        if moved:
-            wanted = set(new_ids)
-            for row in reversed(range(len(self._ids))):
-                if self._ids[row] not in wanted:
-                    self.beginRemoveRows(QModelIndex(), row, row)
-                    del self._ids[row]
-                    self.endRemoveRows()
-            kept = set(self._ids)
-            order = [i for i in new_ids if i in kept]
-            for target, shot_id in enumerate(order):
-                source = self._ids.index(shot_id)
-                if source != target:  # always source > target: the prefix already matches
-                    self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
-                    self._ids.insert(target, self._ids.pop(source))
-                    self.endMoveRows()
-            for row, shot_id in enumerate(new_ids):
-                if shot_id not in kept:
-                    self.beginInsertRows(QModelIndex(), row, row)
-                    self._ids.insert(row, shot_id)
-                    self.endInsertRows()
-        # Only the cards whose content changed repaint: an edit to one shot (a slider
-        # drag, a take landing) leaves the others alone.
-        shown = {shot.id: self._looks(shot) for shot in self.document.project.shots}
-        if moved:
+        if new_ids == self._ids:
+            return
+        wanted = set(new_ids)
+        for row in reversed(range(len(self._ids))):
+            if self._ids[row] not in wanted:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._ids[row]
+                self.endRemoveRows()
+        kept = set(self._ids)
+        order = [i for i in new_ids if i in kept]
+        for target, shot_id in enumerate(order):
+            source = self._ids.index(shot_id)
+            if source != target:  # always source > target: the prefix already matches
+                self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
+                self._ids.insert(target, self._ids.pop(source))
+                self.endMoveRows()
+        for row, shot_id in enumerate(new_ids):
+            if shot_id not in kept:
+                self.beginInsertRows(QModelIndex(), row, row)
+                self._ids.insert(row, shot_id)
+                self.endInsertRows()
+
+    def _shot_changed(self, shot_id: str, _fields: frozenset[str]) -> None:
+        """Only the card of the shot that changed repaints."""
+        self._repaint(shot_id)
+        self._repainted.add(shot_id)
+
+    def _status_changed(self, shot_ids: list[str] | None) -> None:
+        """The cards whose status may differ; the document says so after the shots' own
+        changes of the same edit, whose cards are already repainted."""
+        repainted, self._repainted = self._repainted, set()
+        if shot_ids is None:
             if self._ids:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
-        else:
-            for row, shot_id in enumerate(self._ids):
-                if shown.get(shot_id) != self._shown.get(shot_id):
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
-        self._shown = shown
+            return
+        for shot_id in shot_ids:
+            if shot_id not in repainted:
+                self._repaint(shot_id)
 
-    def _looks(self, shot: Shot) -> tuple:
-        """Everything of the shot a card shows (the job's state is followed apart)."""
-        return (
-            shot.title,
-            shot.duration,
-            shot.camera,
-            shot.prompt,
-            shot.seed,
-            shot.keyframe,
-            self.document.take_path(shot),
-            self.document.shot_status(shot),
-        )
-
-    def _shot_state_changed(self, shot_id: str) -> None:
+    def _repaint(self, shot_id: str) -> None:
         index = self.index_of(shot_id)
         if index.isValid():
             self.dataChanged.emit(index, index)
+
+    def _shot_state_changed(self, shot_id: str) -> None:
+        self._repaint(shot_id)
 
     def _thumbnail_ready(self, path: str) -> None:
         """Repaint the cards that wait for a picture of this take, once it is there: the

@@ -162,7 +162,8 @@ class TakesPanel(QWidget):
 
         # Bound methods, not lambdas: Qt drops them with the panel, while the document and
         # a shared thumbnail cache live on and keep announcing.
-        document.changed.connect(self.refresh)
+        document.takesChanged.connect(self._takes_changed)
+        document.shotChanged.connect(self._fields_changed)
         document.currentShotChanged.connect(self._shot_changed)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._update_render_text(self.variations.value())
@@ -204,6 +205,14 @@ class TakesPanel(QWidget):
 
     def _shot_changed(self, _shot_id: str) -> None:
         self.refresh()
+
+    def _takes_changed(self, shot_id: str) -> None:
+        if shot_id == self.document.current_shot_id:
+            self.refresh()
+
+    def _fields_changed(self, shot_id: str, fields: frozenset[str]) -> None:
+        if "title" in fields and shot_id == self.document.current_shot_id:
+            self.refresh()  # the heading names the shot
 
     def refresh(self) -> None:
         """Rebuild the list when the shot, its takes or its pick changed."""

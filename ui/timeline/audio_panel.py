@@ -202,7 +202,9 @@ class AudioClipPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.pages)
-        document.changed.connect(self._document_changed)
+        document.timelineChanged.connect(self._document_changed)
+        document.projectSettingsChanged.connect(self._sync)  # the sounds' names
+        document.undo_stack.indexChanged.connect(self._history_moved)
         self._sync()
 
     # -- building --------------------------------------------------------------------------
@@ -331,9 +333,11 @@ class AudioClipPanel(QWidget):
         return next((m for m in self.document.project.audio if m.path == clip.media), None)
 
     def _document_changed(self) -> None:
+        self._sync()
+
+    def _history_moved(self, _index: int) -> None:
         if not self._pushing:
             self._end_gesture()  # an undo or another panel's edit ends the gesture
-        self._sync()
 
     def _sync(self) -> None:
         hit = self.found()

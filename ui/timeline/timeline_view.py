@@ -50,6 +50,7 @@ from ui.widgets.theme import show_toolbar_overflow
 from ui.widgets.thumbnails import ThumbnailCache
 
 MIN_PPF, MAX_PPF = 0.001, 64.0  # pixels per frame
+CLIP_FIELDS = frozenset({"title", "takes", "selected_take", "width", "height"})
 RIGHT_PAD = 120  # room past the end so the last edit can be dragged longer
 TRANSITION_KINDS = [
     ("Cut", TransitionKind.CUT),
@@ -103,7 +104,10 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
         self.setMouseTracking(True)
         self.setWhatsThis(VIEW_HELP)
         self.setMinimumHeight(self.content_height(1) + self.scrollbar.sizeHint().height())
-        document.changed.connect(self._document_changed)
+        document.timelineChanged.connect(self._timeline_changed)
+        document.shotsChanged.connect(self._shots_changed)
+        document.projectSettingsChanged.connect(self._shots_changed)  # the sounds' names
+        document.shotChanged.connect(self._shot_changed)
         document.currentShotChanged.connect(self._current_shot_changed)
         self.waveforms.ready.connect(self._media_ready)
         if thumbnails is not None:
@@ -264,17 +268,28 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
             self.invalidate()
 
     # -- following the document ----------------------------------------------------------
-    def _document_changed(self) -> None:
+    def _shots_changed(self) -> None:
+        """Shots came, went or moved (their clips' colours follow the storyboard order)."""
+        self.layout_.refresh_shots(self.document.project)
+        self._take_paths.clear()
+        self.invalidate()
+
+    def _shot_changed(self, shot_id: str, fields: frozenset[str]) -> None:
+        """A clip shows its shot's title and picked take, framed to the shot's size."""
+        if shot_id in self.layout_.shots and fields & CLIP_FIELDS:
+            for key in [key for key in self._take_paths if key[0] == shot_id]:
+                del self._take_paths[key]
+            self.invalidate()
+
+    def _timeline_changed(self) -> None:
         project = self.document.project
         self._take_paths.clear()
-        self._version += 1  # titles, takes and media may have changed with the timeline
+        self._version += 1
         if project.timeline is not self.layout_.timeline:
             if project.timeline.fps != self.layout_.timeline.fps:
                 self._labels.clear()  # ruler labels are cached by frame
             self.layout_ = TimelineLayout(project.timeline, project)
             self.setMinimumHeight(self.content_height() + self.scrollbar.sizeHint().height())
-        else:
-            self.layout_.refresh_shots(project)
         if self.selected_id and self.selected_id not in self.layout_.index:
             self.select("")
         if self.playhead > self.layout_.duration:
@@ -524,8 +539,8 @@ class TimelinePanel(QWidget):
         self.view.message.connect(self.show_message)
         self.view.selectionChanged.connect(self._sync_controls)
         self.view.playheadChanged.connect(self._show_position)
-        document.changed.connect(self._sync_controls)
-        document.changed.connect(self._show_position)
+        document.timelineChanged.connect(self._sync_controls)
+        document.timelineChanged.connect(self._show_position)
         self._sync_controls()
         self._show_position()
 
