@@ -19,7 +19,7 @@ from engine.backends.base import RenderError
 from engine.backends.pictures import load_image
 from engine.models.catalog import Availability, Catalog
 from engine.models.estimates import estimate
-from engine.render.planning import plan_render
+from engine.render.planning import plan_shot
 from studio.commands import set_field
 from studio.errors import StudioError
 from studio.project.io import check_inside
@@ -462,7 +462,9 @@ class PromptPanel(QWidget, ShotForm):
             self.estimate_label.clear()
             return
         try:
-            planned = plan_render(self.document.project, self.document.folder, shot)
+            document = self.document
+            files = document.statuses.files(document.folder)  # hashes shared with the status
+            planned = plan_shot(document.project, document.folder, shot, files=files)
         except StudioError as error:
             self.estimate_label.setText(str(error))
             self._paint_warning(self.estimate_label, True)

@@ -329,13 +329,13 @@ def test_no_current_shot_disables_the_panel(panel, document):
 def test_the_plan_is_not_recomputed_per_keystroke(qtbot, panel, document, monkeypatch):
     qtbot.waitUntil(lambda: "120 frames" in panel.estimate_label.text())
     calls = []
-    real = ui.shot.prompt_panel.plan_render
+    real = ui.shot.prompt_panel.plan_shot
 
     def counting(*args, **kwargs):
         calls.append(args[2].prompt)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ui.shot.prompt_panel, "plan_render", counting)
+    monkeypatch.setattr(ui.shot.prompt_panel, "plan_shot", counting)
     qtbot.keyClicks(panel.prompt_edit, "rain and more rain")
     panel.duration_spin.setValue(2.0)
     qtbot.waitUntil(lambda: "48 frames" in panel.estimate_label.text())
