@@ -151,6 +151,37 @@ def get_bool(data: dict[str, Any], key: str, path: str, default: Any = MISSING) 
     return value
 
 
+def _get_number(
+    data: dict[str, Any],
+    key: str,
+    path: str,
+    default: Any,
+    check: Callable[..., Any],
+    min_value: float | None,
+    max_value: float | None,
+) -> Any:
+    """The number at `key` checked by `check_int` or `check_float`; `default` when absent."""
+    value, sub = _field(data, key, path, default)
+    if value is MISSING:
+        return default
+    return check(value, sub, min_value=min_value, max_value=max_value)
+
+
+def _check_range(
+    number: float,
+    path: str,
+    min_value: float | None,
+    max_value: float | None,
+    show: Callable[[Any], str] = str,
+) -> None:
+    """Refuse `number` outside [min_value, max_value] (a bound None is no bound); the
+    message writes the number with `show`."""
+    if min_value is not None and number < min_value:
+        raise ProjectError(path, f"must be at least {min_value}, found {show(number)}")
+    if max_value is not None and number > max_value:
+        raise ProjectError(path, f"must be at most {max_value}, found {show(number)}")
+
+
 def get_int(
     data: dict[str, Any],
     key: str,
@@ -160,10 +191,7 @@ def get_int(
     min_value: int | None = None,
     max_value: int | None = None,
 ) -> int:
-    value, sub = _field(data, key, path, default)
-    if value is MISSING:
-        return default
-    return check_int(value, sub, min_value=min_value, max_value=max_value)
+    return _get_number(data, key, path, default, check_int, min_value, max_value)
 
 
 def check_int(
@@ -171,10 +199,7 @@ def check_int(
 ) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProjectError(path, f"expected an integer, found {type_name(value)}")
-    if min_value is not None and value < min_value:
-        raise ProjectError(path, f"must be at least {min_value}, found {quote(value)}")
-    if max_value is not None and value > max_value:
-        raise ProjectError(path, f"must be at most {max_value}, found {quote(value)}")
+    _check_range(value, path, min_value, max_value, quote)
     return value
 
 
@@ -187,10 +212,7 @@ def get_float(
     min_value: float | None = None,
     max_value: float | None = None,
 ) -> float:
-    value, sub = _field(data, key, path, default)
-    if value is MISSING:
-        return default
-    return check_float(value, sub, min_value=min_value, max_value=max_value)
+    return _get_number(data, key, path, default, check_float, min_value, max_value)
 
 
 def check_float(
@@ -206,10 +228,7 @@ def check_float(
         raise ProjectError(path, "must be a finite number") from None
     if not math.isfinite(number):
         raise ProjectError(path, "must be a finite number")
-    if min_value is not None and number < min_value:
-        raise ProjectError(path, f"must be at least {min_value}, found {number}")
-    if max_value is not None and number > max_value:
-        raise ProjectError(path, f"must be at most {max_value}, found {number}")
+    _check_range(number, path, min_value, max_value)
     return number
 
 
