@@ -52,26 +52,25 @@ def _check_unique(ids: list[str], path: str, what: str) -> None:
 
 
 @dataclass
-class Character:
+class BibleEntry:
+    """An entry of the character and style bible: a name, a description in words and
+    reference images (project-relative paths). A Character and a Style are never equal."""
+
+    id: str
+    name: str
+    description: str = ""
+    references: list[str] = field(default_factory=list)
+
+
+class Character(BibleEntry):
     """A recurring character: injected into prompts; its image can be a keyframe."""
 
-    id: str
-    name: str
-    description: str = ""
-    references: list[str] = field(default_factory=list)
 
-
-@dataclass
-class Style:
+class Style(BibleEntry):
     """A look shared by shots: palette, lens, grain, era, said in words and images."""
 
-    id: str
-    name: str
-    description: str = ""
-    references: list[str] = field(default_factory=list)
 
-
-def _bible_to_dict(item: Character | Style) -> dict[str, Any]:
+def _bible_to_dict(item: BibleEntry) -> dict[str, Any]:
     return {
         "id": item.id,
         "name": item.name,
@@ -80,7 +79,7 @@ def _bible_to_dict(item: Character | Style) -> dict[str, Any]:
     }
 
 
-def _bible_from_dict(cls: type[Character] | type[Style], data: Any, path: str):
+def _bible_from_dict(cls: type[BibleEntry], data: Any, path: str):
     d = v.expect_dict(data, path, ("id", "name", "description", "references"))
     return cls(
         id=_read_id(d.get("id"), f"{path}.id"),
