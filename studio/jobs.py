@@ -71,8 +71,24 @@ def _norm_float(value: float) -> float:
     return 0.0 if value == 0 else float(value)
 
 
+class _Request:
+    """A request named by what it asks for: its hash is that of its JSON form."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.to_dict())
+
+
+def _expect_kind(d: dict[str, Any], path: str, kind: str) -> None:
+    if v.get_str(d, "kind", path) != kind:
+        raise v.ProjectError(f"{path}.kind", f"expected {kind!r}")
+
+
 @dataclass(frozen=True)
-class GenerationRequest:
+class GenerationRequest(_Request):
     """Everything that determines a take's pixels."""
 
     prompt: str
@@ -137,10 +153,6 @@ class GenerationRequest:
     def canonical_json(self) -> str:
         return canonical_json(self.to_dict())
 
-    @property
-    def hash(self) -> str:
-        return content_hash(self.to_dict())
-
     @classmethod
     def from_dict(cls, data: Any, path: str = "$.request") -> GenerationRequest:
         keys = (
@@ -152,8 +164,7 @@ class GenerationRequest:
         version = v.get_int(d, "version", path)
         if version != REQUEST_VERSION:
             raise v.ProjectError(f"{path}.version", f"unsupported request version {version}")
-        if v.get_str(d, "kind", path) != "generation":
-            raise v.ProjectError(f"{path}.kind", "expected 'generation'")
+        _expect_kind(d, path, "generation")
         steps = d.get("steps")
         guidance = d.get("guidance")
         strength = d.get("strength")
@@ -200,7 +211,7 @@ class ExportPreset(StrEnum):
 
 
 @dataclass(frozen=True)
-class ExportRequest:
+class ExportRequest(_Request):
     """A finished film from a timeline: the edit, the media it points at, the format."""
 
     timeline: Timeline
@@ -240,10 +251,6 @@ class ExportRequest:
             **({} if self.smart_render else {"smart_render": False}),
         }
 
-    @property
-    def hash(self) -> str:
-        return content_hash(self.to_dict())
-
     @classmethod
     def from_dict(cls, data: Any, path: str = "$.export") -> ExportRequest:
         keys = (
@@ -251,8 +258,7 @@ class ExportRequest:
             "crf smart_render"
         )
         d = v.expect_dict(data, path, keys.split())
-        if v.get_str(d, "kind", path) != "export":
-            raise v.ProjectError(f"{path}.kind", "expected 'export'")
+        _expect_kind(d, path, "export")
 
         def read_pair(item: Any, p: str) -> tuple[str, str]:
             pair = v.expect_list(item, p)
