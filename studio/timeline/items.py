@@ -71,6 +71,19 @@ def _check_frames(value: object, field: str, *, minimum: int = 0) -> int:
     return value
 
 
+def _check_source(source_in: object, source_out: object, what: str, ident: str) -> None:
+    """Frames `source_in`..`source_out` of the source of `what` `ident`: whole, in range
+    and at least one."""
+    _check_frames(source_in, "source_in")
+    _check_frames(source_out, "source_out")
+    if source_out <= source_in:
+        raise InvalidValue(
+            "source_out",
+            f"{what} {ident!r} must end after it starts: "
+            f"source_out {source_out} <= source_in {source_in}",
+        )
+
+
 def _check_gain(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidValue(field, f"{field} must be a number of decibels, not {value!r}")
@@ -173,14 +186,7 @@ class Clip:
             raise InvalidValue("match_colour", f"expected true or false, not {self.match_colour!r}")
         if self.take_id is not None:
             check_id(self.take_id, "take_id")
-        _check_frames(self.source_in, "source_in")
-        _check_frames(self.source_out, "source_out")
-        if self.source_out <= self.source_in:
-            raise InvalidValue(
-                "source_out",
-                f"clip {self.id!r} must end after it starts: "
-                f"source_out {self.source_out} <= source_in {self.source_in}",
-            )
+        _check_source(self.source_in, self.source_out, "clip", self.id)
         if not isinstance(self.transition, Transition):
             raise InvalidValue("transition", f"expected a Transition, not {self.transition!r}")
 
@@ -226,14 +232,7 @@ class AudioClip:
         check_id(self.id)
         _check_media(self.media, "media")
         _check_frames(self.start, "start")
-        _check_frames(self.source_in, "source_in")
-        _check_frames(self.source_out, "source_out")
-        if self.source_out <= self.source_in:
-            raise InvalidValue(
-                "source_out",
-                f"audio clip {self.id!r} must end after it starts: "
-                f"source_out {self.source_out} <= source_in {self.source_in}",
-            )
+        _check_source(self.source_in, self.source_out, "audio clip", self.id)
         object.__setattr__(self, "gain_db", _check_gain(self.gain_db, "gain_db"))
         _check_frames(self.fade_in, "fade_in")
         _check_frames(self.fade_out, "fade_out")
