@@ -40,7 +40,7 @@ INFO_JSON_VERSION = 1
 
 Handler = Callable[[argparse.Namespace], int]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("engine.cli")  # one logger for the whole command line
 
 DESCRIPTION = """\
 Gallop Studio: a local desktop studio for AI video.
@@ -735,7 +735,3 @@ def run_subcommand(
 
 def main(argv: list[str] | None = None) -> int:
     return run_subcommand(list(sys.argv[1:] if argv is None else argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m engine.cli`: the headless `gallop` subcommands."""
+
+import sys
+
+from engine.cli import main
+
+sys.exit(main())
