@@ -125,10 +125,14 @@ class Document(QObject):
         if not changes.shots:
             return []
         shots = self.project.shots
-        rows = {shot.id: row for row, shot in enumerate(shots)}
+        if len(changes.shots) > 8:  # one search per shot is cheaper for a few
+            rows = {shot.id: row for row, shot in enumerate(shots)}
+            row_of = rows.__getitem__
+        else:
+            row_of = self.project.shot_index
         stale: dict[str, None] = {}
         for shot_id in changes.shots:
-            row = rows[shot_id]
+            row = row_of(shot_id)
             stale[shot_id] = None
             while row + 1 < len(shots) and shots[row + 1].continue_from_previous:
                 row += 1

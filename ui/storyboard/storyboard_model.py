@@ -96,7 +96,7 @@ class StoryboardModel(QAbstractListModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
-        shot = self.document.project.shot(self._ids[index.row()])
+        shot = self._shot_at(index.row())
         if shot is None:  # between an edit and the notification that follows it
             return None
         if role in (Qt.DisplayRole, Qt.EditRole):
@@ -117,6 +117,14 @@ class StoryboardModel(QAbstractListModel):
         if role == Qt.ToolTipRole:
             return self._tooltip(shot)
         return None
+
+    def _shot_at(self, row: int) -> Shot | None:
+        """The shot of a row: the project's shot at the same place once the rows follow
+        the project (no search through a long storyboard for each card painted)."""
+        shots, shot_id = self.document.project.shots, self._ids[row]
+        if row < len(shots) and shots[row].id == shot_id:
+            return shots[row]
+        return self.document.project.shot(shot_id)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
