@@ -1,1 +1,1 @@
-"""The heavy work behind the studio: rendering, models, media, export and the command line (never Qt)."""
+"""The heavy work: rendering, models, media, export and the command line (never Qt)."""
