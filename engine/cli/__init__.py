@@ -1,5 +1,6 @@
-"""The `gallop` command line (see `engine.cli.parser`); never imports Qt."""
+"""The `gallop` command line: the parser, and one module for each headless subcommand."""
 
+from engine.cli.info import INFO_JSON_VERSION, info_document, printable
 from engine.cli.parser import (
     DESCRIPTION,
     EPILOG,
@@ -9,20 +10,17 @@ from engine.cli.parser import (
     EXIT_OK,
     EXIT_PROJECT,
     EXIT_USAGE,
-    INFO_JSON_VERSION,
     SUBCOMMANDS,
     UI_SUBCOMMANDS,
     WINDOW,
     Handler,
+    UsageError,
     build_parser,
-    info_document,
-    main,
     parse_command_line,
-    printable,
-    run_subcommand,
     version,
     window_wanted,
 )
+from engine.cli.run import main, run_subcommand
 
 __all__ = [
     "DESCRIPTION",
@@ -38,6 +36,7 @@ __all__ = [
     "UI_SUBCOMMANDS",
     "WINDOW",
     "Handler",
+    "UsageError",
     "build_parser",
     "info_document",
     "main",
