@@ -48,10 +48,11 @@ def _request_summary(request) -> dict[str, Any]:
 def info_document(project, folder: Path) -> dict[str, Any]:
     """What `gallop info --json` prints: the project, its shots with their takes, and the
     timeline. Every key is always present (null when it has no value)."""
-    from engine.render.planning import shot_status
+    from engine.render.planning import StatusCache
     from studio.timeline.items import Clip, audio_track_to_dict, item_to_dict
 
     folder = Path(folder)
+    statuses = StatusCache()  # one for all shots: a chained shot's upstream is planned once
     shots = []
     for shot in project.shots:
         takes = [
@@ -81,7 +82,7 @@ def info_document(project, folder: Path) -> dict[str, Any]:
                 "camera": describe(shot.camera, shot.duration),
                 "camera_mode": shot.camera_mode.value,
                 "continue_from_previous": shot.continue_from_previous,
-                "status": shot_status(project, folder, shot),
+                "status": statuses.status(project, folder, shot),
                 "selected_take": shot.selected_take,
                 "takes": takes,
             }
@@ -137,10 +138,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     fps = float(project.fps)
     print(f"{printable(project.title)} - {project.width}x{project.height} @ {fps:g} fps")
-    from engine.render.planning import shot_status
+    from engine.render.planning import StatusCache
 
+    statuses = StatusCache()  # one for all shots: a chained shot's upstream is planned once
     for i, shot in enumerate(project.shots, 1):
-        status = shot_status(project, args.project, shot)
+        status = statuses.status(project, args.project, shot)
         move = describe(shot.camera, shot.duration)
         name = printable(shot.title or shot.id)
         print(f"{i:2}. {name}  {shot.duration:g}s  {move}  [{status}]")

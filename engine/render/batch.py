@@ -37,6 +37,7 @@ from pathlib import Path
 from engine.backends.base import RenderError
 from engine.models.catalog import Catalog
 from engine.protocol import RenderService, ServiceFactory
+from engine.render.inputs import ProjectFiles
 from engine.render.planning import PlannedRender, plan_render
 from engine.render.worker import BackendFactory, Engine, EventSink, default_backend_factory
 from studio.commands import apply
@@ -166,6 +167,8 @@ class BatchRenderer:
             shots = select_shots(project, shot_ids)
             self._project, self._session, self._result = project, session, result
             self._catalog = Catalog()
+            # One file-hash cache for the run: a keyframe shared by many shots is read once.
+            self._files = ProjectFiles(self.folder)
             self._store = TakeStore(self.folder / "takes")
             # Refuses a take store that is a link before anything renders into it.
             self._store.remove_leftovers()
@@ -234,6 +237,7 @@ class BatchRenderer:
                 backend=self.backend,
                 model_id=self.model_id,
                 profile=self.profile,
+                files=self._files,
             )
         except (RenderError, StudioError) as exc:
             result.failed[shot.id] = str(exc)

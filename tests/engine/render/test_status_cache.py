@@ -3,6 +3,8 @@ are hashed once while they stay the same."""
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
 
 import pytest
@@ -122,6 +124,30 @@ def test_no_file_is_hashed_twice_while_unchanged(tmp_path, monkeypatch):
     assert hashes.reads == 2
 
 
+def test_a_batch_render_hashes_a_shared_keyframe_once(tmp_path, monkeypatch):
+    import cv2
+    import numpy as np
+
+    from engine.render.batch import BatchRenderer
+
+    project, folder = film(tmp_path, 4)
+    for shot in project.shots:
+        shot.takes, shot.selected_take = [], None
+    save_project(project, folder)
+    cv2.imwrite(str(folder / "media" / "key.png"), np.full((64, 64, 3), 90, np.uint8))
+    hashed: list[str] = []
+    real = engine.render.inputs.file_hash
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(engine.render.inputs, "file_hash", counting)
+    result = BatchRenderer(folder, backend="previz").run()
+    assert sorted(result.rendered) == ["s0", "s1", "s2", "s3"]
+    assert hashed.count("key.png") == 1
+
+
 def test_a_fifo_is_never_hashed(tmp_path):
     import os
 
@@ -131,3 +157,39 @@ def test_a_fifo_is_never_hashed(tmp_path):
     os.mkfifo(key)
     cache = StatusCache()
     assert [cache.status(project, folder, s) for s in project.shots] == ["stale", "stale"]
+
+
+def info_output(folder, capsys, *options) -> str:
+    from engine.cli import EXIT_OK, run_subcommand
+
+    assert run_subcommand(["info", str(folder), *options]) == EXIT_OK
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options", [(), ("--json",)])
+def test_info_plans_each_of_1500_chained_shots_once(tmp_path, plans, capsys, options):
+    project, folder = film(tmp_path, 1500, chained=True)
+    save_project(project, folder)
+    out = info_output(folder, capsys, *options)
+    assert sorted(plans) == sorted(shot.id for shot in project.shots)
+    if options:
+        statuses = [shot["status"] for shot in json.loads(out)["shots"]]
+    else:
+        statuses = re.findall(r"\[([a-z ]+)\]$", out, re.MULTILINE)
+    assert statuses == ["rendered"] * 1500
+
+
+@pytest.mark.parametrize("options", [(), ("--json",)])
+def test_info_says_what_each_shot_planned_alone_says(tmp_path, capsys, options):
+    project, folder = film(tmp_path, 12, chained=True)
+    project.shots[7].prompt = "another prompt"  # stale, and the shots chained after it
+    project.shots[10].takes, project.shots[10].selected_take = [], None
+    save_project(project, folder)
+    expected = [shot_status(project, folder, shot) for shot in project.shots]
+    assert set(expected) == {"rendered", "stale", "not rendered"}
+    out = info_output(folder, capsys, *options)
+    if options:
+        statuses = [shot["status"] for shot in json.loads(out)["shots"]]
+    else:
+        statuses = re.findall(r"\[([a-z ]+)\]$", out, re.MULTILINE)
+    assert statuses == expected
