@@ -19,6 +19,11 @@ all implement it, and tests/engine/render/test_service_contract.py holds each of
 - `shutdown` cancels everything, frees the models and stops the service; a later
   `submit` raises `StudioError`. It is called once.
 
+The engine thread also takes an `ExportRequest` with its `ExportInputs`: the export is a
+job like a render, in the same queue (final priority unless told), with the same events,
+progress at `Stage.EXPORTING` and `Finished(ExportResult)`; a cancelled or failed export
+leaves nothing at its output. The engine process and the farm take renders only.
+
 A `Backend` turns a `GenerationRequest` plus its input images into frames. It is loaded
 and unloaded by the engine thread only; device and dtype are chosen in `load`, never at
 import. While it works it reports through the `RenderContext` and calls
@@ -37,6 +42,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.jobs import Event, GenerationRequest, Priority, Profile, Stage
+from studio.project.model import Project
 from studio.project.takes import TakeStore
 
 EventSink = Callable[[Event], None]
@@ -99,6 +105,15 @@ class RenderInputs:
     lead_in: np.ndarray | None = None
     # RGB uint8 (t, h, w, 3) structure video for guided video-to-video.
     guide: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ExportInputs:
+    """What an `ExportRequest` is read against: the project (a snapshot the caller will not
+    change while the export runs) and its folder, where the takes and sounds are."""
+
+    project: Project
+    folder: Path
 
 
 class RenderContext(Protocol):

@@ -1,10 +1,11 @@
 """Export: the edited film to a file, as a job with progress and cancel.
 
 `export_request` snapshots what to export (the timeline with every clip's take pinned, the
-preset, the size and rate); `export` writes it, blocking; `ExportJob` runs `export` on a
-thread and reports through the events of `studio.jobs` (Queued, Started, Progress at
-`Stage.EXPORTING`, then Finished with an `ExportResult`, Failed naming the shot at fault,
-or Cancelled), as the render engine does.
+preset, the size and rate); `export` writes it, blocking. An export is also a job of the
+render engine (`engine.render.worker.Engine.submit` with `ExportInputs`), and `ExportJob`
+runs one on an engine of its own: the events of `studio.jobs` (Queued, Started, Progress
+at `Stage.EXPORTING`, then Finished with an `ExportResult`, Failed naming the shot at
+fault, or Cancelled), throttled as a render's are.
 
 The picture is `engine.media.sequence.SequenceFrames`: transitions rendered, each take conformed
 to the export size with letterbox or pillarbox bars. A rate other than the timeline's is
@@ -32,37 +33,29 @@ import copy
 import os
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from engine.backends.base import JobCancelled
 from engine.export.frames import output_frames, timeline_frame
 from engine.export.run import Export, ExportError, ExportResult, ProgressCallback
 from engine.media.sequence import MissingTakeError, clip_media
-from studio.errors import StudioError
+from engine.protocol import ExportInputs
 from studio.jobs import (
-    Cancelled,
+    TERMINAL_EVENTS,
     Event,
     ExportPreset,
     ExportRequest,
     Failed,
     Finished,
-    Progress,
-    Queued,
-    Stage,
-    Started,
     new_job_id,
 )
 from studio.project.model import Project
+from studio.project.takes import TAKES_FOLDER, TakeStore
 from studio.timeline.timeline import Clip, Timeline
 
 EventSink = Callable[[Event], None]
-
-PROGRESS_INTERVAL = 0.1  # seconds between progress events...
-PROGRESS_STEP = 0.01  # ...unless progress moved by at least this fraction
 
 
 def export_request(
@@ -128,11 +121,19 @@ def export(
 
 
 class ExportJob:
-    """`export` on its own thread, reporting `studio.jobs` events to `on_event`.
+    """One export on an engine of its own (`engine.render.worker.Engine`), reporting the
+    engine's events to `on_event`: the film is written on the engine thread, with the
+    engine's progress throttle, cancel and clean-up.
 
     The project is copied when the job is made, so edits during the export do not reach
-    it. `start()` runs it; `cancel()` stops it at the next frame; `wait()` joins it and
-    returns the `ExportResult` (None when it failed or was cancelled).
+    it. Making the job queues it (`Queued`); `start()` runs it; `cancel()` stops it at the
+    next frame; `wait()` waits for its last event and returns the `ExportResult` (None when
+    it failed or was cancelled).
+
+    The window's export dialog uses this rather than the window's engine process: an
+    export needs no model, so it does not wait behind the renders queued there, and it
+    reads the project and the takes in the window's own process, where the dialog that
+    owns it cancels it directly (closing the dialog stops it).
     """
 
     def __init__(
@@ -145,80 +146,47 @@ class ExportJob:
         job_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.id = job_id or new_job_id()
+        from engine.render.worker import Engine
+
         self.request = request
         self.result: ExportResult | None = None
         self.error: str | None = None
-        self._project = copy.deepcopy(project)
-        self._folder = Path(folder)
         self._on_event = on_event
-        self._clock = clock
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gallop-export", daemon=True)
-        self._last_emit = 0.0
-        self._last_fraction = -1.0
-        self._started_at = 0.0
-        self._emit(Queued(self.id, 0))
+        self._ended = threading.Event()
+        folder = Path(folder)
+        self._engine = Engine(TakeStore(folder / TAKES_FOLDER), self._event, clock=clock)
+        inputs = ExportInputs(copy.deepcopy(project), folder)
+        label = f"Export {Path(request.output).name}"
+        self.id = self._engine.submit(request, inputs, label=label, job_id=job_id or new_job_id())
 
     def start(self) -> ExportJob:
-        self._thread.start()
+        self._engine.start()
         return self
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self._engine.cancel(self.id)
 
     def wait(self, timeout: float | None = None) -> ExportResult | None:
-        self._thread.join(timeout)
+        if self._ended.wait(timeout):
+            self._engine.shutdown(timeout)
         return self.result
 
     @property
     def done(self) -> bool:
-        return self._thread.ident is not None and not self._thread.is_alive()
+        return self._ended.is_set()
 
-    def _emit(self, event: Event) -> None:
+    def _event(self, event: Event) -> None:
+        if isinstance(event, Finished):
+            self.result = event.result
+        elif isinstance(event, Failed):
+            self.error = event.message
         try:
             self._on_event(event)
-        except Exception:
-            traceback.print_exc()  # a broken listener must not kill the export
-
-    def _progress(self, done: int, total: int) -> None:
-        now = self._clock()
-        fraction = done / total if total else 0.0
-        due = (
-            done >= total
-            or fraction - self._last_fraction >= PROGRESS_STEP
-            or now - self._last_emit >= PROGRESS_INTERVAL
-        )
-        if not due:
-            return
-        eta = (now - self._started_at) / done * (total - done) if 0 < done < total else None
-        self._last_emit, self._last_fraction = now, fraction
-        self._emit(Progress(self.id, done, total, Stage.EXPORTING, eta))
-
-    def _run(self) -> None:
-        self._emit(Started(self.id, f"Export {Path(self.request.output).name}"))
-        self._started_at = self._clock()
-        end: Event
-        try:
-            if self._cancel.is_set():
-                raise JobCancelled(self.id)
-            self.result = export(
-                self._project,
-                self._folder,
-                self.request,
-                on_progress=self._progress,
-                cancel=self._cancel,
-            )
-            end = Finished(self.id, self.result)
-        except JobCancelled:
-            end = Cancelled(self.id)
-        except StudioError as exc:
-            self.error = str(exc)
-            end = Failed(self.id, str(exc), traceback.format_exc())
-        except Exception as exc:
-            self.error = f"Export failed: {type(exc).__name__}: {exc}"
-            end = Failed(self.id, self.error, traceback.format_exc())
-        self._emit(end)
+        finally:
+            if isinstance(event, TERMINAL_EVENTS):
+                self._ended.set()
+                # The engine thread ends once this, its job's last event, is out.
+                self._engine.shutdown(0)
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The engine: one long-lived worker thread that turns generation requests into takes.
+"""The engine: one long-lived worker thread that turns generation requests into takes,
+and export requests into films.
 
 Callers (the CLI, the farm's actors, and the engine process the studio window renders
 through, engine/render/process.py) submit requests and receive events of `studio.jobs` through one
@@ -6,7 +7,9 @@ thread-safe callback. The thread owns the loaded models; commands reach it throu
 condition-guarded queue, so it sleeps when idle.
 A request whose hash is already in the take store finishes at once with no compute.
 Cancel removes a queued job at once and stops a running one at its next step; a
-cancelled or failed job leaves nothing in the take store.
+cancelled or failed job leaves nothing in the take store, nor at an export's output.
+An export (`ExportRequest` with `ExportInputs`) is written by `engine.export.run` on this
+thread, with the progress throttle and the events of a render.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from engine.protocol import (
     Backend,
     BackendFactory,
     EventSink,
+    ExportInputs,
     JobCancelled,
     OutOfMemory,
     RenderInputs,
@@ -39,6 +43,7 @@ from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
     Event,
+    ExportRequest,
     Failed,
     Finished,
     GenerationRequest,
@@ -62,8 +67,8 @@ PREVIEW_INTERVAL = 0.25
 @dataclass
 class Job:
     id: str
-    request: GenerationRequest
-    inputs: RenderInputs
+    request: GenerationRequest | ExportRequest
+    inputs: RenderInputs | ExportInputs
     priority: Priority
     order: int
     label: str = ""
@@ -142,16 +147,18 @@ def _out_of_memory(exc: BaseException) -> bool:
         return False
 
 
-def failure(job_id: str, exc: BaseException) -> Failed:
+def failure(job_id: str, exc: BaseException, work: str = "Render") -> Failed:
     """The Failed event of a job that raised `exc`, whatever `exc` is: even one whose
-    message cannot be made (its `__str__` raising) still gives an event."""
+    message cannot be made (its `__str__` raising) still gives an event. `work` names the
+    job's kind in a message about an unexpected error ("Render", "Export")."""
     try:
-        return Failed(job_id, user_message(exc), "".join(traceback.format_exception(exc)))
+        message = user_message(exc, work)
+        return Failed(job_id, message, "".join(traceback.format_exception(exc)))
     except BaseException:  # noqa: BLE001 - the failure itself must not fail
-        return Failed(job_id, f"Render failed: {type(exc).__name__}", "")
+        return Failed(job_id, f"{work} failed: {type(exc).__name__}", "")
 
 
-def user_message(exc: BaseException) -> str:
+def user_message(exc: BaseException, work: str = "Render") -> str:
     if isinstance(exc, OutOfMemory):
         return str(exc)
     if is_out_of_memory(exc):
@@ -172,7 +179,7 @@ def user_message(exc: BaseException) -> str:
         return str(DiskFullError(where, "write"))
     if isinstance(exc, StudioError):
         return str(exc)
-    return f"Render failed: {type(exc).__name__}: {exc}"
+    return f"{work} failed: {type(exc).__name__}: {exc}"
 
 
 def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
@@ -279,14 +286,20 @@ class Engine:
 
     def submit(
         self,
-        request: GenerationRequest,
-        inputs: RenderInputs | None = None,
+        request: GenerationRequest | ExportRequest,
+        inputs: RenderInputs | ExportInputs | None = None,
         *,
         priority: Priority | None = None,
         label: str = "",
         job_id: str | None = None,
     ) -> str:
-        if priority is None:
+        """Queue a render, or an export (`ExportRequest` with its `ExportInputs`)."""
+        if isinstance(request, ExportRequest):
+            if not isinstance(inputs, ExportInputs):
+                raise TypeError("an export request needs its ExportInputs")
+            if priority is None:
+                priority = Priority.FINAL
+        elif priority is None:
             priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
         job = Job(
             id=job_id or new_job_id(),
@@ -370,6 +383,8 @@ class Engine:
             if self._current is not None:
                 self._current.cancel.set()
             self._cond.notify()
+        if threading.current_thread() is self._thread:
+            return  # asked by a listener: the thread stops once the job's event is out
         if self._thread.is_alive():
             self._thread.join(timeout)
         elif self._backends:
@@ -451,9 +466,12 @@ class Engine:
         tmp: Path | None = None
         partials: SegmentFiles | None = None
         end: Event
+        export = isinstance(job.request, ExportRequest)
         try:
             if job.cancel.is_set():
                 return Cancelled(job.id)
+            if export:
+                return self._run_export(job)
             # The store may hold anything under the take's name (a dangling link, a
             # folder): what it raises fails this job like any other render error.
             cached = self.cached_take(job.request)
@@ -488,7 +506,7 @@ class Engine:
         except JobCancelled:
             end = Cancelled(job.id)
         except BaseException as exc:  # noqa: BLE001 - odd exceptions too: the loop goes on
-            end = failure(job.id, exc)
+            end = failure(job.id, exc, "Export" if export else "Render")
             if _out_of_memory(exc):
                 # Free what the failed job held so the next one starts clean.
                 self._unload_all()
@@ -500,6 +518,20 @@ class Engine:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
         return end
+
+    def _run_export(self, job: Job) -> Event:
+        """Write an export's film; its progress goes through the job's throttle. The export
+        removes what it wrote when it raises (cancelled or failed)."""
+        from engine.export.run import Export
+
+        assert isinstance(job.inputs, ExportInputs)
+        ctx = _Context(self, job)
+
+        def on_progress(done: int, total: int) -> None:
+            ctx.progress(done, total, Stage.EXPORTING)
+
+        export = Export(job.inputs.project, job.inputs.folder, job.request, on_progress, job.cancel)
+        return Finished(job.id, export.run())
 
     def _write_media(self, job: Job, frames: np.ndarray) -> Path:
         from engine.media.video import write_video

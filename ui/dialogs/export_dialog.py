@@ -1,7 +1,8 @@
 """The Export dialog: the finished film to a file (preset, place, size, rate, and optionally
 the edit for another editor), written on a thread with progress, ETA and cancel.
 
-The export runs as an `engine.export.job.ExportJob`; its events arrive on the job's thread and
+The export runs as an `engine.export.job.ExportJob`, a job of a render engine of its own
+(see there why not the window's engine process); its events arrive on the engine thread and
 cross to the GUI thread through a queued signal, as in `ui.bridge`. Before anything starts
 the dialog names the shots whose clips have no take, since the export would stop there.
 """
