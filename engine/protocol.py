@@ -44,6 +44,7 @@ from studio.errors import StudioError
 from studio.jobs import Event, GenerationRequest, Priority, Profile, Stage
 from studio.project.model import Project
 from studio.project.takes import TakeStore
+from studio.render_plan import snap_frames
 
 EventSink = Callable[[Event], None]
 
@@ -77,18 +78,9 @@ class Capabilities:
     max_frames: int | None = None
 
     def snap_frames(self, frames: int) -> int:
-        """The valid frame count nearest `frames` (ties go up), within `max_frames`."""
-        m = self.frame_multiple
-        if m <= 1:
-            count = max(1, frames)
-        else:
-            k = max(1, (frames - 1 + m // 2) // m)
-            count = k * m + 1
-            if self.max_frames is not None and count > self.max_frames:
-                count = (self.max_frames - 1) // m * m + 1
-        if self.max_frames is not None:
-            count = min(count, self.max_frames)
-        return count
+        """The valid frame count nearest `frames` (ties go up), within `max_frames`: the
+        planner's rule (`studio.render_plan.snap_frames`)."""
+        return snap_frames(frames, self.frame_multiple, self.max_frames)
 
 
 @dataclass

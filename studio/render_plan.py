@@ -59,17 +59,23 @@ class ModelRules:
 
     def snap_frames(self, frames: int) -> int:
         """The valid frame count nearest `frames` (ties go up), within `max_frames`."""
-        m = self.frame_multiple
-        if m <= 1:
-            count = max(1, frames)
-        else:
-            k = max(1, (frames - 1 + m // 2) // m)
-            count = k * m + 1
-            if self.max_frames is not None and count > self.max_frames:
-                count = (self.max_frames - 1) // m * m + 1
-        if self.max_frames is not None:
-            count = min(count, self.max_frames)
-        return count
+        return snap_frames(frames, self.frame_multiple, self.max_frames)
+
+
+def snap_frames(frames: int, frame_multiple: int, max_frames: int | None) -> int:
+    """The frame count nearest `frames` (ties go up) that a model whose clips have
+    `frame_multiple` * n + 1 frames (1: any count), at most `max_frames`, accepts."""
+    m = frame_multiple
+    if m <= 1:
+        count = max(1, frames)
+    else:
+        k = max(1, (frames - 1 + m // 2) // m)
+        count = k * m + 1
+        if max_frames is not None and count > max_frames:
+            count = (max_frames - 1) // m * m + 1
+    if max_frames is not None:
+        count = min(count, max_frames)
+    return count
 
 
 class InputResolver(Protocol):

@@ -79,3 +79,19 @@ def test_diffusers_backend_needs_a_diffusion_model(tmp_path):
     project, folder = project_with(tmp_path)
     with pytest.raises(RenderError, match="--model"):
         plan_render(project, folder, project.shots[0], backend="diffusers")
+
+
+def test_the_engine_and_the_planner_snap_frames_alike():
+    from engine.protocol import Capabilities
+    from studio.render_plan import ModelRules
+
+    for multiple in range(1, 17):
+        for limit in (None, 1, 2, 5, 9, 16, 17, 33, 49, 81, 121, 257):
+            rules = ModelRules("m", "M", "diffusers", Fraction(16), multiple, 16, limit)
+            capabilities = Capabilities(frame_multiple=multiple, max_frames=limit)
+            for frames in range(-3, 300):
+                assert capabilities.snap_frames(frames) == rules.snap_frames(frames), (
+                    frames,
+                    multiple,
+                    limit,
+                )
