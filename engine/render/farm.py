@@ -30,7 +30,14 @@ from typing import Any
 
 from engine.protocol import EventSink, RenderInputs, ServiceFactory
 from engine.render.process import DEFAULT_BACKENDS, load_factory
-from engine.render.worker import deliver, stored_take, take_queued
+from engine.render.worker import (
+    deliver,
+    queued_in_order,
+    reorder_queued,
+    reprioritise_queued,
+    stored_take,
+    take_queued,
+)
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
@@ -276,7 +283,7 @@ class FarmEngine:
             if self._stopping:
                 raise StudioError("the farm has shut down")
             self._pending.append(job)
-            position = sorted(self._pending, key=lambda j: j.sort_key).index(job)
+            position = queued_in_order(self._pending).index(job)
             self._emit(Queued(job.id, position))
         self._wake.set()
         return job.id
@@ -301,23 +308,16 @@ class FarmEngine:
 
     def reprioritise(self, job_id: str, priority: Priority) -> bool:
         with self._lock:
-            for job in self._pending:
-                if job.id == job_id:
-                    job.priority = priority
-                    return True
-        return False
+            return reprioritise_queued(self._pending, job_id, priority)
 
     def reorder(self, job_ids: Sequence[str]) -> None:
         """Queued jobs start in this order (within their priority); others keep theirs."""
         with self._lock:
-            by_id = {job.id: job for job in self._pending}
-            for job_id in job_ids:
-                if job_id in by_id:
-                    by_id[job_id].order = next(self._order)
+            reorder_queued(self._pending, job_ids, self._order)
 
     def pending(self) -> list[str]:
         with self._lock:
-            return [job.id for job in sorted(self._pending, key=lambda j: j.sort_key)]
+            return [job.id for job in queued_in_order(self._pending)]
 
     def running_jobs(self) -> list[str]:
         """The jobs the actors are rendering now (several at once, one per actor)."""

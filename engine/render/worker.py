@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +94,28 @@ def take_queued(queue, job_id: str):
             queue.remove(job)
             return job
     return None
+
+
+def queued_in_order(queue) -> list:
+    """The queued jobs in the order they start: by priority, then by their order."""
+    return sorted(queue, key=lambda j: j.sort_key)
+
+
+def reprioritise_queued(queue, job_id: str, priority: Priority) -> bool:
+    """Give the queued job with this id a new priority; False when it is not queued."""
+    for job in queue:
+        if job.id == job_id:
+            job.priority = priority
+            return True
+    return False
+
+
+def reorder_queued(queue, job_ids: Sequence[str], order: Iterator[int]) -> None:
+    """Queued jobs start in this order (within their priority); others keep theirs."""
+    by_id = {job.id: job for job in queue}
+    for job_id in job_ids:
+        if job_id in by_id:
+            by_id[job_id].order = next(order)
 
 
 def default_backend_factory(name: str) -> Backend:
@@ -313,7 +335,7 @@ class Engine:
             if self._stopping:
                 raise StudioError("the engine has shut down")
             self._pending.append(job)
-            position = sorted(self._pending, key=lambda j: j.sort_key).index(job)
+            position = queued_in_order(self._pending).index(job)
             self._emit(Queued(job.id, position))
             self._cond.notify()
         return job.id
@@ -339,23 +361,16 @@ class Engine:
 
     def reprioritise(self, job_id: str, priority: Priority) -> bool:
         with self._cond:
-            for job in self._pending:
-                if job.id == job_id:
-                    job.priority = priority
-                    return True
-        return False
+            return reprioritise_queued(self._pending, job_id, priority)
 
     def reorder(self, job_ids: Sequence[str]) -> None:
         """Queued jobs run in this order (within their priority); others keep theirs."""
         with self._cond:
-            by_id = {job.id: job for job in self._pending}
-            for job_id in job_ids:
-                if job_id in by_id:
-                    by_id[job_id].order = next(self._order)
+            reorder_queued(self._pending, job_ids, self._order)
 
     def pending(self) -> list[str]:
         with self._cond:
-            return [job.id for job in sorted(self._pending, key=lambda j: j.sort_key)]
+            return [job.id for job in queued_in_order(self._pending)]
 
     @property
     def running(self) -> str | None:
