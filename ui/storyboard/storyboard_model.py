@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections import OrderedDict
+from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
@@ -38,7 +39,6 @@ from ui.storyboard.shot_card import (
     StatusKeyRole,
     StatusRole,
 )
-from ui.widgets.images import to_qimage
 from ui.widgets.thumbnails import ThumbnailCache
 
 MIME_TYPE = "application/x-gallop-shot-ids"
@@ -65,7 +65,7 @@ class StoryboardModel(QAbstractListModel):
         self.bridge = bridge
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
         self._ids = [s.id for s in document.project.shots]
-        self._stills: OrderedDict[tuple, QImage] = OrderedDict()
+        self._stills_awaited: defaultdict[str, set[str]] = defaultdict(set)  # name -> shots
         self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
         self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
         self._repainted: set[str] = set()  # cards repainted for the edit being announced
@@ -179,28 +179,30 @@ class StoryboardModel(QAbstractListModel):
             self._awaiting.add(shot.id)  # decoding: the card repaints when it lands
         return image if image is not None and not image.isNull() else None
 
-    def _previz_still(self, shot: Shot) -> QImage:
-        """The keyframe (cropped to 16:9) or else a title card of the prompt, cached."""
+    def _previz_still(self, shot: Shot) -> QImage | None:
+        """The keyframe (cropped to 16:9) or else a title card of the prompt, drawn off the
+        GUI thread and cached: None until it lands, then the card repaints."""
         path = self.document.media_path(shot.keyframe) if shot.keyframe else None
         text = shot.prompt.strip() or shot.title or "Untitled shot"
         # The shot's id varies the backdrop, so neighbouring cards are told apart.
         seed = (shot.seed + zlib.crc32(shot.id.encode())) % 2**32
         try:
-            key: tuple = ("keyframe", str(path), path.stat().st_mtime)
+            name = f"still:keyframe:{path}:{path.stat().st_mtime}"
         except (AttributeError, OSError):  # no keyframe, or its file is gone
-            key, path = ("card", text, seed), None
-        image = self._stills.get(key)
-        if image is None:
+            name, path = f"still:card:{seed}:{text}", None
+
+        def draw() -> np.ndarray:
             try:
                 frame = fit_cover(load_image(path), THUMB_WIDTH, THUMB_HEIGHT) if path else None
             except StudioError:  # unreadable: the title card still says what the shot is
                 frame = None
             if frame is None:
                 frame = title_card(text, THUMB_WIDTH, THUMB_HEIGHT, seed=seed)
-            image = self._stills[key] = to_qimage(frame)
-            while len(self._stills) > 256:
-                self._stills.popitem(last=False)
-        self._stills.move_to_end(key)
+            return frame
+
+        image = self.thumbnails.drawn(name, draw)
+        if image is None:
+            self._stills_awaited[name].add(shot.id)
         return image
 
     # -- following the project ---------------------------------------------------------
@@ -258,6 +260,10 @@ class StoryboardModel(QAbstractListModel):
     def _thumbnail_ready(self, path: str) -> None:
         """Repaint the cards that wait for a picture of this take, once it is there: the
         cache also lands other frames of the take (timeline strips, the takes list)."""
+        for shot_id in self._stills_awaited.pop(path, ()):
+            index = self.index_of(shot_id)
+            if index.isValid():
+                self.dataChanged.emit(index, index, [Qt.DecorationRole])
         for shot_id in list(self._awaiting):
             shot = self.document.project.shot(shot_id)
             take_path = self.document.take_path(shot) if shot is not None else None

@@ -13,8 +13,10 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage
 
@@ -81,6 +83,22 @@ class _Decode(QRunnable):
             self.signals.done.emit(self.key, image)
 
 
+class _Make(QRunnable):
+    """A picture drawn rather than decoded (a previz still): `make()` off the GUI thread."""
+
+    def __init__(self, key: Key, make: Callable[[], np.ndarray], signals: _Signals) -> None:
+        super().__init__()
+        self.key, self.make, self.signals = key, make, signals
+
+    def run(self) -> None:
+        try:
+            image = to_qimage(self.make())
+        except Exception:  # a drawing worker must never raise: show no picture
+            image = None
+        with contextlib.suppress(RuntimeError):  # the window closed while drawing
+            self.signals.done.emit(self.key, image)
+
+
 class ThumbnailCache(QObject):
     """`get(path, frame, width)` returns a cached QImage or None and decodes in the
     background; `ready(path)` fires when pictures of that take have landed (see above)."""
@@ -115,6 +133,18 @@ class ThumbnailCache(QObject):
         if key not in self._pending:
             self._pending.add(key)
             self.pool.start(_Decode(key, self._signals))
+        return None
+
+    def drawn(self, name: str, make: Callable[[], np.ndarray]) -> QImage | None:
+        """The picture named `name` (a string no take path can be), drawn by `make` in the
+        background the first time; None until then. `ready(name)` says it landed."""
+        key = (name, 0, 0, 0.0)
+        if key in self._images:
+            self._images.move_to_end(key)
+            return self._images[key]
+        if key not in self._pending:
+            self._pending.add(key)
+            self.pool.start(_Make(key, make, self._signals))
         return None
 
     def _done(self, key: Key, image: QImage | None) -> None:

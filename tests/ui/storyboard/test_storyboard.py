@@ -307,6 +307,8 @@ def test_a_change_to_one_card_repaints_that_card_alone(qtbot, panel, document):
     spy = Spy()
     view.viewport().installEventFilter(spy)
     settle()  # the first paints, and whatever layout they asked for
+    qtbot.waitUntil(panel.model.thumbnails.idle)  # the previz stills drawn and painted
+    settle()
     painted.clear()
     document.push(set_field(document.project.shot("keeper"), "title", "Keeper at the lamp"))
     qtbot.waitUntil(lambda: bool(painted))
@@ -342,6 +344,29 @@ def test_status_follows_the_bridge_jobs(qtbot, document, bridge):
     assert model.data(index, StatusRole) == "not rendered"
 
 
+def drawn_still(qtbot, model, index):
+    """The card's previz still, once drawn off the GUI thread: asked for, it is None and
+    the card repaints when it lands."""
+    changed: list[int] = []
+    model.dataChanged.connect(
+        lambda top, _bottom, roles=(): (
+            changed.append(top.row()) if Qt.DecorationRole in roles else None
+        )
+    )
+    if model.data(index, Qt.DecorationRole) is None:
+        qtbot.waitUntil(lambda: index.row() in changed)
+    return model.data(index, Qt.DecorationRole)
+
+
+def test_the_previz_still_is_drawn_off_the_gui_thread_and_repaints_its_card(qtbot, panel):
+    model = panel.model
+    index = model.index_of("keeper")
+    assert model.data(index, Qt.DecorationRole) is None  # asked for: drawing now
+    still = drawn_still(qtbot, model, index)
+    assert isinstance(still, QImage) and not still.isNull()
+    assert model.data(index, Qt.DecorationRole) == still  # kept, not drawn again
+
+
 def test_a_rendered_take_replaces_the_previz_still_on_the_card(qtbot, document, bridge):
     panel = StoryboardPanel(document, bridge)
     qtbot.addWidget(panel)
@@ -349,7 +374,7 @@ def test_a_rendered_take_replaces_the_previz_still_on_the_card(qtbot, document, 
     shot = document.project.shot("storm")
     shot.duration = 0.5
     index = model.index_of("storm")
-    still = model.data(index, Qt.DecorationRole)
+    still = drawn_still(qtbot, model, index)
     assert isinstance(still, QImage) and (still.width(), still.height()) == (
         THUMB_WIDTH,
         THUMB_HEIGHT,
@@ -401,13 +426,13 @@ def test_a_card_repaints_when_its_own_picture_lands_not_other_frames_of_its_take
     assert changed == []
 
 
-def test_a_keyframe_is_the_still_of_a_shot_without_takes(panel, document):
+def test_a_keyframe_is_the_still_of_a_shot_without_takes(qtbot, panel, document):
     (document.folder / "media").mkdir(exist_ok=True)
     red = np.zeros((300, 400, 3), np.uint8)
     red[:] = (0, 0, 220)  # BGR
     cv2.imwrite(str(document.folder / "media" / "key.png"), red)
     document.push(set_field(document.project.shot("ship"), "keyframe", "media/key.png"))
-    image = panel.model.data(panel.model.index_of("ship"), Qt.DecorationRole)
+    image = drawn_still(qtbot, panel.model, panel.model.index_of("ship"))
     pixels = from_qimage(image)
     assert pixels.shape == (THUMB_HEIGHT, THUMB_WIDTH, 3)
     assert np.abs(pixels.astype(int) - (220, 0, 0)).max() <= 2
