@@ -19,12 +19,9 @@ import pytest
 from rich.console import Console
 
 from engine.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PROJECT,
-    EXIT_USAGE,
     SUBCOMMANDS,
     WINDOW,
+    Exit,
     build_parser,
     parse_command_line,
     run_subcommand,
@@ -62,9 +59,9 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_validate_and_info_on_the_example(capsys):
-    assert run_subcommand(["validate", str(EXAMPLE)]) == EXIT_OK
+    assert run_subcommand(["validate", str(EXAMPLE)]) == Exit.OK
     assert "valid (6 shots" in capsys.readouterr().out
-    assert run_subcommand(["info", str(EXAMPLE)]) == EXIT_OK
+    assert run_subcommand(["info", str(EXAMPLE)]) == Exit.OK
     out = capsys.readouterr().out
     assert "orbit right" in out and "not rendered" in out
 
@@ -75,7 +72,7 @@ def test_info_escapes_control_characters_of_titles(tmp_path, capsys):
     project.title = "Film\x1b]0;owned\x07\x1b[2J"
     project.shots[0].title = "one\rtwo\nthree\u2028four\x9b31m"
     save_project(project, folder)
-    assert run_subcommand(["info", str(folder)]) == EXIT_OK
+    assert run_subcommand(["info", str(folder)]) == Exit.OK
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\x9b" not in out
     lines = out.splitlines()
@@ -88,16 +85,16 @@ def test_invalid_project_names_the_problem(tmp_path, capsys):
     document = json.loads((EXAMPLE / "project.json").read_text())
     document["shots"][3]["camera"]["dolly"][0]["t"] = 2
     (tmp_path / "project.json").write_text(json.dumps(document))
-    assert run_subcommand(["validate", str(tmp_path)]) == EXIT_PROJECT
+    assert run_subcommand(["validate", str(tmp_path)]) == Exit.PROJECT
     assert "$.shots[3].camera.dolly[0].t" in capsys.readouterr().err
 
 
 def test_bad_usage_exit_code():
-    assert run_subcommand(["validate"]) == EXIT_USAGE
+    assert run_subcommand(["validate"]) == Exit.USAGE
 
 
 def test_help_lists_every_subcommand_and_the_window(capsys):
-    assert run_subcommand(["--help"]) == EXIT_OK
+    assert run_subcommand(["--help"]) == Exit.OK
     out = capsys.readouterr().out
     for name in (WINDOW, *SUBCOMMANDS):
         assert re.search(rf"^ +{re.escape(name)} +\S", out, re.MULTILINE), name
@@ -107,7 +104,7 @@ def test_help_lists_every_subcommand_and_the_window(capsys):
 
 
 def test_version_comes_from_the_package(capsys):
-    assert run_subcommand(["--version"]) == EXIT_OK
+    assert run_subcommand(["--version"]) == Exit.OK
     assert capsys.readouterr().out == f"gallop-studio {version('gallop-studio')}\n"
 
 
@@ -135,7 +132,7 @@ def test_a_mistyped_subcommand_is_a_usage_error_without_qt():
         "assert 'PySide6' not in sys.modules, 'Qt imported'; sys.exit(rc)"
     )
     out = run_python(code)
-    assert out.returncode == EXIT_USAGE, out.stderr
+    assert out.returncode == Exit.USAGE, out.stderr
     assert "invalid choice: 'valdate'" in out.stderr
     assert "did you mean 'validate'?" in out.stderr
 
@@ -172,11 +169,11 @@ def test_the_first_argument_chooses_window_or_subcommand(tmp_path, monkeypatch):
 
 
 def test_a_subcommand_of_the_ui_layer_runs_its_handler(capsys):
-    assert run_subcommand(["install-desktop"]) == EXIT_USAGE
+    assert run_subcommand(["install-desktop"]) == Exit.USAGE
     assert "gallop install-desktop" in capsys.readouterr().err
     seen = []
-    handlers = {"install-desktop": lambda args: seen.append(args.command) or EXIT_FAILED}
-    assert run_subcommand(["install-desktop"], handlers) == EXIT_FAILED
+    handlers = {"install-desktop": lambda args: seen.append(args.command) or Exit.FAILED}
+    assert run_subcommand(["install-desktop"], handlers) == Exit.FAILED
     assert seen == ["install-desktop"]
 
 
@@ -187,7 +184,7 @@ def test_install_desktop_never_imports_qt(tmp_path):
         "assert 'PySide6' not in sys.modules, 'Qt imported'; sys.exit(rc)"
     )
     out = run_python(code, XDG_DATA_HOME=str(tmp_path), HOME=str(tmp_path))
-    assert out.returncode == EXIT_OK, out.stderr
+    assert out.returncode == Exit.OK, out.stderr
     written = [Path(line) for line in out.stdout.splitlines()]
     assert any(p.name == "gallop-studio.desktop" for p in written)
     assert all(p.is_file() and p.is_relative_to(tmp_path) for p in written)
@@ -209,7 +206,7 @@ def test_info_json_lists_shots_takes_and_timeline(tmp_path, capsys):
     folder = small_project(tmp_path / "Small.gallop", shots=2)
     assert run_subcommand(["render", str(folder), "--backend", "previz", "--variations", "2"]) == 0
     capsys.readouterr()
-    assert run_subcommand(["info", str(folder), "--json"]) == EXIT_OK
+    assert run_subcommand(["info", str(folder), "--json"]) == Exit.OK
     out = capsys.readouterr().out
     document = json.loads(out)
     assert out == json.dumps(document, indent=2, sort_keys=True) + "\n"  # pretty, stable
@@ -239,7 +236,7 @@ def test_info_json_lists_shots_takes_and_timeline(tmp_path, capsys):
 
 
 def test_info_json_of_a_project_without_takes(capsys):
-    assert run_subcommand(["info", str(EXAMPLE), "--json"]) == EXIT_OK
+    assert run_subcommand(["info", str(EXAMPLE), "--json"]) == Exit.OK
     document = json.loads(capsys.readouterr().out)
     assert len(document["shots"]) == 6
     assert all(s["takes"] == [] and s["selected_take"] is None for s in document["shots"])
@@ -254,7 +251,7 @@ def test_verbose_logs_info_on_stderr(tmp_path, capsys, where):
     folder = str(small_project(tmp_path / "Small.gallop", shots=1))
     render = ["render", folder, "--backend", "previz"]
     argv = ["-v", *render] if where == "before" else [*render, "-v"]
-    assert run_subcommand(argv) == EXIT_OK
+    assert run_subcommand(argv) == Exit.OK
     err = capsys.readouterr().err
     assert "INFO engine.cli: shot s0: previz through previz" in err
     assert "[1/1] Shot 0" in err  # and the progress
@@ -262,7 +259,7 @@ def test_verbose_logs_info_on_stderr(tmp_path, capsys, where):
 
 def test_quiet_hides_the_progress_and_keeps_the_summary(tmp_path, capsys):
     folder = str(small_project(tmp_path / "Small.gallop", shots=2))
-    assert run_subcommand(["-q", "render", folder, "--backend", "previz"]) == EXIT_OK
+    assert run_subcommand(["-q", "render", folder, "--backend", "previz"]) == Exit.OK
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "2 rendered, 0 up to date" in captured.out
@@ -270,7 +267,7 @@ def test_quiet_hides_the_progress_and_keeps_the_summary(tmp_path, capsys):
 
 def test_without_v_no_info_lines(tmp_path, capsys):
     folder = str(small_project(tmp_path / "Small.gallop", shots=1))
-    assert run_subcommand(["render", folder, "--backend", "previz"]) == EXIT_OK
+    assert run_subcommand(["render", folder, "--backend", "previz"]) == Exit.OK
     err = capsys.readouterr().err
     assert "INFO" not in err and "[1/1] Shot 0" in err
 
@@ -382,7 +379,7 @@ def test_screenshot_opens_the_studio_headless_and_exits(tmp_path):
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         timeout=120,
     )
-    assert out.returncode == EXIT_OK, out.stderr
+    assert out.returncode == Exit.OK, out.stderr
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -399,6 +396,6 @@ def test_screenshot_of_a_missing_project_says_so_and_exits(tmp_path):
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)},
         timeout=120,
     )
-    assert out.returncode == EXIT_PROJECT, out.stderr
+    assert out.returncode == Exit.PROJECT, out.stderr
     assert "cannot open project" in out.stderr
     assert not (tmp_path / "x.png").exists()

@@ -11,16 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.cli import (
-    EPILOG,
-    EXIT_FAILED,
-    EXIT_IN_USE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PROJECT,
-    EXIT_USAGE,
-    run_subcommand,
-)
+from engine.cli import EPILOG, Exit, run_subcommand
 from engine.export.job import ExportJob
 from engine.media.video import probe, write_video
 from studio.jobs import GenerationRequest
@@ -59,7 +50,7 @@ def film(tmp_path) -> Path:
 
 def test_export_writes_the_film_with_a_progress_bar(film, tmp_path, capsys):
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_OK
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == Exit.OK
     captured = capsys.readouterr()
     assert f"{out}: 20 frames, 0.83s" in captured.out
     assert "export film.mp4" in captured.err and "done in" in captured.err
@@ -68,10 +59,10 @@ def test_export_writes_the_film_with_a_progress_bar(film, tmp_path, capsys):
 
 
 def test_the_preset_picks_the_format_and_the_suffix(film, tmp_path, capsys):
-    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "cut")]) == EXIT_OK
+    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "cut")]) == Exit.OK
     assert probe(tmp_path / "cut.mp4").codec == "h264"  # the preset's suffix was added
     args = ["export", str(film), "-o", str(tmp_path / "cut"), "--preset", "webm"]
-    assert run_subcommand([*args, "--size", "32x18", "--fps", "12"]) == EXIT_OK
+    assert run_subcommand([*args, "--size", "32x18", "--fps", "12"]) == Exit.OK
     info = probe(tmp_path / "cut.webm")
     assert (info.codec, info.width, info.height, info.fps, info.frames) == ("vp9", 32, 18, 12, 10)
     assert (
@@ -84,7 +75,7 @@ def test_the_preset_picks_the_format_and_the_suffix(film, tmp_path, capsys):
 def test_a_shot_without_a_take_is_named(tmp_path, capsys):
     project = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(project), "-o", str(out)]) == EXIT_FAILED
+    assert run_subcommand(["export", str(project), "-o", str(out)]) == Exit.FAILED
     err = capsys.readouterr().err
     assert "shot 'Storm at sea' has no take yet; render it first" in err
     assert not out.exists()
@@ -93,7 +84,7 @@ def test_a_shot_without_a_take_is_named(tmp_path, capsys):
 def test_a_corrupt_take_is_named_and_leaves_no_file(film, tmp_path, capsys):
     (film / "takes/cliff.mp4").write_bytes(b"this is not a video")
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_FAILED
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == Exit.FAILED
     err = capsys.readouterr().err
     assert "gallop: export failed: the take of shot 'The cliff' cannot be read" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop"]
@@ -112,14 +103,14 @@ def test_a_corrupt_take_is_named_and_leaves_no_file(film, tmp_path, capsys):
 )
 def test_bad_usage_exits_2_with_a_reason(film, tmp_path, capsys, args, message):
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(film), "-o", str(out), *args]) == EXIT_USAGE
+    assert run_subcommand(["export", str(film), "-o", str(out), *args]) == Exit.USAGE
     assert message in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_an_invalid_project_exits_3(tmp_path, capsys):
     (tmp_path / "project.json").write_text("{not json")
-    assert run_subcommand(["export", str(tmp_path), "-o", str(tmp_path / "f.mp4")]) == EXIT_PROJECT
+    assert run_subcommand(["export", str(tmp_path), "-o", str(tmp_path / "f.mp4")]) == Exit.PROJECT
     assert "invalid project" in capsys.readouterr().err
 
 
@@ -133,7 +124,7 @@ def test_ctrl_c_cancels_and_leaves_no_file(film, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(ExportJob, "wait", interrupted)
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_INTERRUPTED
+    assert run_subcommand(["export", str(film), "-o", str(out)]) == Exit.INTERRUPTED
     assert "interrupted; nothing was written" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop"]
 
@@ -141,7 +132,7 @@ def test_ctrl_c_cancels_and_leaves_no_file(film, tmp_path, capsys, monkeypatch):
 def test_otio_writes_the_edit_beside_the_film(film, tmp_path, capsys):
     edit = tmp_path / "cut.otio"
     args = ["export", str(film), "-o", str(tmp_path / "film.mp4"), "--otio", str(edit)]
-    assert run_subcommand(args) == EXIT_OK
+    assert run_subcommand(args) == Exit.OK
     assert f"{edit}: the edit" in capsys.readouterr().out
     import opentimelineio as otio
 
@@ -157,7 +148,7 @@ def test_an_output_inside_the_take_folder_is_refused(film, tmp_path, capsys):
     before = take.read_bytes()
     (tmp_path / "shortcut").symlink_to(film / "takes")
     for out in (take, film / "takes" / "new.mp4", tmp_path / "shortcut" / "film.mp4"):
-        assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_USAGE
+        assert run_subcommand(["export", str(film), "-o", str(out)]) == Exit.USAGE
         assert "inside the project's take folder" in capsys.readouterr().err
     assert take.read_bytes() == before
     assert sorted(p.name for p in (film / "takes").iterdir()) == ["cliff.mp4", "sea.mp4"]
@@ -175,7 +166,7 @@ def test_a_bad_edit_name_is_reported_before_the_film_is_written(
 ):
     out = tmp_path / "film.mp4"
     args = ["export", str(film), "-o", str(out), "--otio", str(tmp_path / edit)]
-    assert run_subcommand(args) == EXIT_USAGE
+    assert run_subcommand(args) == Exit.USAGE
     assert message in capsys.readouterr().err
     assert not out.exists()
 
@@ -183,7 +174,7 @@ def test_a_bad_edit_name_is_reported_before_the_film_is_written(
 @pytest.mark.parametrize("fps", ["0.0001", "0.5", "1001", "-24"])
 def test_a_frame_rate_out_of_bounds_names_the_bounds_and_the_value(film, tmp_path, capsys, fps):
     out = tmp_path / "film.mp4"
-    assert run_subcommand(["export", str(film), "-o", str(out), f"--fps={fps}"]) == EXIT_USAGE
+    assert run_subcommand(["export", str(film), "-o", str(out), f"--fps={fps}"]) == Exit.USAGE
     err = capsys.readouterr().err
     assert f"--fps must be between 1 and 1000 frames a second, not {fps}" in err
     assert not out.exists()
@@ -195,7 +186,7 @@ def test_a_device_or_a_pipe_is_no_output(film, tmp_path, capsys):
     outputs = [pipe, Path("/dev/full"), Path("/dev/null")]
     try:
         for out in outputs:
-            assert run_subcommand(["export", str(film), "-o", str(out)]) == EXIT_USAGE
+            assert run_subcommand(["export", str(film), "-o", str(out)]) == Exit.USAGE
             assert f"{out} is not a regular file" in capsys.readouterr().err
     finally:
         written = [p for p in (Path(f"{o}.mp4") for o in outputs) if p.exists()]
@@ -208,7 +199,7 @@ def test_a_device_or_a_pipe_is_no_output(film, tmp_path, capsys):
 def test_a_project_in_use_exits_4_with_its_own_message(film, capsys):
     with ProjectSession(film):
         code = run_subcommand(["render", str(film), "--backend", "previz"])
-    assert code == EXIT_IN_USE == 4
+    assert code == Exit.IN_USE == 4
     err = capsys.readouterr().err
     assert "gallop: in use:" in err and "invalid project" not in err
     assert "4 the project is in use" in EPILOG
@@ -229,6 +220,6 @@ def test_what_a_killed_export_left_beside_the_film_goes_at_the_next_export(film,
     )
     stale = Path(left.stdout.strip())
     assert stale.exists() and stale.parent == tmp_path
-    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "film.mp4")]) == EXIT_OK
+    assert run_subcommand(["export", str(film), "-o", str(tmp_path / "film.mp4")]) == Exit.OK
     assert not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Film.gallop", "film.mp4"]

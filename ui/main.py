@@ -23,12 +23,12 @@ UI_HANDLERS = {"install-desktop": install_desktop_command}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.cli import EXIT_OK, EXIT_USAGE, WINDOW, parse_command_line, run_subcommand
+    from engine.cli import WINDOW, Exit, parse_command_line, run_subcommand
 
     try:
         args = parse_command_line(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, --version, bad usage: argparse has said why
-        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+        return Exit.OK if exc.code in (0, None) else Exit.USAGE
     if args.command != WINDOW:
         return run_subcommand(args, UI_HANDLERS)
     from ui.app import run_studio

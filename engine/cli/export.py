@@ -10,7 +10,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from engine.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from engine.cli.parser import Exit, UsageError
 from studio.errors import StudioError
 from studio.jobs import ExportPreset
 from studio.project.io import load_project
@@ -112,13 +112,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         job.wait()
         printer.close()
         print("gallop: export interrupted; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
     job.wait()
     printer.close()
     result = job.result
     if result is None:
         print(f"gallop: export failed: {job.error or 'cancelled'}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
     copied = f", {result.copied_frames} copied from the takes" if result.copied_frames else ""
     print(f"{result.path}: {result.frames} frames, {result.seconds:.2f}s{copied}")
     if args.otio:
@@ -126,4 +126,4 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         edit = write_edit(project, args.project, args.otio)
         print(f"{edit}: the edit")
-    return EXIT_OK
+    return Exit.OK

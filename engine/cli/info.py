@@ -10,7 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engine.cli.parser import EXIT_OK
+from engine.cli.parser import Exit
 from studio.camera.rig import describe
 from studio.project.io import load_project
 
@@ -135,7 +135,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         document = info_document(project, args.project)
         print(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
-        return EXIT_OK
+        return Exit.OK
     fps = float(project.fps)
     print(f"{printable(project.title)} - {project.width}x{project.height} @ {fps:g} fps")
     from engine.render.planning import StatusCache
@@ -148,4 +148,4 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{i:2}. {name}  {shot.duration:g}s  {move}  [{status}]")
     seconds = float(project.timeline.duration_seconds)
     print(f"timeline: {len(project.timeline.clips())} clips, {seconds:.2f}s")
-    return EXIT_OK
+    return Exit.OK

@@ -17,13 +17,23 @@ from __future__ import annotations
 import argparse
 import difflib
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from studio.jobs import ExportPreset, Profile
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PROJECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_IN_USE = 4  # the project is open in another Gallop Studio or `gallop render`
+
+class Exit(IntEnum):
+    """What `gallop` exits with."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    PROJECT = 3
+    IN_USE = 4  # the project is open in another Gallop Studio or `gallop render`
+    INTERRUPTED = 130
+
 
 WINDOW = "open"  # the subcommand of the studio window
 SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export", "install-desktop")

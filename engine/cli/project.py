@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.info import printable
-from engine.cli.parser import EXIT_OK
+from engine.cli.parser import Exit
 from studio.project.io import load_project
 
 
@@ -17,10 +17,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     chars = ", ".join(printable(c.name) for c in project.characters) or "none"
     seconds = float(project.timeline.duration_seconds)
     print(f"{args.output}: {len(project.shots)} shots, {seconds:.1f}s, characters: {chars}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     print(f"{args.project}: valid ({len(project.shots)} shots, title {project.title!r})")
-    return EXIT_OK
+    return Exit.OK

@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from engine.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from engine.cli.parser import Exit
 from studio.jobs import Failed, Finished, Profile
 
 log = logging.getLogger("engine.cli")
@@ -58,8 +58,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     print(summary)
     if result.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAILED
+        return Exit.INTERRUPTED
+    return Exit.OK if result.ok else Exit.FAILED
 
 
 def _log_plan(plan) -> None:

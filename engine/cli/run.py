@@ -12,14 +12,9 @@ from collections.abc import Mapping
 from engine.cli.export import cmd_export
 from engine.cli.info import cmd_info
 from engine.cli.parser import (
-    EXIT_FAILED,
-    EXIT_IN_USE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PROJECT,
-    EXIT_USAGE,
     UI_SUBCOMMANDS,
     WINDOW,
+    Exit,
     Handler,
     UsageError,
     parse_command_line,
@@ -54,15 +49,15 @@ def run_subcommand(
         try:
             args = parse_command_line(argv)
         except SystemExit as exc:
-            return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+            return Exit.OK if exc.code in (0, None) else Exit.USAGE
     if args.command == WINDOW:
         print("gallop: the studio window opens from the `gallop` command", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     from engine.logs import configure_logging
 
     configure_logging("cli", verbosity=args.verbosity, stream=_Stderr())
     log.debug("gallop-studio %s: %s", version(), args)
-    from engine.models.commands import cmd_models
+    from engine.cli.models import cmd_models
 
     commands: dict[str, Handler] = {
         "validate": cmd_validate,
@@ -77,31 +72,31 @@ def run_subcommand(
     if handler is None:  # a subcommand of the ui layer, run without it
         where = "the `gallop` command" if args.command in UI_SUBCOMMANDS else "no handler"
         print(f"gallop {args.command}: runs through {where}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     try:
         return handler(args)
     except UsageError as exc:
         print(f"gallop {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except ProjectLockedError as exc:  # a valid project, open elsewhere: not "invalid"
         print(f"gallop: in use: {exc}", file=sys.stderr)
-        return EXIT_IN_USE
+        return Exit.IN_USE
     except ProjectError as exc:
         print(f"gallop: invalid project: {exc}", file=sys.stderr)
-        return EXIT_PROJECT
+        return Exit.PROJECT
     except StudioError as exc:
         print(f"gallop: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
     except KeyboardInterrupt:
         print("gallop: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`gallop info ... | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return Exit.OK
     except OSError as exc:
         print(f"gallop {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

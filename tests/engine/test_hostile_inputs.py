@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.backends.base import RenderError
-from engine.cli import EXIT_OK, EXIT_PROJECT, run_subcommand
+from engine.cli import Exit, run_subcommand
 from engine.logs import configure_logging
 from engine.render.planning import file_hash, plan_render, shot_status
 from studio.project.io import save_project
@@ -72,7 +72,7 @@ def test_a_fifo_as_the_upstream_take_is_not_read(tmp_path, capsys):
     with FifoWatch((fifo,)) as watch:
         assert shot_status(project, folder, project.shots[0]) == "rendered"
         assert shot_status(project, folder, project.shots[1]) == "stale"
-        assert run_subcommand(["info", str(folder)]) == EXIT_OK
+        assert run_subcommand(["info", str(folder)]) == Exit.OK
     assert not watch.blocked
     assert "[stale]" in capsys.readouterr().out
 
@@ -120,11 +120,11 @@ def test_validate_and_info_on_corrupted_projects_exit_0_or_3_with_one_line(
             code = run_subcommand([*command, str(built.folder)])
         err = capsys.readouterr().err
         lines = err.splitlines()
-        if code == EXIT_PROJECT:
+        if code == Exit.PROJECT:
             ok = len(lines) == 1 and lines[0].startswith("gallop: invalid project: ")
             ok = ok and len(lines[0]) <= len("gallop: invalid project: ") + MAX_ERROR_CHARS
         else:
-            ok = code == EXIT_OK
+            ok = code == Exit.OK
         if not ok or watch.blocked or tree_state(work) != before:
             failures.append(f"{variant}: exit {code}, {err[:300]!r}, blocked {watch.blocked}")
         if fresh:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from engine.assets import assets_dir
-from engine.cli import EXIT_FAILED, EXIT_OK, run_subcommand
-from engine.models.commands import verify_folder
+from engine.cli import Exit, run_subcommand
+from engine.cli.models import verify_folder
 
 
 def test_list_shows_availability_size_licence_and_vram(capsys):
-    assert run_subcommand(["models", "list"]) == EXIT_OK
+    assert run_subcommand(["models", "list"]) == Exit.OK
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["ID", "FAMILY", "HERE", "SIZE", "VRAM", "LICENCE"]
     tiny = next(line for line in lines if line.startswith("tiny-wan "))
@@ -25,16 +25,16 @@ def test_list_shows_availability_size_licence_and_vram(capsys):
 
 
 def test_info_names_modes_and_where_it_lives(capsys):
-    assert run_subcommand(["models", "info", "tiny-cogvideox"]) == EXIT_OK
+    assert run_subcommand(["models", "info", "tiny-cogvideox"]) == Exit.OK
     out = capsys.readouterr().out
     assert "image-to-video through tiny-cogvideox-i2v" in out and "8n+1" in out
-    assert run_subcommand(["models", "info", "wan2.1-t2v-1.3b"]) == EXIT_OK
+    assert run_subcommand(["models", "info", "wan2.1-t2v-1.3b"]) == Exit.OK
     assert "gallop models download wan2.1-t2v-1.3b" in capsys.readouterr().out
-    assert run_subcommand(["models", "info", "nope"]) == EXIT_FAILED
+    assert run_subcommand(["models", "info", "nope"]) == Exit.FAILED
 
 
 def test_verify_passes_the_bundled_models_and_catches_damage(tmp_path, capsys):
-    assert run_subcommand(["models", "verify"]) == EXIT_OK
+    assert run_subcommand(["models", "verify"]) == Exit.OK
     assert "tiny-ltx: ok" in capsys.readouterr().out
     copy = shutil.copytree(assets_dir() / "models" / "tiny-wan", tmp_path / "tiny-wan")
     assert verify_folder(copy) == []
@@ -48,7 +48,7 @@ def test_verify_passes_the_bundled_models_and_catches_damage(tmp_path, capsys):
 def test_download_offline_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
-    assert run_subcommand(["models", "download", "wan2.1-t2v-1.3b"]) == EXIT_FAILED
+    assert run_subcommand(["models", "download", "wan2.1-t2v-1.3b"]) == Exit.FAILED
     err = capsys.readouterr().err
     assert "cannot download Wan-AI/Wan2.1-T2V-1.3B-Diffusers" in err
     assert "network" in err
@@ -56,7 +56,7 @@ def test_download_offline_is_a_clear_error(monkeypatch, capsys):
 
 @pytest.mark.parametrize("model", ["cogvideox-5b", "hunyuanvideo"])
 def test_download_of_a_licensed_model_needs_acceptance(model, capsys):
-    assert run_subcommand(["models", "download", model]) == EXIT_FAILED
+    assert run_subcommand(["models", "download", model]) == Exit.FAILED
     assert "--accept-licence" in capsys.readouterr().err
 
 

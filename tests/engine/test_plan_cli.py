@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.cli import EXIT_FAILED, EXIT_OK, EXIT_PROJECT, run_subcommand
+from engine.cli import Exit, run_subcommand
 from studio.project.io import load_project
 
 SCRIPT = """Title: The Lighthouse
@@ -35,7 +35,7 @@ def test_plan_a_screenplay(tmp_path, capsys):
     script = tmp_path / "lighthouse.fountain"
     script.write_text(SCRIPT)
     out = tmp_path / "Planned.gallop"
-    assert run_subcommand(["plan", str(script), "-o", str(out), "--model", "tiny-wan"]) == EXIT_OK
+    assert run_subcommand(["plan", str(script), "-o", str(out), "--model", "tiny-wan"]) == Exit.OK
     assert "characters: Keeper" in capsys.readouterr().out
     project = load_project(out)
     assert project.title == "The Lighthouse"
@@ -53,13 +53,13 @@ def test_plan_prose_and_errors(tmp_path, capsys):
     prose = tmp_path / "idea.txt"
     prose.write_text("A fox runs through snow.\n\nThe fox stops and looks back at us.\n")
     out = tmp_path / "Idea.gallop"
-    assert run_subcommand(["plan", str(prose), "-o", str(out)]) == EXIT_OK
+    assert run_subcommand(["plan", str(prose), "-o", str(out)]) == Exit.OK
     assert len(load_project(out).shots) == 2
-    assert run_subcommand(["plan", str(prose), "-o", str(out)]) == EXIT_PROJECT  # exists
+    assert run_subcommand(["plan", str(prose), "-o", str(out)]) == Exit.PROJECT  # exists
     empty = tmp_path / "empty.fountain"
     empty.write_text("   \n")
-    assert run_subcommand(["plan", str(empty), "-o", str(tmp_path / "E.gallop")]) == EXIT_FAILED
+    assert run_subcommand(["plan", str(empty), "-o", str(tmp_path / "E.gallop")]) == Exit.FAILED
     assert "line" in capsys.readouterr().err
     assert not (tmp_path / "E.gallop").exists()
     missing = tmp_path / "missing.fountain"
-    assert run_subcommand(["plan", str(missing), "-o", str(tmp_path / "M.gallop")]) == EXIT_FAILED
+    assert run_subcommand(["plan", str(missing), "-o", str(tmp_path / "M.gallop")]) == Exit.FAILED

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from engine.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, run_subcommand
+from engine.cli import Exit, run_subcommand
 from engine.media.video import probe
 from engine.render.batch import BatchRenderer, local_engine_factory
 from engine.render.worker import Engine
@@ -23,7 +23,7 @@ from tests.projects import EXAMPLE, ROOT, small_project
 
 def test_render_the_example_then_nothing_twice(tmp_path, capsys):
     folder = copy_project(EXAMPLE, tmp_path / "Lighthouse.gallop")
-    assert run_subcommand(["render", str(folder)]) == EXIT_OK
+    assert run_subcommand(["render", str(folder)]) == Exit.OK
     assert "6 rendered, 0 up to date" in capsys.readouterr().out
     project = load_project(folder)
     store = TakeStore(folder / "takes")
@@ -36,7 +36,7 @@ def test_render_the_example_then_nothing_twice(tmp_path, capsys):
     dawn = project.shot("dawn")
     assert dawn.current_take.request.continuity_source == project.shot("ship").selected_take
     before = sorted(p.name for p in (folder / "takes").iterdir())
-    assert run_subcommand(["render", str(folder)]) == EXIT_OK
+    assert run_subcommand(["render", str(folder)]) == Exit.OK
     assert "0 rendered, 6 up to date" in capsys.readouterr().out
     assert sorted(p.name for p in (folder / "takes").iterdir()) == before
 
@@ -44,7 +44,7 @@ def test_render_the_example_then_nothing_twice(tmp_path, capsys):
 def test_render_selected_shots_with_a_diffusion_model(tmp_path, capsys):
     folder = small_project(tmp_path / "Small.gallop")
     args = ["render", str(folder), "--shots", "s0,s2", "--backend", "diffusers"]
-    assert run_subcommand([*args, "--model", "tiny-wan"]) == EXIT_OK
+    assert run_subcommand([*args, "--model", "tiny-wan"]) == Exit.OK
     project = load_project(folder)
     assert project.shot("s1").current_take is None
     for shot_id in ("s0", "s2"):
@@ -56,10 +56,10 @@ def test_render_selected_shots_with_a_diffusion_model(tmp_path, capsys):
 
 def test_render_reports_failures_and_unknown_shots(tmp_path, capsys):
     folder = small_project(tmp_path / "Small.gallop", shots=2)
-    assert run_subcommand(["render", str(folder), "--shots", "nope"]) == EXIT_FAILED
+    assert run_subcommand(["render", str(folder), "--shots", "nope"]) == Exit.FAILED
     assert "no shot 'nope'" in capsys.readouterr().err
     code = run_subcommand(["render", str(folder), "--backend", "diffusers", "--model", "x"])
-    assert code == EXIT_FAILED
+    assert code == Exit.FAILED
     assert "unknown model 'x'" in capsys.readouterr().err
     assert load_project(folder).shot("s0").current_take is None
 
@@ -88,7 +88,7 @@ def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
         pytest.fail("the second shot never started:\n" + "".join(err))
     child.send_signal(signal.SIGINT)
     out, rest = child.communicate(timeout=120)
-    assert child.returncode == EXIT_INTERRUPTED, "".join(err) + rest
+    assert child.returncode == Exit.INTERRUPTED, "".join(err) + rest
     assert "1 rendered, 0 up to date, 0 failed, 5 cancelled" in out
     project = load_project(folder)
     assert [s.id for s in project.shots if s.current_take is not None] == ["s0"]
@@ -96,7 +96,7 @@ def test_ctrl_c_cancels_cleanly_and_keeps_finished_takes(tmp_path):
     assert store.ids() == {project.shot("s0").selected_take}
     assert not [p for p in (folder / "takes").iterdir() if p.name.startswith(".")]
     # The next run picks up where it stopped.
-    assert run_subcommand(["render", str(folder), "--backend", "previz"]) == EXIT_OK
+    assert run_subcommand(["render", str(folder), "--backend", "previz"]) == Exit.OK
     assert all(s.current_take for s in load_project(folder).shots)
 
 
@@ -145,7 +145,7 @@ def test_variations_sweep_seeds_into_takes(tmp_path, capsys):
         assert shot.current_take.request.seed == shot.seed
     assert run_subcommand(["render", str(folder), "--backend", "previz", "--variations", "3"]) == 0
     assert "0 rendered, 2 up to date" in capsys.readouterr().out
-    assert run_subcommand(["render", str(folder), "--variations", "0"]) == EXIT_FAILED
+    assert run_subcommand(["render", str(folder), "--variations", "0"]) == Exit.FAILED
 
 
 def test_ray_missing_says_how_to_install(tmp_path):
@@ -161,7 +161,7 @@ def test_ray_missing_says_how_to_install(tmp_path):
         f"sys.exit(main(['render', {str(folder)!r}, '--ray', 'local']))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == EXIT_FAILED
+    assert out.returncode == Exit.FAILED
     assert "pip install 'gallop-studio[cluster]'" in out.stderr
     assert load_project(folder).shot("s0").current_take is None
 

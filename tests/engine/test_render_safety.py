@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import EXIT_FAILED, EXIT_IN_USE, EXIT_OK, run_subcommand
+from engine.cli import Exit, run_subcommand
 from engine.export.job import export_request
 from engine.media.sequence import MissingTakeError
 from engine.render.batch import BatchRenderer, local_engine_factory
@@ -66,19 +66,19 @@ def test_render_refuses_a_take_store_that_is_a_symlink(tmp_path, capsys):
     (folder / "takes").rmdir()
     (folder / "takes").symlink_to(outside, target_is_directory=True)
     saved = (folder / "project.json").read_bytes()
-    assert render(folder) == EXIT_FAILED
+    assert render(folder) == Exit.FAILED
     assert "takes: the take store is a symbolic link" in capsys.readouterr().err
     assert list(outside.iterdir()) == []
     assert (folder / "project.json").read_bytes() == saved
     (folder / "takes").unlink()
     (folder / "takes").mkdir()
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
 
 
 @posix_only
 def test_a_take_that_is_a_symlink_fails_its_shot_and_is_never_followed(tmp_path, capsys):
     folder = small_project(tmp_path / "Small.gallop", shots=2)
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     project = load_project(folder)
     media = folder / project.shot("s0").current_take.media
     # A link to a file inside the project (one outside fails loading the project).
@@ -87,7 +87,7 @@ def test_a_take_that_is_a_symlink_fails_its_shot_and_is_never_followed(tmp_path,
     media.unlink()
     media.symlink_to(film)
     capsys.readouterr()
-    assert render(folder) == EXIT_FAILED
+    assert render(folder) == Exit.FAILED
     out, err = capsys.readouterr()
     assert f"shot s0 failed: {media}: is a symbolic link" in err
     assert "0 rendered, 1 up to date, 1 failed" in out
@@ -100,7 +100,7 @@ def test_a_take_that_is_a_symlink_fails_its_shot_and_is_never_followed(tmp_path,
     project.shot("s0").takes.clear()
     project.shot("s0").selected_take = None
     save_project(project, folder)
-    assert render(folder) == EXIT_FAILED
+    assert render(folder) == Exit.FAILED
     assert "is a symbolic link" in capsys.readouterr().err
     assert victim.read_bytes() == b"somebody's film" and media.is_symlink()
 
@@ -114,7 +114,7 @@ def test_a_damaged_take_is_rendered_again_and_export_says_so(tmp_path, capsys):
     clips = tuple(Clip(f"c{i}", s.id, None, 0, s.frames) for i, s in enumerate(project.shots))
     project.timeline = Timeline(project.timeline.fps, clips)
     save_project(project, folder)
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     project = load_project(folder)
     first, second = (folder / s.current_take.media for s in project.shots)
     whole = first.read_bytes()
@@ -122,7 +122,7 @@ def test_a_damaged_take_is_rendered_again_and_export_says_so(tmp_path, capsys):
     with pytest.raises(MissingTakeError, match="damaged .*: render the shot again"):
         export_request(project, folder, tmp_path / "film.mp4")
     capsys.readouterr()
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     assert "1 rendered, 1 up to date" in capsys.readouterr().out
     # A new whole file (x264 need not give the same bytes twice), checked by its hash.
     assert first.stat().st_size > len(whole) // 2
@@ -132,14 +132,14 @@ def test_a_damaged_take_is_rendered_again_and_export_says_so(tmp_path, capsys):
     a, b = first.read_bytes(), second.read_bytes()
     first.write_bytes(b)
     second.write_bytes(a)
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     assert "2 rendered, 0 up to date" in capsys.readouterr().out
     check_takes(folder)  # each file is again the one its manifest records
 
 
 def test_an_older_take_without_a_hash_stays_up_to_date_and_gets_one(tmp_path, capsys):
     folder = small_project(tmp_path / "Small.gallop", shots=1)
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     store = TakeStore(folder / "takes")
     (take_id,) = store.ids()
     manifest = store.manifest(take_id)
@@ -149,7 +149,7 @@ def test_an_older_take_without_a_hash_stays_up_to_date_and_gets_one(tmp_path, ca
     )
     assert store.manifest(take_id).sha256 is None
     capsys.readouterr()
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     assert "0 rendered, 1 up to date" in capsys.readouterr().out
     assert store.manifest(take_id) == manifest
 
@@ -183,7 +183,7 @@ def test_the_next_run_removes_what_a_killed_render_left_and_nothing_of_a_running
         old = takes / ".render-job4.a1b2c3d4.mp4"  # named before names carried a pid
         old.write_bytes(b"partial")
         os.utime(old, (1, 1))
-        assert render(folder) == EXIT_OK
+        assert render(folder) == Exit.OK
         assert [p.name for p in [*left, old] if p.exists()] == []
         assert all(p.exists() for p in kept)
     finally:
@@ -226,7 +226,7 @@ def test_a_render_is_refused_while_the_window_has_the_project_and_the_window_kee
     try:
         assert window.stdout.readline().strip() == b"ready"
         saved = (folder / "project.json").read_bytes()
-        assert render(folder) == EXIT_IN_USE
+        assert render(folder) == Exit.IN_USE
         err = capsys.readouterr().err
         assert "the project is open in Gallop Studio" in err and "render it from the window" in err
         assert (folder / "project.json").read_bytes() == saved
@@ -240,7 +240,7 @@ def test_a_render_is_refused_while_the_window_has_the_project_and_the_window_kee
         window.stdin.close()
         window.stdout.close()
     assert load_project(folder).title == "edited in the window"
-    assert render(folder) == EXIT_OK
+    assert render(folder) == Exit.OK
     project = check_takes(folder)
     assert project.title == "edited in the window" and project.shot("window") is not None
 
@@ -271,7 +271,7 @@ def _started(child: subprocess.Popen) -> None:
 
 def _finish(child: subprocess.Popen) -> str:
     out, err = child.communicate(timeout=120)
-    assert child.returncode == EXIT_OK, err
+    assert child.returncode == Exit.OK, err
     return out
 
 
@@ -408,12 +408,12 @@ def test_a_full_disk_on_a_real_file_system_at_every_point_of_a_render(tmp_path, 
             timeout=120,
         )
         assert "Traceback" not in done.stderr, done.stderr
-        if done.returncode != EXIT_OK:
+        if done.returncode != Exit.OK:
             assert "the disk is full: could not " in done.stderr, done.stderr
         project = check_takes(folder)
         outcomes.add(sum(shot.current_take is not None for shot in project.shots))
         filler.unlink()
-        assert render(folder) == EXIT_OK
+        assert render(folder) == Exit.OK
         assert all(shot.current_take for shot in check_takes(folder).shots)
     assert outcomes == {0, 1, 2}  # the disk filled before, between and after the takes
 

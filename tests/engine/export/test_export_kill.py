@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import EXIT_OK, run_subcommand
+from engine.cli import Exit, run_subcommand
 from engine.media.video import VideoReader, probe
 from studio.camera.rig import preset
 from studio.project.io import load_project, save_project
@@ -58,7 +58,7 @@ def project(tmp_path_factory) -> Path:
         shot.seed = i
         project.shots.append(shot)
     save_project(project, folder)
-    assert run_subcommand(["render", str(folder), "--backend", "previz", "-q"]) == EXIT_OK
+    assert run_subcommand(["render", str(folder), "--backend", "previz", "-q"]) == Exit.OK
     project = load_project(folder)
     (folder / "media").mkdir(exist_ok=True)
     shutil.copyfile(BED, folder / "media" / "bed.ogg")
@@ -134,7 +134,7 @@ def test_an_export_killed_at_any_moment_leaves_nothing_the_next_one_does_not_cle
         load_project(project)
         # The next export completes, and removes what the killed one left.
         args = ["export", str(project), "-o", str(out / "film.mp4"), "-q"]
-        assert run_subcommand([*args, "--otio", str(out / "cut.otio")]) == EXIT_OK, where
+        assert run_subcommand([*args, "--otio", str(out / "cut.otio")]) == Exit.OK, where
         assert sorted(os.listdir(out)) == ["cut.otio", "film.mp4"], where
         assert sorted(p.name for p in (project / "takes").iterdir()) == takes, where
         _check_film(out, expected, (192, 108))

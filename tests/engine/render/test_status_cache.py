@@ -160,9 +160,9 @@ def test_a_fifo_is_never_hashed(tmp_path):
 
 
 def info_output(folder, capsys, *options) -> str:
-    from engine.cli import EXIT_OK, run_subcommand
+    from engine.cli import Exit, run_subcommand
 
-    assert run_subcommand(["info", str(folder), *options]) == EXIT_OK
+    assert run_subcommand(["info", str(folder), *options]) == Exit.OK
     return capsys.readouterr().out
 
 

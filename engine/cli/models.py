@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from engine.backends.base import RenderError
+from engine.cli.parser import Exit
 from engine.models.catalog import Catalog, ModelEntry, check_safetensors, locate
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def human_size(size: int) -> str:
@@ -46,7 +45,7 @@ def cmd_list(catalog: Catalog) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_info(catalog: Catalog, model_id: str) -> int:
@@ -69,7 +68,7 @@ def cmd_info(catalog: Catalog, model_id: str) -> int:
     print(f"  here:        {here}")
     if found.path is not None:
         print(f"  folder:      {found.path} ({human_size(found.size_bytes)})")
-    return EXIT_OK
+    return Exit.OK
 
 
 def verify_folder(folder: Path) -> list[str]:
@@ -145,21 +144,21 @@ def cmd_verify(catalog: Catalog, model_id: str | None) -> int:
                 print(f"  {problem}")
         else:
             print(f"{entry.id}: ok ({human_size(found.size_bytes)})")
-    return EXIT_FAILED if failed else EXIT_OK
+    return Exit.FAILED if failed else Exit.OK
 
 
 def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool) -> int:
     entry = catalog.get(model_id)
     if entry.repo is None:
         print(f"{entry.id} is bundled; nothing to download")
-        return EXIT_OK
+        return Exit.OK
     if entry.accept_licence and not accept_licence:
         print(
             f"gallop: {entry.name} is under the {entry.licence}, which you must read and accept "
             f"on https://huggingface.co/{entry.repo} first; then run again with --accept-licence",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return Exit.FAILED
     # Downloading is the one thing that may reach the network.
     os.environ["HF_HUB_OFFLINE"] = "0"
     try:
@@ -177,13 +176,13 @@ def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool) -> int:
             "Check the network connection (and for gated models, `hf auth login`).",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return Exit.FAILED
     problems = verify_folder(Path(folder))
     if problems:
         print(f"gallop: downloaded {entry.id} but it is damaged: {problems[0]}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.FAILED
     print(f"{entry.id}: ready in {folder}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
