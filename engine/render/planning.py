@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from engine.backends.base import RenderError, RenderInputs
 from engine.models.catalog import Catalog, ModelEntry
@@ -72,6 +73,17 @@ def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog:
     return chosen
 
 
+class PlanOptions(TypedDict, total=False):
+    """How a shot is planned: the catalog, a backend or model named by the user (else the
+    shot's own), the profile, and the project's files read once for a whole batch."""
+
+    catalog: Catalog | None
+    backend: str | None
+    model_id: str | None
+    profile: Profile | None
+    files: ProjectFiles | None
+
+
 def plan_shot(
     project: Project,
     folder: Path,
@@ -104,28 +116,11 @@ def plan_shot(
 
 
 def plan_render(
-    project: Project,
-    folder: Path,
-    shot: Shot,
-    *,
-    catalog: Catalog | None = None,
-    backend: str | None = None,
-    model_id: str | None = None,
-    profile: Profile | None = None,
-    files: ProjectFiles | None = None,
+    project: Project, folder: Path, shot: Shot, **options: Unpack[PlanOptions]
 ) -> PlannedRender:
     """The request and its inputs, read for the render (the upstream take's last frame)."""
-    files = files if files is not None else ProjectFiles(folder)
-    planned = plan_shot(
-        project,
-        folder,
-        shot,
-        catalog=catalog,
-        backend=backend,
-        model_id=model_id,
-        profile=profile,
-        files=files,
-    )
+    files = options.get("files") or ProjectFiles(folder)
+    planned = plan_shot(project, folder, shot, **{**options, "files": files})
     inputs = RenderInputs()
     inputs.keyframe = planned.keyframe
     inputs.references = planned.references
