@@ -321,19 +321,15 @@ class TakeCompareView(QWidget):
 
 
 class TakeCompareDialog(QDialog):
-    """A window around the compare view; closing it closes the takes' readers."""
+    """A window around the compare view of two takes' files (`labels` name the sides);
+    closing it closes the takes' readers."""
 
     def __init__(
-        self,
-        path_a: str | Path,
-        path_b: str | Path,
-        parent: QWidget | None = None,
-        *,
-        labels: tuple[str, str] | None = None,
+        self, paths: tuple[Path, Path], parent: QWidget | None = None, **labels: tuple[str, str]
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Compare takes")
-        self.view = TakeCompareView(path_a, path_b, self, labels=labels)
+        self.view = TakeCompareView(*paths, self, **labels)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

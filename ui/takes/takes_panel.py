@@ -358,7 +358,7 @@ class TakesPanel(QWidget):
         )
         if self.compare_dialog is not None:
             self.compare_dialog.close()
-        dialog = TakeCompareDialog(paths[0], paths[1], self, labels=labels)
+        dialog = TakeCompareDialog((paths[0], paths[1]), self, labels=labels)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: self._forget_compare(dialog))
         self.compare_dialog = dialog
