@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from studio.camera.easing import Easing
 from studio.camera.rig import AXES, CameraRig, Keyframe, Shake
 from studio.jobs import CameraMode, GenerationRequest, Profile
-from studio.project.model import AudioMedia, Character, Project, Shot, Style, Take
+from studio.project.model import AudioMedia, Character, Dialogue, Project, Shot, Style, Take
 from studio.timeline.timeline import (
     AudioClip,
     AudioTrack,
@@ -85,6 +85,10 @@ def takes(draw):
     )
 
 
+nonblank = text.filter(str.strip)
+dialogue = st.builds(Dialogue, speaker=nonblank, line=nonblank, parenthetical=text, extension=text)
+
+
 @st.composite
 def shots(draw, shot_id: str, char_ids: list[str], style_ids: list[str]):
     shot_takes = draw(st.lists(takes(), max_size=2, unique_by=lambda t: t.id))
@@ -113,6 +117,7 @@ def shots(draw, shot_id: str, char_ids: list[str], style_ids: list[str]):
         takes=shot_takes,
         selected_take=selected,
         notes=draw(text),
+        dialogue=tuple(draw(st.lists(dialogue, max_size=2))),
     )
 
 

@@ -132,6 +132,41 @@ class Take:
         )
 
 
+@dataclass(frozen=True)
+class Dialogue:
+    """A line of dialogue heard over a shot, as the screenplay writes it: who speaks
+    (`speaker`, a name), what they say (`line`), how (`parenthetical`, without its
+    brackets: "quietly") and where from (`extension`: "V.O.", "O.S."; empty when the speaker
+    is on screen)."""
+
+    speaker: str
+    line: str
+    parenthetical: str = ""
+    extension: str = ""
+
+    @property
+    def words(self) -> int:
+        return len(self.line.split())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"speaker": self.speaker, "line": self.line}
+        if self.parenthetical:
+            out["parenthetical"] = self.parenthetical
+        if self.extension:
+            out["extension"] = self.extension
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Dialogue:
+        d = v.expect_dict(data, path, ("speaker", "line", "parenthetical", "extension"))
+        return cls(
+            speaker=v.get_str(d, "speaker", path, nonempty=True),
+            line=v.get_str(d, "line", path, nonempty=True),
+            parenthetical=v.get_str(d, "parenthetical", path, ""),
+            extension=v.get_str(d, "extension", path, ""),
+        )
+
+
 @dataclass
 class Shot:
     id: str
@@ -158,6 +193,8 @@ class Shot:
     takes: list[Take] = field(default_factory=list)
     selected_take: str | None = None
     notes: str = ""
+    # Lines heard over the shot, in order; replaced whole (the entries are frozen).
+    dialogue: tuple[Dialogue, ...] = ()
 
     @property
     def frames(self) -> int:
@@ -175,7 +212,7 @@ _SHOT_KEYS = (
     "id title prompt negative_prompt seed seed_locked duration fps width height model_id "
     "camera camera_mode profile keyframe references characters style continue_from_previous "
     "match_colour "
-    "takes selected_take notes"
+    "takes selected_take notes dialogue"
 ).split()
 
 
@@ -204,6 +241,8 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         "takes": [t.to_dict() for t in shot.takes],
         "selected_take": shot.selected_take,
         "notes": shot.notes,
+        # Written only when there is some: a shot without dialogue keeps the file it had.
+        **({"dialogue": [d.to_dict() for d in shot.dialogue]} if shot.dialogue else {}),
     }
 
 
@@ -240,6 +279,7 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         takes=takes,
         selected_take=selected,
         notes=v.get_str(d, "notes", path, ""),
+        dialogue=tuple(v.get_list_of(d, "dialogue", path, Dialogue.from_dict, default=())),
     )
 
 
