@@ -1,7 +1,8 @@
 """Script to storyboard: a Fountain screenplay or plain prose becomes a new project.
 
 Parsing and shot planning live in `studio/`; this module reads the file, builds the
-project (shots, bible characters, a timeline of the shots in order) and saves it.
+project (shots, bible characters, a timeline of the shots in order with the screenplay's
+transitions between them) and saves it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from studio.errors import StudioError
 from studio.project.io import create_project
 from studio.project.model import Project
 from studio.script.fountain import parse
-from studio.script.plan import plan_prose, plan_shots
+from studio.script.plan import Storyboard, plan_prose, plan_storyboard, with_transitions
 from studio.timeline.timeline import Timeline
 
 FOUNTAIN_SUFFIXES = (".fountain", ".spmd")
@@ -36,16 +37,18 @@ def read_script(path: Path) -> bytes:
 
 def storyboard(source: bytes, path: Path, project: Project) -> None:
     """Fill `project` with the shots, characters and timeline planned from `source`, by the
-    commands the window's edits use (each shot joins with its clip, in order)."""
+    commands the window's edits use (each shot joins with its clip, in order; then the
+    screenplay's transitions are set between the clips)."""
     text = source.decode("utf-8", errors="replace")
     if looks_like_fountain(path, text):
         screenplay = parse(source)
         if screenplay.title_page.get("title"):
             title = screenplay.title_page["title"].splitlines()[0].strip("_* ")
             apply(set_field(project, "title", title))
-        shots = plan_shots(screenplay, project)
+        plan = plan_storyboard(screenplay, project)
     else:
-        shots = plan_prose(source, project)
+        plan = Storyboard(plan_prose(source, project))
+    shots = plan.shots
     if project.timeline.fps != project.fps and not project.timeline.items:
         apply(set_timeline(project, Timeline(fps=project.fps), "Frame rate"))
     # Each shot its own seed, so the storyboard does not render one look over and over.
@@ -53,6 +56,13 @@ def storyboard(source: bytes, path: Path, project: Project) -> None:
         shot.seed = 1000 + len(project.shots) + i
     for shot in shots:
         apply(add_shot(project, shot, clip=True))
+    timeline, left = with_transitions(project.timeline, shots, plan.transitions)
+    if timeline is not project.timeline:
+        apply(set_timeline(project, timeline, "Transitions"))
+    for cue in left:  # too short a clip on one side: the edit keeps a cut, the notes say so
+        shot = shots[cue.into]
+        note = f"Transition in: {cue.text} (left as a cut: the clips are too short)"
+        apply(set_field(shot, "notes", f"{shot.notes}\n{note}".strip()))
 
 
 def plan_project(script: Path, output: Path, *, model_id: str | None = None) -> Project:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
-from pathlib import Path
 
 from engine.render import batch
 from engine.script_import import storyboard
 from studio import ids
-from studio.commands import add_shot
+from studio.commands import add_shot, set_timeline
 from studio.jobs import GenerationRequest
 from studio.project.model import Project, Shot, Take, project_to_dict
 from studio.script.fountain import parse
-from studio.script.plan import plan_shots
-from tests.engine.test_plan_cli import SCRIPT
+from studio.script.plan import plan_storyboard, with_transitions
+from tests.engine.test_plan_cli import COASTGUARD
 from ui.bridge import EngineBridge, JobInfo
 from ui.document import Document
 
@@ -52,26 +51,30 @@ def test_recording_takes_gives_the_same_project_in_the_window_and_on_the_command
 
 def counting_ids(monkeypatch) -> None:
     numbers = itertools.count()
-    monkeypatch.setattr(ids, "uuid4", lambda: uuid.UUID(int=next(numbers)))
+    # The count in the leading digits, which are the ones an id keeps: every id differs.
+    monkeypatch.setattr(ids, "uuid4", lambda: uuid.UUID(int=next(numbers) << 88))
 
 
 def test_a_planned_script_gives_the_storyboard_the_window_builds_shot_by_shot(
     tmp_path, monkeypatch
 ):
-    path = Path("lighthouse.fountain")
+    source = COASTGUARD.read_bytes()
     counting_ids(monkeypatch)
-    cli = Project(title="The Lighthouse")
-    storyboard(SCRIPT.encode(), path, cli)
+    cli = Project(title="The Coastguard")
+    storyboard(source, COASTGUARD, cli)
 
     counting_ids(monkeypatch)
-    window = Project(title="The Lighthouse")
-    shots = plan_shots(parse(SCRIPT.encode()), window)
-    for i, shot in enumerate(shots):
+    window = Project(title="The Coastguard")
+    board = plan_storyboard(parse(source), window)
+    for i, shot in enumerate(board.shots):
         shot.seed = 1000 + i
     document = Document(window, tmp_path)
     with document.macro("Storyboard"):
-        for shot in shots:
+        for shot in board.shots:
             document.push(add_shot(window, shot, clip=True))
+        timeline, _ = with_transitions(window.timeline, board.shots, board.transitions)
+        document.push(set_timeline(window, timeline, "Transitions"))
     assert project_to_dict(window) == project_to_dict(cli)
+    assert any(c.transition.frames for c in window.timeline.clips())
     document.undo_stack.undo()
     assert not window.shots and not window.timeline.items
