@@ -408,12 +408,20 @@ class StudioWindow(QMainWindow, WindowMenus):
         self._switch_to(folder)
 
     def import_script(self) -> None:
+        """Storyboard a screenplay or prose into a new project and open it. The script is
+        chosen starting in this project's folder; the new project goes beside the script,
+        or beside this project when the script lies inside it (never one in another)."""
         script, _ = QFileDialog.getOpenFileName(
-            self, "Import a script", str(Path.home()), "Scripts (*.fountain *.spmd *.txt *.md)"
+            self,
+            "Import a script",
+            str(self.session.folder),
+            "Scripts (*.fountain *.spmd *.txt *.md)",
         )
         if not script:
             return
         default = Path(script).with_suffix(".gallop")
+        if Path(script).resolve().is_relative_to(self.session.folder.resolve()):
+            default = self.session.folder.parent / default.name
         target, _ = QFileDialog.getSaveFileName(self, "New project from the script", str(default))
         if not target:
             return

@@ -245,6 +245,7 @@ class PromptPanel(QWidget, ShotForm):
                     edit.clear()
             else:
                 self._refresh_fields(shot)
+        self.dialogue_view.show_shot(shot)
         self._refresh_keyframe(shot)
         # Debounced: typing restarts the wait, so planning never runs per keystroke.
         self._estimate_timer.start()

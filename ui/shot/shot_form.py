@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.jobs import CameraMode, Profile
+from ui.shot.dialogue_view import DialogueView
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.keyframe_drop import KeyframeDrop
 
@@ -97,6 +98,8 @@ class ShotForm:
         )
         bible.addRow("C&haracters", self.characters_list)
         bible.addRow("St&yle", self.style_combo)
+        self.dialogue_view = DialogueView(WARNING)
+        column.addWidget(self.dialogue_view)
 
         gen = self._group(column, "Generation")
         self.model_combo = QComboBox()
