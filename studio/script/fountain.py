@@ -294,8 +294,19 @@ def _is_transition(s: str) -> bool:
     return s.endswith("TO:") or s in _TRANSITION_WORDS
 
 
+# Lines in capitals that direct the camera ("CLOSE ON MARA", "JOE'S POV") are action, even
+# with text right under them; a cue forced with '@' is a cue all the same.
+_CAMERA_LINE = re.compile(
+    r"^(?:[\w'’ .-]+['’]S\s+)?(?:CLOSE ON|CLOSE[- ]?UP|CLOSEUP|EXTREME CLOSE|ANGLE ON|INSERT|"
+    r"P\.?O\.?V\.?|WIDE (?:SHOT|ON|ANGLE)|AERIAL|OVERHEAD|TRACKING|PUSH IN|PULL BACK|"
+    r"BACK TO|INTERCUT|SUPER|ESTABLISHING|ECU|MCU|CU)(?![\w'’])"
+)
+
+
 def _cue(s: str, forced: bool) -> tuple[str, tuple[str, ...], bool] | None:
     """(name, extensions, dual) if `s` can be a character cue."""
+    if not forced and _CAMERA_LINE.match(s):
+        return None
     dual = s.endswith("^")
     if dual:
         s = s[:-1].rstrip()

@@ -137,6 +137,17 @@ def _sentence(text: str, names: Sequence[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _end_lines(text: str) -> str:
+    """A line of an action in capitals ("CLOSE ON MARA") ends its sentence where the line
+    ends, so the next line does not run on from it once the lines are joined."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        bare = line.rstrip()
+        if bare == bare.upper() and any(c.isalpha() for c in bare) and bare[-1] not in ".!?:;,-":
+            lines[i] = f"{bare}."
+    return "\n".join(lines)
+
+
 def _join(*sentences: str) -> str:
     """Sentences joined into one text, each ending with a full stop unless it has one."""
     parts = [s.strip().rstrip(".") if s.strip()[-1:] == "." else s.strip() for s in sentences]
@@ -389,7 +400,7 @@ class _Planner:
                 (current.notes if current else self.pending).append(f"Note: {element.text}")
 
     def action(self, element: Element, phrase: str, place: str) -> _Beat:
-        text = plain(element.text)
+        text = plain(_end_lines(element.text))
         words, rest = framing(text)
         rest = _sentence(rest, self.names)
         prompt = _join(words, phrase, rest)

@@ -194,6 +194,24 @@ def test_all_caps_without_dialogue_is_action():
     assert kinds(sp) == ["action", "action"]
 
 
+@pytest.mark.parametrize(
+    "line", ["CLOSE ON MARA", "ANGLE ON THE DOOR", "JOE'S POV", "INSERT - THE LETTER", "POV"]
+)
+def test_a_camera_direction_over_text_is_action_not_a_cue(line):
+    sp = parse(f"Rain.\n\n{line}\nShe grits her teeth.")
+    assert [(e.kind, e.text) for e in sp.elements] == [
+        ("action", "Rain."),
+        ("action", f"{line}\nShe grits her teeth."),
+    ]
+    forced = parse(f"@{line}\nHello.")
+    assert [e.kind for e in forced.elements] == ["character", "dialogue"]
+
+
+def test_names_that_start_like_directions_are_still_cues():
+    sp = parse("CUTTER\nHello.\n\nINSERTO\nHi.\n\nSUPERINTENDENT\nYes.")
+    assert [e.text for e in sp.of_kind("character")] == ["CUTTER", "INSERTO", "SUPERINTENDENT"]
+
+
 def test_transition_needs_all_caps():
     sp = parse("He stops.\n\nCut to:\n\nHe runs.")
     assert kinds(sp) == ["action", "action", "action"]

@@ -241,3 +241,15 @@ def test_any_screenplay_plans_into_valid_shots(text):
         assert all(d.speaker.strip() and d.line.strip() for d in planned.dialogue)
         shot_from_dict(shot_to_dict(planned), "$")  # what the project file would read back
     assert all(0 < c.into < len(board.shots) for c in board.transitions)
+
+
+def test_a_camera_line_over_the_action_frames_it():
+    project = Project()
+    text = "INT. HUT - NIGHT\n\nMARA (30s) waits.\n\nCLOSE ON MARA\nShe grits her teeth."
+    board = plan_storyboard(parse(text), project)
+    close = board.shots[-1]
+    assert close.prompt == (
+        "Close-up. Interior, Hut, at night, low light. Mara. She grits her teeth."
+    )
+    assert close.camera == preset("dolly_in", 0.3)
+    assert names(project, close.characters) == ["Mara"]
