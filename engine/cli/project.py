@@ -17,6 +17,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     chars = ", ".join(printable(c.name) for c in project.characters) or "none"
     seconds = float(project.timeline.duration_seconds)
     print(f"{args.output}: {len(project.shots)} shots, {seconds:.1f}s, characters: {chars}")
+    lines = sum(len(s.dialogue) for s in project.shots)
+    joins = [c.transition.label for c in project.timeline.clips() if c.transition.frames]
+    if lines or joins:
+        said = ", ".join(f"{joins.count(k)} {k}" for k in dict.fromkeys(joins)) or "cuts only"
+        print(f"  {lines} lines of dialogue; transitions: {said}")
     return Exit.OK
 
 

@@ -86,7 +86,9 @@ def test_plan_puts_the_screenplay_transitions_on_the_timeline(tmp_path, capsys):
     out = tmp_path / "Coastguard.gallop"
     args = ["plan", str(COASTGUARD), "-o", str(out), "--model", "tiny-wan"]
     assert run_subcommand(args) == Exit.OK
-    assert "characters: Mara, Owen, Radio" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "characters: Mara, Owen, Radio" in said
+    assert "7 lines of dialogue; transitions: 1 crossfade, 1 dip to black" in said
     project = load_project(out)
     assert project.title == "The Coastguard"
     by_shot = {c.shot_id: c for c in project.timeline.clips()}
