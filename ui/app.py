@@ -29,7 +29,7 @@ from studio.project.io import ProjectSession, create_project, load_project
 from studio.project.model import Project
 from ui.bridge import EngineBridge
 from ui.dialogs.export_dialog import ExportDialog
-from ui.dialogs.preferences import PreferencesDialog, engine_factory_from_settings
+from ui.dialogs.preferences import PreferencesDialog, engine_factory_from_settings, show_test_models
 from ui.document import Document
 from ui.identity import set_up_application, start_logging
 from ui.menus import WindowMenus
@@ -48,6 +48,7 @@ from ui.settle import (
     screenshot_when_settled,
 )
 from ui.timeline.audio_panel import AudioClipPanel, choose_and_import_audio
+from ui.widgets.job_notice import JobNotifier
 from ui.widgets.theme import apply_dark_theme
 from ui.widgets.thumbnails import ThumbnailCache
 
@@ -101,6 +102,10 @@ class StudioWindow(QMainWindow, WindowMenus):
         self._build_panels()
         self._build_actions()
         self._build_menus()
+        self.prompt_panel.set_show_test_models(show_test_models(self.settings))
+        # Long renders and exports that end while the window is in the background say so.
+        self.job_notice = JobNotifier(self)
+        self.job_notice.watch_bridge(self.bridge)
         self.statusBar().showMessage("Ready", 3000)
         self.document.cleanChanged.connect(self._update_title)
         self.document.projectSettingsChanged.connect(self._update_title)
@@ -327,6 +332,7 @@ class StudioWindow(QMainWindow, WindowMenus):
 
     def export_film(self) -> None:
         dialog = ExportDialog(self.document, self, settings=self.settings)
+        self.job_notice.watch_export(dialog, self.project.title)
         dialog.exportFinished.connect(
             lambda path: self.statusBar().showMessage(f"Exported {path}", 10_000)
         )
@@ -462,6 +468,7 @@ class StudioWindow(QMainWindow, WindowMenus):
                     "new setting.",
                 )
             self.bridge.set_engine_factory(engine_factory_from_settings(self.settings))
+            self.prompt_panel.set_show_test_models(show_test_models(self.settings))
 
     def _confirm_close(self) -> bool:
         """Ask about unsaved changes and running renders; True when closing may go on."""

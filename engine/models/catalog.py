@@ -4,6 +4,10 @@ Entries come from `catalog.json` beside this file (data, not code): family, Hugg
 repository or bundled folder, default size/fps/frames, the frame-count rule (4n+1, 8n+1),
 a VRAM estimate and the licence. `locate` finds a model on disk (a bundled folder or the
 Hugging Face cache) without touching the network unless a download was asked for.
+
+The tiny random-weight test models are in the catalog too, but a model list offers them only
+when asked (`Catalog.offered`): the studio's "Show test models" preference, or
+`GALLOP_SHOW_TEST_MODELS=1` (`=0` hides them) whatever the preference says.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from engine.assets import assets_dir
 from engine.backends.base import Capabilities, RenderError
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
+SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"  # 1 or 0: overrides the preference (CI, scripts)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
@@ -107,6 +112,22 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return list(self._entries)
+
+    def offered(self, *, test_models: bool = False) -> list[ModelEntry]:
+        """The models a user chooses from, in catalog order: the tiny test models only
+        when `test_models` is asked for."""
+        return [e for e in self._entries.values() if test_models or not e.test]
+
+
+def forced_test_models() -> bool | None:
+    """Whether `GALLOP_SHOW_TEST_MODELS` forces the test models into the lists (1, true,
+    yes, on) or out of them (0, false, no, off); None when it is unset or says neither."""
+    value = os.environ.get(SHOW_TEST_MODELS, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
 
 
 @dataclass(frozen=True)

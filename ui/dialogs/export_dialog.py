@@ -106,10 +106,12 @@ def missing_takes(document: Document) -> list[str]:
 class ExportDialog(QDialog):
     """Export the edit. `settings` remembers the last preset, folder and edit format.
 
-    Signals: `exportFinished(path)`, `exportFailed(message)`, `exportCancelled()`.
+    Signals: `exportStarted()`, `exportFinished(path)`, `exportFailed(message)`,
+    `exportCancelled()`.
     """
 
-    exportFinished = Signal(str)  # noqa: N815 - Qt signal naming
+    exportStarted = Signal()  # noqa: N815 - Qt signal naming
+    exportFinished = Signal(str)  # noqa: N815
     exportFailed = Signal(str)  # noqa: N815
     exportCancelled = Signal()  # noqa: N815
     _event = Signal(object)
@@ -463,6 +465,7 @@ class ExportDialog(QDialog):
         # A dialog destroyed with its window while the film is written stops the export:
         # nobody is left to see it, and a cancelled export leaves no file behind.
         self.destroyed.connect(job.cancel)
+        self.exportStarted.emit()
         job.start()
         return True
 

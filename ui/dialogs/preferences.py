@@ -1,4 +1,5 @@
-"""Preferences: where renders run (this machine or a Ray farm), kept in QSettings."""
+"""Preferences, kept in QSettings: where renders run (this machine or a Ray farm) and
+whether the model lists offer the tiny test models."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.models.catalog import SHOW_TEST_MODELS, forced_test_models
 from engine.render.process import process_engine_factory
+
+SHOW_TEST_MODELS_KEY = "models/show_test"
 
 
 def farm_settings(settings: QSettings) -> tuple[bool, str, int]:
@@ -26,6 +30,15 @@ def farm_settings(settings: QSettings) -> tuple[bool, str, int]:
     except (TypeError, ValueError):
         actors = 0
     return enabled, address, actors
+
+
+def show_test_models(settings: QSettings) -> bool:
+    """Whether the model lists offer the tiny test models: the preference (off unless
+    chosen), unless GALLOP_SHOW_TEST_MODELS says otherwise."""
+    forced = forced_test_models()
+    if forced is not None:
+        return forced
+    return str(settings.value(SHOW_TEST_MODELS_KEY, "false")).lower() == "true"
 
 
 def engine_factory_from_settings(settings: QSettings):
@@ -60,12 +73,23 @@ class PreferencesDialog(QDialog):
             "Takes come back into this project's take store."
         )
         note.setWordWrap(True)
+        self.test_models = QCheckBox("Show &test models")
+        self.test_models.setChecked(show_test_models(settings))
+        tip = (
+            "Offer the tiny random-weight models (Tiny Wan, Tiny LTX) in the shot's model "
+            "list: they render noise in seconds, for checking the pipeline, not for films"
+        )
+        if forced_test_models() is not None:
+            self.test_models.setEnabled(False)
+            tip += f"\nSet by the environment variable {SHOW_TEST_MODELS}"
+        self.test_models.setToolTip(tip)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        layout.addWidget(self.test_models)
         layout.addWidget(buttons)
         self.farm.toggled.connect(self._enable)
         self._enable(enabled)
@@ -78,5 +102,8 @@ class PreferencesDialog(QDialog):
         self.settings.setValue("farm/enabled", "true" if self.farm.isChecked() else "false")
         self.settings.setValue("farm/address", self.address.text().strip() or "local")
         self.settings.setValue("farm/actors", self.actors.value())
+        if self.test_models.isEnabled():  # not what the environment forced
+            on = self.test_models.isChecked()
+            self.settings.setValue(SHOW_TEST_MODELS_KEY, "true" if on else "false")
         self.settings.sync()
         super().accept()

@@ -1,6 +1,8 @@
 """The player's widgets: the picture, the frame scrub bar with its in/out range, the transport.
 
-They hold no playback state; `ui.player.player.PlayerPanel` drives them.
+They hold no playback state; `ui.player.player.PlayerPanel` drives them. Every readout of
+a position (the player's, the compare view's, the timeline's) says it the same way:
+timecode, and frame numbers counted from 0 (`frame_readout`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ from PySide6.QtWidgets import (
 from studio.timeline.timecode import timecode
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.images import to_qimage
+
+NO_TIMECODE = "--:--:--:--"
+TIMECODE_TIP = "Timecode (hours:minutes:seconds:frames)"
+FRAME_TIP = "Frame number, counted from 0 / number of frames"
+
+
+def frame_readout(index: int, count: int) -> str:
+    """ "0 / 121" for the first of 121 frames: frames count from 0 everywhere."""
+    return f"{index} / {count}"
 
 
 class FrameView(QWidget):
@@ -141,11 +152,11 @@ class TransportBar(QWidget):
             self.modes.addButton(button)
         self.take_button.setChecked(True)
 
-        self.timecode_label = QLabel("--:--:--:--", self)
-        self.timecode_label.setToolTip("Timecode (hours:minutes:seconds:frames)")
+        self.timecode_label = QLabel(NO_TIMECODE, self)
+        self.timecode_label.setToolTip(TIMECODE_TIP)
         self.timecode_label.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.frame_label = QLabel("", self)
-        self.frame_label.setToolTip("Frame number / frame count")
+        self.frame_label.setToolTip(FRAME_TIP)
         self.rate_label = QLabel("", self)
         self.rate_label.setToolTip("Shuttle speed (J / K / L)")
         # Room kept for the longest usual text, so the bar (and the window's docks around
@@ -198,11 +209,11 @@ class TransportBar(QWidget):
 
     def set_time(self, index: int | None, count: int, fps) -> None:
         if index is None:
-            self.timecode_label.setText("--:--:--:--")
+            self.timecode_label.setText(NO_TIMECODE)
             self.frame_label.setText("")
             return
         self.timecode_label.setText(timecode(index, fps))
-        self.frame_label.setText(f"{index} / {count}")
+        self.frame_label.setText(frame_readout(index, count))
 
     def show_notice(self, text: str) -> None:
         self.notice_label.setText(text)

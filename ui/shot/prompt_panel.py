@@ -4,7 +4,6 @@ are built and laid out by `ui.shot.shot_form`."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QListWidgetItem, QWidget
 
 from engine.backends.base import RenderError
 from engine.backends.pictures import load_image
-from engine.models.catalog import Availability, Catalog
+from engine.models.catalog import SHOW_TEST_MODELS, Availability, Catalog, forced_test_models
 from engine.models.estimates import estimate
 from engine.render.planning import plan_shot
 from studio.commands import set_field
@@ -34,6 +33,7 @@ from ui.shot.shot_form import (
     WARNING,
     ShotForm,
     fps_label,
+    rate_note,
     snap_size,
 )
 from ui.widgets.images import to_pixmap
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 BURST_IDLE_MS = 1500  # a pause this long ends a typing burst: the next keys are a new step
 ESTIMATE_DELAY_MS = 200
-SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"
 
 # The form's choices live in shot_form; callers and tests import them from here too.
 __all__ = [
@@ -62,6 +61,7 @@ __all__ = [
     "WARNING",
     "PromptPanel",
     "fps_label",
+    "rate_note",
     "snap_size",
 ]
 
@@ -89,6 +89,8 @@ class PromptPanel(QWidget, ShotForm):
         self._own_push = False
         self._bible_key: tuple = ()
         self._model_ids: list[str] = []
+        # The window sets the preference (`set_show_test_models`); the environment may force it.
+        self.show_test_models = bool(forced_test_models())
         self._estimate_key: tuple | None = None
         self.estimate = None  # the last engine.models.estimates.Estimate shown
         self._preview_key: tuple = ()
@@ -108,6 +110,7 @@ class PromptPanel(QWidget, ShotForm):
         document.bibleChanged.connect(self._bible_changed)
         document.statusChanged.connect(self._status_changed)
         document.currentShotChanged.connect(self._shot_changed)
+        document.timelineChanged.connect(self._show_rates)  # the edit's rate may have changed
         document.undo_stack.indexChanged.connect(self._history_moved)
         if bridge is not None:
             bridge.shotStateChanged.connect(self._job_state_changed)
@@ -246,6 +249,7 @@ class PromptPanel(QWidget, ShotForm):
             else:
                 self._refresh_fields(shot)
         self.dialogue_view.show_shot(shot)
+        self._show_rates()
         self._refresh_keyframe(shot)
         # Debounced: typing restarts the wait, so planning never runs per keystroke.
         self._estimate_timer.start()
@@ -325,9 +329,36 @@ class PromptPanel(QWidget, ShotForm):
                 item.setCheckState(Qt.Checked if on else Qt.Unchecked)
         self._select(self.style_combo, (shot.style or "") if shot else "")
 
+    def _show_rates(self) -> None:
+        """The edit's rate beside the rate the shot's model renders at."""
+        shot = self._shot
+        if shot is None:
+            self.rate_label.clear()
+            return
+        edit = self.document.project.timeline.fps
+        if shot.model_id not in self.catalog:
+            text, tip = rate_note(edit, None), f"{shot.model_id} is not in the model catalog"
+        else:
+            entry = self.catalog.get(shot.model_id)
+            # The previz draws at the shot's own rate; diffusion models at their native one.
+            native = shot.fps if entry.backend == "previz" else entry.fps
+            text = rate_note(edit, native)
+            tip = f"The edit plays at {fps_label(edit)} fps; {entry.name} renders "
+            tip += f"{fps_label(native)} fps"
+            if native != edit:
+                tip += ", so its takes are resampled to the edit's rate on the timeline"
+        self.rate_label.setText(text)
+        self.rate_label.setToolTip(tip)
+
+    def set_show_test_models(self, on: bool) -> None:
+        """Offer the tiny test models in the model list, or not (the shot's own model
+        stays listed either way)."""
+        self.show_test_models = bool(on)
+        with self._blocked():
+            self._refresh_models(self._shot)
+
     def _listed_models(self, shot: Shot | None) -> list[str]:
-        show_all = os.environ.get(SHOW_TEST_MODELS) == "1"
-        ids = [e.id for e in self.catalog if show_all or not e.test]
+        ids = [e.id for e in self.catalog.offered(test_models=self.show_test_models)]
         if shot is not None and shot.model_id not in ids:
             ids.append(shot.model_id)  # the shot's own model is always offered
         return ids

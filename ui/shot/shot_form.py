@@ -57,6 +57,15 @@ def fps_label(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.3f}".rstrip("0")
 
 
+def rate_note(edit: Fraction, model: Fraction | None) -> str:
+    """ "24 fps edit · model renders 16 fps, resampled": the edit's rate and the model's."""
+    text = f"{fps_label(edit)} fps edit · "
+    if model is None:
+        return text + "model rate unknown"
+    text += f"model renders {fps_label(model)} fps"
+    return text if model == edit else text + ", resampled"
+
+
 def snap_size(value: int) -> int:
     return max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)
 
@@ -131,6 +140,7 @@ class ShotForm:
         self.fps_combo.currentIndexChanged.connect(
             lambda: self._set("fps", Fraction(self.fps_combo.currentData()))
         )
+        self.rate_label = QLabel(wordWrap=True)
         self.width_spin, self.height_spin = self._size_spin("width"), self._size_spin("height")
         self.preset_combo = QComboBox(toolTip="Common sizes for video models")
         self.preset_combo.addItem("Custom", "")
@@ -145,7 +155,7 @@ class ShotForm:
         gen.addRow("&Camera", self.camera_combo)
         gen.addRow("&Seed", self._row(self.seed_spin, self.lock_button, self.randomise_button))
         gen.addRow("&Duration", self.duration_spin)
-        gen.addRow("&FPS", self.fps_combo)
+        gen.addRow("&FPS", self._row(self.fps_combo, self.rate_label))
         times = QLabel("×")
         gen.addRow("Si&ze", self._row(self.width_spin, times, self.height_spin, self.preset_combo))
         gen.addRow("Estimate", self.estimate_label)
@@ -209,6 +219,10 @@ class ShotForm:
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in widgets:
             layout.addWidget(widget, 1 if isinstance(widget, QLabel | QComboBox) else 0)
+        # The row's mnemonic (Alt+F for FPS) focuses its first editor, not the bare row.
+        editors = [w for w in widgets if w.focusPolicy() != Qt.NoFocus]
+        if editors:
+            row.setFocusProxy(editors[0])
         return row
 
     def _text_edit(self, placeholder: str) -> QPlainTextEdit:

@@ -8,11 +8,21 @@ when it is destroyed with the window around it.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.media.video import MediaError, VideoReader
+from studio.timeline.timecode import timecode
+from ui.player.player_view import FRAME_TIP, NO_TIMECODE, TIMECODE_TIP, frame_readout
 from ui.widgets.images import to_qimage
 
 SIDE, WIPE = "side", "wipe"
@@ -141,7 +153,7 @@ class TakeCompareView(QWidget):
         self._composed: QImage | None = None
         self._open_readers()
         self.frame_count = min((len(r) for r in self._readers), default=0)
-        fps = float(self._readers[0].info.fps) if self._readers else 24.0
+        self.fps = self._readers[0].info.fps if self._readers else Fraction(24)
 
         self.canvas = _Canvas(self)
         self.mode_box = QComboBox()
@@ -159,15 +171,19 @@ class TakeCompareView(QWidget):
         self.slider.setRange(0, max(0, self.frame_count - 1))
         self.slider.setToolTip("The frame both takes show (Left/Right step one frame)")
         self.slider.valueChanged.connect(self.set_frame)
-        self.frame_label = QLabel()
+        # Read as the player reads a position: timecode, and frames counted from 0.
+        self.timecode_label = QLabel(NO_TIMECODE, toolTip=TIMECODE_TIP)
+        self.timecode_label.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.frame_label = QLabel(toolTip=FRAME_TIP)
         self.frame_label.setMinimumWidth(90)
         self.timer = QTimer(self)
-        self.timer.setInterval(max(1, round(1000 / fps)))
+        self.timer.setInterval(max(1, round(1000 / self.fps)))
         self.timer.timeout.connect(self._tick)
 
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
+        controls.addWidget(self.timecode_label)
         controls.addWidget(self.frame_label)
         controls.addWidget(self.mode_box)
         layout = QVBoxLayout(self)
@@ -207,7 +223,8 @@ class TakeCompareView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(index)
         self.slider.blockSignals(False)
-        self.frame_label.setText(f"{index + 1} / {self.frame_count}")
+        self.timecode_label.setText(timecode(index, self.fps))
+        self.frame_label.setText(frame_readout(index, self.frame_count))
         self.canvas.update()
         self.frameChanged.emit(index)
 

@@ -207,7 +207,7 @@ class TimelineMouse:
         take = "no take yet" if self.take_path_of(item) is None else "rendered take"
         return (
             f"{title}: {item.duration} frames ({timecode(item.duration, fps)}), {take}\n"
-            f"Source frames {item.source_in}-{item.source_out}\n"
+            f"Source frames {item.source_in}–{item.source_out - 1} (counted from 0)\n"
             "Drag to reorder; S splits at the playhead; Delete ripple-deletes"
         )
 
