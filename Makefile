@@ -11,7 +11,7 @@ BARE_STAMP := $(BARE)/.installed
 MIN := .venv-min
 MIN_STAMP := $(MIN)/.installed
 
-.PHONY: run test test-studio-bare test-min bench lint setup clean
+.PHONY: run test test-keys test-studio-bare test-min bench lint setup clean
 
 setup: $(STAMP)
 
@@ -40,12 +40,19 @@ run: $(STAMP)
 	$(VENV)/bin/gallop
 
 # The corrupt-project generator makes all 10,000 of its variants here (1,000 in a bare pytest run).
+# tests/ui/keys press keys through Qt's shortcut map as an X11 desktop matches them, so they
+# run again under Xvfb (the offscreen run skips them).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	GALLOP_CORRUPT_VARIANTS=10000 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-keys
 	$(MAKE) --no-print-directory test-studio-bare
+
+# The keyboard tests on the xcb platform, on a virtual X server.
+test-keys: $(STAMP)
+	xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb $(PY) -m pytest -q -p no:cacheprovider tests/ui/keys
 
 # studio/ imports and passes its tests with only numpy installed.
 test-studio-bare: $(BARE_STAMP)

@@ -1,32 +1,51 @@
 """The studio window's actions, with their shortcuts, and its menu bar: File, Edit, Render,
-Playback, View and Help. `StudioWindow` builds them through `WindowMenus`.
+Playback, View and Help, and the History dock beside undo and redo. `StudioWindow` builds
+them through `WindowMenus`.
+
+Each action's keys come from `ui.widgets.shortcuts.shortcut_keys`, so no key is bound twice
+(Qt runs neither binding of an ambiguous key), and Help > Shortcuts lists the actions and
+the panels' own keys from the same sources.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QStyle, QUndoView
 
+from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.identity import open_log_folder
+from ui.widgets.shortcuts import Section, shortcut_keys, shortcut_sections
 
 
 class WindowMenus:
     """The actions and menus of `StudioWindow` (`_build_actions`, `_build_menus`)."""
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        """`shortcut`: a key, a standard key (all of its bindings here) or a list of them."""
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcuts(
-                shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)]
-            )
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts(shortcut_keys(*keys))
         if tip:
             action.setStatusTip(tip)
         action.triggered.connect(lambda *_: slot())
         self.addAction(action)  # shortcuts work wherever focus is in the window
         return action
 
+    def _build_history(self) -> None:
+        """The History dock: every edit of every panel in order, the saved one marked;
+        clicking one undoes or redoes to it. Tabbed with takes, queue and sound."""
+        self.history = QUndoView(self.undo_stack)
+        self.history.setEmptyLabel("Project opened")
+        self.history.setCleanIcon(self.style().standardIcon(QStyle.SP_DialogSaveButton))
+        self.history.setToolTip("Click an edit to go back (or forward) to it")
+        self._dock("history", "History", self.history, Qt.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.docks["sound"], self.docks["history"])
+        self.docks["takes"].raise_()
+
     def _build_actions(self) -> None:
+        self._build_history()  # its dock is in the View menu with the others
         a = self._action
         self.act_new = a("&New project…", self.new_project, QKeySequence.New)
         self.act_open = a("&Open project…", self.open_dialog, QKeySequence.Open)
@@ -37,19 +56,25 @@ class WindowMenus:
             "Import &sound…", self.import_sound, "Ctrl+Shift+I", "Music or voice-over"
         )
         self.act_export = a("&Export film…", self.export_film, "Ctrl+E", "Film and edit")
-        self.act_prefs = a("&Preferences…", self.preferences, QKeySequence.Preferences)
-        self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
+        # Some systems bind no key to these standard ones: the extras hold everywhere.
+        self.act_prefs = a("&Preferences…", self.preferences, [QKeySequence.Preferences, "Ctrl+,"])
+        self.act_quit = a("&Quit", self.close, [QKeySequence.Quit, "Ctrl+Q"])
 
+        # Their text names the command ("Undo Edit prompt of The ship"); the list of
+        # shortcuts names them by what they are.
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_undo.setShortcuts(shortcut_keys(QKeySequence.Undo, "Ctrl+Z"))
+        self.act_undo.setProperty("shortcutLabel", "Undo")
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.act_redo.setShortcuts(shortcut_keys(QKeySequence.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
+        self.act_redo.setProperty("shortcutLabel", "Redo")
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = a("&Add shot", self.storyboard.add_shot, "Ctrl+T")
         self.act_dup = a("&Duplicate shot", self.storyboard.duplicate_selected, "Ctrl+D")
         # Delete belongs to the focused panel (shots, clips, takes, jobs, keyframes); the
-        # menu entry shows the key and acts on the storyboard or the timeline.
-        self.act_delete = a("&Delete", self.delete, QKeySequence.Delete)
+        # menu entry shows the key and acts on the storyboard or the timeline. Del alone:
+        # some systems bind the standard Delete to Ctrl+D too, which duplicates here.
+        self.act_delete = a("&Delete", self.delete, "Del")
         self.act_delete.setShortcutContext(Qt.WidgetShortcut)
 
         self.act_render = a(
@@ -63,9 +88,9 @@ class WindowMenus:
         self.act_cancel_all = a("&Cancel all renders", self.bridge.cancel_all)
 
         self.act_play = a("&Play / pause", self.player.toggle_play, Qt.Key_Space)
-        self.act_j = a("Shuttle &back (J)", lambda: self.player.shuttle(-1), Qt.Key_J)
-        self.act_k = a("&Stop (K)", lambda: self.player.shuttle(0), Qt.Key_K)
-        self.act_l = a("Shuttle &forward (L)", lambda: self.player.shuttle(1), Qt.Key_L)
+        self.act_j = a("Shuttle &back", lambda: self.player.shuttle(-1), Qt.Key_J)
+        self.act_k = a("&Stop", lambda: self.player.shuttle(0), Qt.Key_K)
+        self.act_l = a("Shuttle &forward", lambda: self.player.shuttle(1), Qt.Key_L)
         self.act_in = a("Mark &in", self.player.mark_in, Qt.Key_I)
         self.act_out = a("Mark &out", self.player.mark_out, Qt.Key_O)
         self.act_prev = a("Previous frame", lambda: self.player.step(-1), Qt.Key_Comma)
@@ -117,10 +142,14 @@ class WindowMenus:
         self.act_open_logs.setStatusTip("The window's and the engine's log files")
         self.act_open_logs.triggered.connect(lambda *_: open_log_folder(self))
 
+    def shortcut_sections(self) -> list[Section]:
+        """Help > Shortcuts: the menus' keys, then each panel's (dock titles, the player)."""
+        menus = [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
+        panels = {dock.windowTitle(): dock.widget() for dock in self.docks.values()}
+        panels["Player"] = self.player
+        return shortcut_sections(menus, panels)
+
     def _show_shortcuts(self) -> None:
-        lines = []
-        for action in self.actions():
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
-            if keys:
-                lines.append(f"{action.text().replace('&', '')}: {keys}")
-        QMessageBox.information(self, "Shortcuts", "\n".join(sorted(lines)))
+        self.shortcuts_dialog = ShortcutsDialog(self.shortcut_sections(), self)
+        self.shortcuts_dialog.setAttribute(Qt.WA_DeleteOnClose)
+        self.shortcuts_dialog.open()

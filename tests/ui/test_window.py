@@ -71,6 +71,7 @@ def test_every_panel_is_docked_and_the_title_tracks_unsaved_changes(window):
         "queue",
         "sound",
         "timeline",
+        "history",
     }
     assert window.storyboard.model.rowCount() == 6
     assert window.windowTitle() == "The Lighthouse[*] — Gallop Studio"

@@ -48,7 +48,7 @@ def test_a_slider_drag_is_one_undo_step_that_restores_the_rig_exactly(panel, doc
     assert shot.camera.pan[0].value == 0.0
     assert shot.camera.pedestal == before.pedestal  # other axes untouched
     assert document.undo_stack.count() == 1
-    assert document.undo_stack.undoText() == "Camera pan"
+    assert document.undo_stack.undoText() == f"Camera pan on {shot.title}"
     document.undo_stack.undo()
     assert shot.camera == before
     assert panel.rows["pan"].slider.value() == 0
