@@ -25,15 +25,7 @@ from PySide6.QtWidgets import (
 from studio.timeline.timecode import timecode
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.images import to_qimage
-
-NO_TIMECODE = "--:--:--:--"
-TIMECODE_TIP = "Timecode (hours:minutes:seconds:frames)"
-FRAME_TIP = "Frame number, counted from 0 / number of frames"
-
-
-def frame_readout(index: int, count: int) -> str:
-    """ "0 / 121" for the first of 121 frames: frames count from 0 everywhere."""
-    return f"{index} / {count}"
+from ui.widgets.readouts import FRAME_TIP, NO_TIMECODE, TIMECODE_TIP, frame_readout
 
 
 class FrameView(QWidget):

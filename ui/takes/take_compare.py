@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from engine.media.video import MediaError, VideoReader
 from studio.timeline.timecode import timecode
-from ui.player.player_view import FRAME_TIP, NO_TIMECODE, TIMECODE_TIP, frame_readout
 from ui.widgets.images import to_qimage
+from ui.widgets.readouts import FRAME_TIP, NO_TIMECODE, TIMECODE_TIP, frame_readout
 
 SIDE, WIPE = "side", "wipe"
 MODES = {SIDE: "Side by side", WIPE: "A/B wipe"}

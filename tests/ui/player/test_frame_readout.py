@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from studio.timeline.timeline import Clip
-from ui.player.player_view import FRAME_TIP
 from ui.takes.take_compare import TakeCompareView
 from ui.timeline.timeline_view import TimelinePanel
+from ui.widgets.readouts import FRAME_TIP
 
 from .test_player import FRAMES, add_rendered_take, make_player
 
