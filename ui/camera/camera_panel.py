@@ -53,6 +53,7 @@ from ui.camera.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
 from ui.widgets.elided_label import ElidedLabel
 
 PREVIZ_START_DELAY_MS = 120
+PRESET_COLUMNS = 3  # fifteen presets: five rows, narrow enough for a small window
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
 # A shot's fields the panel shows: the rig over the shot's length, and the picture the
 # previz moves over (keyframe, picked take, or a title card of the prompt).
@@ -122,11 +123,17 @@ class CameraPanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------
     def _build(self) -> None:
+        # The previz and its read-outs stay in view; the axes, keyframes and presets under
+        # them scroll, so that a short or narrow dock still shows the move being edited.
+        self.previz_area = QWidget()
+        head = QVBoxLayout(self.previz_area)
+        head.setContentsMargins(9, 9, 9, 4)
         content = QWidget()
         column = QVBoxLayout(content)
+        column.setContentsMargins(9, 4, 9, 9)
         self.title = ElidedLabel()
         self.title.setStyleSheet("font-weight: bold")
-        column.addWidget(self.title)
+        head.addWidget(self.title)
 
         self.viewport = PrevizViewport()
         self.play = QToolButton(text="Pause", checkable=True, checked=True)
@@ -143,24 +150,28 @@ class CameraPanel(QWidget):
         controls.addWidget(self.source_note, 1)
         previz.addLayout(controls)
         top = QHBoxLayout()
-        top.addLayout(previz)
+        top.addLayout(previz)  # the previz keeps its size first; the sketch gives way
         top.addWidget(self.path_sketch, 1)
-        column.addLayout(top)
+        head.addLayout(top)
 
         self.description = QLabel(wordWrap=True)
         self.description.setToolTip("The move in words, as prompt-driven models receive it")
         self.description.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        column.addWidget(self.description)
+        head.addWidget(self.description)
         self.error = QLabel(wordWrap=True)
         self.error.setStyleSheet("color: #e0704a")  # reads on dark and light palettes
         self.error.hide()
-        column.addWidget(self.error)
+        head.addWidget(self.error)
 
-        axes_box = QGroupBox("Axes: each moves from neutral to its value over the shot")
+        axes_box = QGroupBox("Axes")
         grid = QGridLayout(axes_box)
         grid.setColumnStretch(1, 1)
+        axes_note = QLabel("Each axis moves from neutral to its value over the shot.")
+        axes_note.setWordWrap(True)  # a title this long would set the panel's width
+        axes_note.setForegroundRole(QPalette.PlaceholderText)
+        grid.addWidget(axes_note, 0, 0, 1, 4)
         self.rows: dict[str, AxisRow] = {}
-        for r, spec in enumerate(AXIS_SPECS):
+        for r, spec in enumerate(AXIS_SPECS, start=1):
             row = AxisRow(spec, self.next_gesture, axes_box)
             for c, widget in enumerate(row.widgets()):
                 grid.addWidget(widget, r, c)
@@ -178,8 +189,8 @@ class CameraPanel(QWidget):
         self.duration.editingFinished.connect(self._duration_burst_ended)
         timing = QLabel("Shot length")
         timing.setBuddy(self.duration)
-        grid.addWidget(timing, len(AXIS_SPECS), 0)
-        grid.addWidget(self.duration, len(AXIS_SPECS), 2)
+        grid.addWidget(timing, len(AXIS_SPECS) + 1, 0)
+        grid.addWidget(self.duration, len(AXIS_SPECS) + 1, 2)
         column.addWidget(axes_box)
 
         curve_box = QGroupBox("Keyframes")
@@ -207,7 +218,7 @@ class CameraPanel(QWidget):
             button = QPushButton(_preset_label(name))
             button.setToolTip(f"{describe(preset(name))} (scaled by the amount)")
             button.clicked.connect(lambda _=False, n=name: self._apply_preset(n))
-            presets.addWidget(button, i // 4, i % 4)
+            presets.addWidget(button, i // PRESET_COLUMNS, i % PRESET_COLUMNS)
             self.preset_buttons[name] = button
         self.amount = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=3.0, value=1.0)
         self.amount.setSingleStep(0.1)
@@ -224,19 +235,25 @@ class CameraPanel(QWidget):
         footer.addWidget(self.amount)
         footer.addStretch(1)
         footer.addWidget(self.reset)
-        presets.addLayout(footer, (len(names) + 3) // 4, 0, 1, 4)
+        rows = (len(names) + PRESET_COLUMNS - 1) // PRESET_COLUMNS
+        presets.addLayout(footer, rows, 0, 1, PRESET_COLUMNS)
         column.addWidget(preset_box)
         column.addStretch(1)
 
-        scroll = QScrollArea()
+        scroll = self.axes_scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(content)
+        # As narrow as the rows allow and no narrower: no column is ever cut off.
+        scroll.setMinimumWidth(
+            content.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setSpacing(0)
+        outer.addWidget(self.previz_area)
+        outer.addWidget(scroll, 1)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
-        self.setMinimumWidth(560)
 
     # -- following the document -------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -21,6 +21,7 @@ from studio.errors import StudioError
 from ui.widgets.images import to_qimage
 
 PREVIEW_WIDTH = 320
+PREVIEW_MIN_WIDTH = 160  # a narrow dock shows the previz smaller, never cut off
 TICK_MS = 42  # about 24 fps
 HOLD_MS = 900  # after an edit the previz holds the edited moment, then loops again
 MAX_LOOP_FRAMES = 480  # longer shots loop over evenly spaced samples
@@ -67,7 +68,12 @@ class PrevizViewport(QWidget):
         self._hold_until: int | None = None
         self._timer = QTimer(self, interval=TICK_MS, timeout=self._tick)
         self.setFocusPolicy(Qt.StrongFocus)
-        self.setFixedSize(PREVIEW_WIDTH, 180)
+        # As wide as the picture where there is room, narrower (scaled, its aspect kept)
+        # where there is not; never wider than the picture.
+        policy = QSizePolicy(QSizePolicy.Maximum, QSizePolicy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setMaximumWidth(PREVIEW_WIDTH)
         self.setToolTip("Previz of the camera move over the shot. Space or click: play/pause.")
 
     # -- model ------------------------------------------------------------------------
@@ -76,7 +82,8 @@ class PrevizViewport(QWidget):
         self.source = np.ascontiguousarray(source)
         self.rig, self.frames, self.fps = rig, max(1, frames), fps
         self.renderer = None
-        self.setFixedSize(source.shape[1], source.shape[0])
+        self.setMaximumWidth(source.shape[1])
+        self.updateGeometry()
         self._hold_until = None
         self._loop_start = self._clock.elapsed()
         self.show_time(0.0, hold=False)
@@ -162,6 +169,26 @@ class PrevizViewport(QWidget):
         self.show_time(t, hold=False)
 
     # -- Qt ---------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(self.source.shape[1], self.source.shape[0])
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(PREVIEW_MIN_WIDTH, self.heightForWidth(PREVIEW_MIN_WIDTH))
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        height, source_width = self.source.shape[:2]
+        return max(1, round(min(width, source_width) * height / max(source_width, 1)))
+
+    def picture_rect(self) -> QRect:
+        """Where the picture is drawn: scaled to the widget, its aspect kept, centred."""
+        height, width = self.source.shape[:2]
+        scale = min(self.width() / max(width, 1), self.height() / max(height, 1))
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
+
     def _update_timer(self) -> None:
         if self.playing and self.isVisible():
             if not self._timer.isActive():
@@ -193,8 +220,13 @@ class PrevizViewport(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
-        painter.drawImage(0, 0, self._image)
-        w, h = self.width(), self.height()
+        picture = self.picture_rect()
+        if picture.size() != self.size():
+            painter.fillRect(self.rect(), Qt.black)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        painter.drawImage(picture, self._image)
+        painter.translate(picture.topLeft())
+        w, h = picture.width(), picture.height()
         # Overlays sit on the picture, not on the window, so they carry their own shade.
         painter.fillRect(QRectF(0, h - 3, w, 3), QColor(0, 0, 0, 140))
         painter.fillRect(QRectF(0, h - 3, w * self.t, 3), self.palette().color(QPalette.Highlight))
@@ -244,7 +276,7 @@ class PathSketch(QWidget):
         self._centres = np.zeros((2, 2))
         self._forward = np.array([[0.0, 1.0], [0.0, 1.0]])
         self._focal = np.ones(2)
-        self.setMinimumSize(140, 140)
+        self.setMinimumSize(110, 110)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         self.setToolTip(
             "The camera path from above: the line is where the camera travels, the arrow "

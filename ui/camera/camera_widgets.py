@@ -147,7 +147,7 @@ class AxisRow(QObject):
         ticks = 5 if spec.log else max(1, round(step * spec.scale))
         self.slider.setSingleStep(ticks)
         self.slider.setPageStep(10 * ticks)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(60)  # room for the value and easing first
         self.slider.setToolTip(spec.tooltip)
         self.slider.setAccessibleName(f"{spec.label} slider")
         self.spin = QDoubleSpinBox(parent)

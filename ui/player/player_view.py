@@ -8,7 +8,7 @@ timecode, and frame numbers counted from 0 (`frame_readout`).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyleOptionSlider,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from studio.timeline.timecode import timecode
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.images import to_qimage
+from ui.widgets.media_icons import media_icon
 from ui.widgets.readouts import FRAME_TIP, NO_TIMECODE, TIMECODE_TIP, frame_readout
 
 
@@ -120,16 +122,11 @@ class TransportBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        s = QStyle
-        self.start_button = self._button(s.SP_MediaSkipBackward, "Start", "Go to start (Home)")
-        self.back_button = self._button(
-            s.SP_MediaSeekBackward, "Back", "Previous frame (, or Left)"
-        )
-        self.play_button = self._button(s.SP_MediaPlay, "Play", "Play / pause (Space)")
-        self.forward_button = self._button(
-            s.SP_MediaSeekForward, "Forward", "Next frame (. or Right)"
-        )
-        self.end_button = self._button(s.SP_MediaSkipForward, "End", "Go to end (End)")
+        self.start_button = self._button("start", "Start", "Go to start (Home)")
+        self.back_button = self._button("back", "Back", "Previous frame (, or Left)")
+        self.play_button = self._button("play", "Play", "Play / pause (Space)")
+        self.forward_button = self._button("forward", "Forward", "Next frame (. or Right)")
+        self.end_button = self._button("end", "End", "Go to end (End)")
         self.loop_button = self._button(
             None, "Loop", "Loop playback, between the in and out marks when set"
         )
@@ -156,29 +153,92 @@ class TransportBar(QWidget):
         metrics = self.fontMetrics()
         self.frame_label.setMinimumWidth(metrics.horizontalAdvance("0000 / 0000"))
         self.rate_label.setMinimumWidth(metrics.horizontalAdvance("-0×"))
+        # A notice takes the room that is left and asks for none: a long one never widens
+        # the bar, and so never the window (the status bar shows it whole).
         self.notice_label = ElidedLabel("", self)
+        self.notice_label.MIN_CHARACTERS = 0
         self.notice_label.setEnabled(False)  # drawn in the palette's muted text colour
-        self.notice_label.hide()
+        self._lay_out()
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 0, 4, 0)
-        for button in self.transport_buttons() + (self.loop_button,):
-            row.addWidget(button)
-        row.addSpacing(8)
+    def _lay_out(self) -> None:
+        """Buttons, then the read-outs, then the modes, on one row; on two when the bar is
+        narrower than that row (the read-outs go under the buttons), so that nothing is
+        squeezed over its neighbour in a small window."""
+        self.readouts = QWidget(self)
+        readouts = QHBoxLayout(self.readouts)
+        readouts.setContentsMargins(0, 0, 0, 0)
         for label in (self.timecode_label, self.frame_label, self.rate_label):
-            row.addWidget(label)
-        row.addStretch(1)
-        row.addWidget(self.notice_label)
-        row.addSpacing(8)
-        row.addWidget(self.take_button)
-        row.addWidget(self.sequence_button)
+            readouts.addWidget(label)
+        readouts.addWidget(self.notice_label, 1)
+        self._rows = QVBoxLayout(self)
+        self._rows.setContentsMargins(4, 0, 4, 0)
+        self._rows.setSpacing(2)
+        self._top = QHBoxLayout()
+        buttons = QHBoxLayout()
+        buttons.setSpacing(0)
+        for button in self.transport_buttons():
+            buttons.addWidget(button)
+        self._top.addLayout(buttons)
+        self._top.addWidget(self.loop_button)
+        self._top.addSpacing(8)
+        self._top.addStretch(0)  # takes the spare room while the read-outs are below
+        self._top.addWidget(self.take_button)
+        self._top.addWidget(self.sequence_button)
+        self._rows.addLayout(self._top)
+        self._two_rows = True
+        self._set_two_rows(False)
+        self._one_row_width = self._rows.minimumSize().width()
+        self._set_two_rows(True)
+        self._narrowest = self._rows.minimumSize().width()
+        self._set_two_rows(False)
+
+    def _set_two_rows(self, two: bool) -> bool:
+        """Move the read-outs; True when they moved."""
+        if two == self._two_rows:
+            return False
+        self._two_rows = two
+        stretch = 3  # the stretch's place in the top row, after the buttons and loop
+        if two:
+            self._top.removeWidget(self.readouts)
+            self._top.setStretch(stretch, 1)
+            self.readouts.layout().setContentsMargins(0, 0, 0, 0)
+            self._rows.addWidget(self.readouts)
+        else:
+            self._rows.removeWidget(self.readouts)
+            self._top.setStretch(stretch, 0)
+            self.readouts.layout().setContentsMargins(0, 0, 8, 0)
+            self._top.insertWidget(stretch, self.readouts, 1)
+        return True
+
+    @property
+    def two_rows(self) -> bool:
+        """Whether the read-outs sit under the buttons (a narrow bar)."""
+        return self._two_rows
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(self._narrowest, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._set_two_rows(event.size().width() < self._one_row_width):
+            self._rows.activate()  # now, not on the next pass: nothing is drawn squeezed
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange:  # the icons follow the theme's text colour
+            for button in self.transport_buttons():
+                self._set_icon(button, button.property("mediaIcon"))
+
+    def _set_icon(self, button: QToolButton, kind: str) -> None:
+        button.setProperty("mediaIcon", kind)
+        button.setIcon(media_icon(kind, self.palette()))
 
     def _button(self, icon, text: str, tip: str) -> QToolButton:
         button = QToolButton(self)
         if icon is None:
             button.setText(text)
         else:
-            button.setIcon(self.style().standardIcon(icon))
+            self._set_icon(button, icon)
         button.setToolTip(tip)
         button.setAccessibleName(text)
         button.setAutoRaise(True)
@@ -194,8 +254,7 @@ class TransportBar(QWidget):
         )
 
     def set_playing(self, rate: int) -> None:
-        icon = QStyle.SP_MediaPause if rate else QStyle.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        self._set_icon(self.play_button, "pause" if rate else "play")
         self.play_button.setAccessibleName("Pause" if rate else "Play")
         self.rate_label.setText("" if rate in (0, 1) else f"{rate:+d}×")
 

@@ -34,6 +34,7 @@ from studio.project.model import Shot, Take
 from ui.bridge import EngineBridge
 from ui.document import Document
 from ui.takes.take_compare import TakeCompareDialog
+from ui.widgets.flow_layout import FlowLayout
 from ui.widgets.theme import warning_colour
 from ui.widgets.thumbnails import ThumbnailCache
 
@@ -123,7 +124,7 @@ class TakesPanel(QWidget):
         self.manifest_action = self._action(
             "Show manifest", self.show_manifest, "Everything that made this take", "Ctrl+I"
         )
-        actions = QHBoxLayout()
+        actions = FlowLayout()  # wraps in a narrow dock instead of widening it
         for action in (
             self.pick_action,
             self.discard_action,
@@ -133,7 +134,6 @@ class TakesPanel(QWidget):
             button = QToolButton()
             button.setDefaultAction(action)
             actions.addWidget(button)
-        actions.addStretch(1)
 
         self.variations = QSpinBox()
         self.variations.setRange(2, 16)

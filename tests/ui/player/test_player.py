@@ -317,3 +317,33 @@ def test_the_picture_is_drawn_with_its_aspect_on_black_bars(qtbot, player):
     assert rect.height() == 100 and rect.width() == round(100 * 64 / 48)
     assert shot.pixelColor(5, 50).value() == 0
     assert shot.pixelColor(rect.center()).value() > 0
+
+
+@pytest.mark.parametrize("width", [340, 420, 640])
+def test_the_read_outs_never_overlap_in_a_narrow_player(qtbot, document, width):
+    player = make_player(qtbot, document)
+    player.show_sequence()
+    player.seek(200)
+    player.resize(width, 420)
+    bar = player.transport
+    qtbot.waitUntil(lambda: bar.width() == width and bar.height() >= bar.sizeHint().height())
+    assert bar.minimumSizeHint().width() <= 340
+    labels = (bar.timecode_label, bar.frame_label)
+    rects = [
+        label.geometry().translated(label.parentWidget().mapTo(bar, label.pos()) - label.pos())
+        for label in labels
+    ]
+    assert not rects[0].intersects(rects[1])
+    widgets = (
+        *bar.transport_buttons(),
+        bar.loop_button,
+        *labels,
+        bar.take_button,
+        bar.sequence_button,
+    )
+    for widget in widgets:
+        room = widget.rect().width()
+        assert widget.width() >= widget.minimumSizeHint().width(), widget.accessibleName()
+        assert widget.visibleRegion().boundingRect().width() == room, "cut off by the bar"
+    assert bar.two_rows == (width < 500)
+    player.shutdown()
