@@ -17,7 +17,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAccessible, QAction, QKeySequence
+from PySide6.QtGui import QAccessible, QAction, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -74,6 +74,9 @@ __all__ = [
 ]
 
 
+INDICATOR_WIDTH = 3  # the insertion line drawn between cards while dragging
+
+
 class CardView(QListView):
     """The storyboard's grid of cards.
 
@@ -81,7 +84,117 @@ class CardView(QListView):
     reporting progress on one card repainted every card in view each step. Cards all have
     one size, so a change repaints the changed cards only; with an assistive technology
     active, Qt's own handling runs too, for the notifications it sends.
+
+    Dragged cards land before the card under the pointer when it is over that card's left
+    half, after it over the right half, in any row of the wrapped grid; a line between the
+    cards shows where while dragging. (QListView's own list mode goes by the pointer's
+    horizontal position alone, so a card dropped on a card of another row went nowhere.)
     """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._indicator = QRect()  # viewport coordinates; empty when not dragging
+
+    def drop_indicator_rect(self) -> QRect:
+        """The insertion line on screen (viewport coordinates); empty when none."""
+        return QRect(self._indicator)
+
+    def drop_target(self, pos: QPoint) -> tuple[int, QRect] | None:
+        """Where shots dropped at `pos` (viewport coordinates) land: the row they go
+        before and the insertion line there; None where a drop means nothing."""
+        model = self.model()
+        count = model.rowCount() if model is not None else 0
+        if count == 0:
+            return (0, QRect()) if self.viewport().rect().contains(pos) else None
+        index = self._card_near(pos)
+        if index.isValid():
+            rect = self.visualRect(index)
+            after = pos.x() >= rect.left() + rect.width() / 2
+        else:
+            last = self.visualRect(model.index(count - 1, 0))
+            past_end = pos.y() > last.bottom() or (pos.y() >= last.top() and pos.x() > last.right())
+            if not past_end:
+                return None
+            index, rect, after = model.index(count - 1, 0), last, True
+        half_gap = self.spacing()  # cards sit `spacing` apart on each side
+        x = rect.right() + 1 + half_gap if after else rect.left() - half_gap
+        line = QRect(x - INDICATOR_WIDTH // 2, rect.top(), INDICATOR_WIDTH, rect.height())
+        return index.row() + (1 if after else 0), line
+
+    def _card_near(self, pos: QPoint) -> QModelIndex:
+        """The card under `pos`, or across the gap beside or above it, or the last card
+        of the row when `pos` is in the blank space at the row's right end."""
+        index = self.indexAt(pos)
+        reach = 2 * self.spacing() + 1
+        for dx, dy in ((-reach, 0), (reach, 0), (0, -reach), (0, reach), (-reach, -reach)):
+            if index.isValid():
+                return index
+            index = self.indexAt(pos + QPoint(dx, dy))
+        step = max(8, self.gridSize().width() or CARD_SIZE.width()) // 2
+        x = pos.x() - step
+        while not index.isValid() and x >= 0:
+            index = self.indexAt(QPoint(x, pos.y()))
+            x -= step
+        return index
+
+    def _accepts(self, event) -> bool:
+        """A move of this storyboard's own cards (never another window's storyboard)."""
+        model = self.model()
+        source = event.source()
+        return (
+            model is not None
+            and (source is None or source is self)
+            and bool(event.possibleActions() & Qt.MoveAction)
+            and model.canDropMimeData(event.mimeData(), Qt.MoveAction, -1, 0, QModelIndex())
+        )
+
+    def _show_indicator(self, rect: QRect) -> None:
+        if rect != self._indicator:
+            self.viewport().update(self._indicator.adjusted(-2, -2, 2, 2))
+            self._indicator = QRect(rect)
+            self.viewport().update(rect.adjusted(-2, -2, 2, 2))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().dragEnterEvent(event)
+        if self._accepts(event):
+            self.setState(QAbstractItemView.DraggingState)
+            event.setDropAction(Qt.MoveAction)
+            event.accept()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().dragMoveEvent(event)  # scrolls the grid near its edges
+        pos = event.position().toPoint()
+        target = self.drop_target(pos) if self._accepts(event) else None
+        self._show_indicator(target[1] if target else QRect())
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.MoveAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._show_indicator(QRect())
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.stopAutoScroll()
+        self.setState(QAbstractItemView.NoState)
+        self._show_indicator(QRect())
+        target = self.drop_target(event.position().toPoint()) if self._accepts(event) else None
+        if target is None:
+            event.ignore()
+            return
+        self.model().dropMimeData(event.mimeData(), Qt.MoveAction, target[0], 0, QModelIndex())
+        # The rows are moved here: a copy tells the drag's source to remove nothing.
+        event.setDropAction(Qt.CopyAction)
+        event.accept()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._indicator.isEmpty():
+            painter = QPainter(self.viewport())
+            painter.fillRect(self._indicator, self.palette().color(QPalette.Highlight))
+            painter.end()
 
     def dataChanged(self, top_left, bottom_right, roles=()) -> None:  # noqa: N802 - Qt override
         if QAccessible.isActive() or not (top_left.isValid() and bottom_right.isValid()):
@@ -127,7 +240,7 @@ class StoryboardPanel(QWidget):
         view.setSelectionMode(QAbstractItemView.ExtendedSelection)
         view.setDragEnabled(True)
         view.setAcceptDrops(True)
-        view.setDropIndicatorShown(True)
+        view.setDropIndicatorShown(False)  # CardView draws its own insertion line
         view.setDragDropMode(QAbstractItemView.InternalMove)
         view.setDefaultDropAction(Qt.MoveAction)
         view.setMouseTracking(True)

@@ -6,8 +6,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import (
+    QAction,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -452,3 +460,76 @@ def test_the_delegate_paints_cards_with_pictures_and_chips(qtbot, panel):
     # Cards wrap into a grid: the fifth card starts a new row at this width.
     first, fifth = (panel.view.visualRect(panel.model.index(r, 0)) for r in (0, 4))
     assert fifth.top() > first.top() and fifth.left() == first.left()
+
+
+def drag_over(view, shot_ids, pos, *, drop: bool):
+    """A drag of the shots' cards entering the grid and moving to `pos` (viewport
+    coordinates), then dropped there when `drop`; the last event, to read its answer."""
+    model = view.model()
+    data = model.mimeData([model.index_of(i) for i in shot_ids])
+    viewport = view.viewport()
+    point = QPointF(pos)
+    enter = QDragEnterEvent(pos, Qt.MoveAction, data, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    moved = QDragMoveEvent(pos, Qt.MoveAction, data, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, moved)
+    if not drop:
+        return moved
+    dropped = QDropEvent(point, Qt.MoveAction, data, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, dropped)
+    return dropped
+
+
+@pytest.mark.parametrize(
+    ("side", "expected"),
+    [
+        ("left", ["storm", "dawn", "tower", "keeper", "lamp", "ship"]),
+        ("right", ["storm", "tower", "dawn", "keeper", "lamp", "ship"]),
+    ],
+)
+def test_a_card_dropped_on_a_card_of_the_row_above_lands_beside_it(
+    qtbot, panel, document, side, expected
+):
+    panel.resize(660, 560)  # three cards a row: storm tower keeper / lamp ship dawn
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.view
+    tower = view.visualRect(panel.model.index_of("tower"))
+    dawn = view.visualRect(panel.model.index_of("dawn"))
+    assert dawn.top() > tower.bottom(), "the grid wraps: dawn is a row below the tower"
+    quarter = tower.width() // 4
+    pos = tower.center() + QPoint(-quarter if side == "left" else quarter, 0)
+
+    moved = drag_over(view, ["dawn"], pos, drop=False)
+    assert moved.isAccepted() and moved.dropAction() == Qt.MoveAction
+    line = view.drop_indicator_rect()
+    assert line.top() == tower.top() and line.height() == tower.height()
+    neighbour = view.visualRect(panel.model.index_of("storm" if side == "left" else "keeper"))
+    if side == "left":  # in the gap between the storm and the tower
+        assert neighbour.right() < line.center().x() < tower.left()
+    else:  # in the gap between the tower and the keeper
+        assert tower.right() < line.center().x() < neighbour.left()
+    image = view.viewport().grab().toImage()
+    highlight = view.palette().color(QPalette.Highlight)
+    assert image.pixelColor(line.center()) == highlight, "the insertion line is drawn"
+
+    dropped = drag_over(view, ["dawn"], pos, drop=True)
+    assert dropped.isAccepted()
+    assert ids(document) == expected and rows(panel.model) == expected
+    assert view.drop_indicator_rect().isEmpty()
+    assert document.undo_stack.count() == 1
+    document.undo_stack.undo()
+    assert ids(document) == STORY
+
+
+def test_a_drop_past_the_last_card_moves_the_shots_to_the_end(qtbot, panel, document):
+    panel.resize(660, 560)
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.view
+    dawn = view.visualRect(panel.model.index_of("dawn"))
+    pos = QPoint(dawn.right() + 40, dawn.center().y())  # the blank space after the last card
+    drag_over(view, ["storm", "tower"], pos, drop=True)
+    assert ids(document) == ["keeper", "lamp", "ship", "dawn", "storm", "tower"]
+    assert document.undo_stack.count() == 1
