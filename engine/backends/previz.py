@@ -8,15 +8,25 @@ crop) and each frame is the source seen through that frame's camera: the homogra
 `studio.camera.rig.homographies`, exact for a picture standing on the plane at the subject
 distance in front of frame 0's camera.
 
-Beyond the picture's edges the world goes on as mirror images, so a frame never shows an
-empty border, however far the camera zooms out, dollies back or turns:
+Beyond the picture's edges the camera sees a dim studio wall (`engine.backends.surround`
+paints it), so a frame never shows an empty border, however far the camera zooms out,
+dollies back or turns, and never a copy of the picture or of its text:
 
-- above and below, the picture is mirrored across its edge on the same plane;
-- left and right, the mirror images stand on the faces of a prism around frame 0's camera:
-  face k is the picture plane turned by k times the horizontal field of view about the
-  camera's vertical axis, odd faces mirrored. Neighbouring faces meet exactly at the
-  picture's edges, so a pan of any size (a 90 degree whip pan included) keeps sliding
-  through real texture instead of staring at a plane seen edge-on.
+- at the picture's edges the wall catches a soft, dark glow of the border's colours,
+  averaged and blurred so that no detail survives (no line of the title card's text, even
+  the caption along its bottom edge), fading within half the picture's shorter side into
+  a neutral grey with faint grid lines and soft patches that show the camera's motion;
+- above and below, the wall goes on in the picture's plane; far from the picture its
+  patches and the grid's rows fade out, and only the grid's columns run on;
+- left and right, the wall stands on the faces of a prism around frame 0's camera: face k
+  is the picture plane turned by k times the horizontal field of view about the camera's
+  vertical axis. Neighbouring faces meet exactly at the picture's edges, like the walls of
+  a room, so a pan of any size (a 90 degree whip pan included) keeps sliding along the
+  grid instead of staring at a plane seen edge-on.
+
+A camera outside the prism (dollied far back or through the picture, orbiting around it)
+sees the picture plane alone: its front with the picture when in front of it, the bare wall
+from behind, and the wall's far colour where a ray misses the plane.
 
 Face 0 is the picture plane itself, so wherever the picture is in view the frame is exactly
 `cv2.warpPerspective(source, H_i, ...)` with H_i from the rig.
@@ -39,6 +49,7 @@ from engine.backends.base import (
     RenderInputs,
 )
 from engine.backends.pictures import as_rgb_frame, fit_cover, load_image
+from engine.backends.surround import surround
 from engine.backends.title_card import title_card
 from studio.camera import rig as camera
 from studio.camera.rig import CameraPose, CameraRig
@@ -49,7 +60,7 @@ _BOUNDARY_SAMPLES = 9  # points per side of the frame used to find the prism fac
 _MAX_PIXELS = 16384 * 16384
 
 _Box = tuple[int, int, int, int]
-_FLAGS, _BORDER = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE  # the canvas has mirrored margins
+_FLAGS, _BORDER = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE  # the canvases end in a plain wall
 
 
 class PrevizBackend:
@@ -161,15 +172,15 @@ def _clip_box(width: int, height: int, keep: Iterable[np.ndarray]) -> _Box | Non
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def _fill_holes(frame: np.ndarray, holes: np.ndarray, source: np.ndarray) -> None:
+def _fill_holes(frame: np.ndarray, holes: np.ndarray, colour: np.ndarray) -> None:
     """Paint over the pixels no face reached (the canvas is opaque, these have alpha 0).
 
     They only occur in degenerate views (a ray exactly parallel to the picture plane, with
-    no prism face to catch it): inpainted from their surroundings, or the source's mean
-    colour where there are none.
+    no prism face to catch it): inpainted from their surroundings, or `colour` where there
+    are none.
     """
     if holes.all():
-        frame[:] = np.asarray(cv2.mean(source)[:3]).round().astype(np.uint8)
+        frame[:] = colour
         return
     mask = holes.astype(np.uint8) * 255
     frame[:] = cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA)
@@ -212,10 +223,13 @@ class PrevizRenderer:
         self._normals = np.stack([self._r0 @ _yaw(k * self.face_angle)[:, 2] for k in self._faces])
         self._views = self._faces_in_view()
         self._face_poses: dict[int, CameraPose] = {}
-        # The picture on an enlarged canvas with mirrored margins, in RGBA: OpenCV's
-        # 4-channel warp is the fastest, and lookups past the margins stay cheap.
-        rgba = cv2.cvtColor(self.source, cv2.COLOR_RGB2RGBA)
-        self._canvas = [cv2.copyMakeBorder(rgba, h, h, w, w, cv2.BORDER_REFLECT_101), None]
+        # The picture on an enlarged canvas with the wall around it, in RGBA: OpenCV's
+        # 4-channel warp is the fastest, and lookups past the margins stay cheap. Its left
+        # and right margins are faces -1 and 1; the bare wall, made when first seen, is
+        # the faces beyond them and the picture plane's back.
+        self._surround = surround(self.source)
+        self._far = self._surround.far
+        self._far_pixel = np.append(self._far, 255).astype(np.uint8).view(np.uint32)[0]
         self._to_canvas = _shift(-w, -h)
         self._buffer = np.empty((h, w, 4), np.uint8)
         # One RGBA pixel is one uint32, so masked copies move whole pixels.
@@ -226,12 +240,12 @@ class PrevizRenderer:
     def __len__(self) -> int:
         return self.frames
 
-    def _canvas_of(self, face: int) -> np.ndarray:
-        if face % 2 == 0:
-            return self._canvas[0]
-        if self._canvas[1] is None:
-            self._canvas[1] = cv2.flip(self._canvas[0], 1)
-        return self._canvas[1]
+    def _canvas_of(self, face: int, back: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The canvas showing face `face` (or the picture plane's back) and the map from
+        its pixels to the face's picture pixels."""
+        if not back and abs(face) <= 1:
+            return self._surround.picture, _shift(-(1 + face) * self.width, -self.height)
+        return self._surround.wall, self._to_canvas
 
     def _face_homography(self, face: int, i: int) -> np.ndarray:
         """Face `face`'s picture pixels to frame i's pixels."""
@@ -248,18 +262,19 @@ class PrevizRenderer:
             self._face_poses[face] = pose
         return camera.homography(pose, self.poses[i], self.width, self.height, self.depth)
 
-    def _faces_in_view(self) -> list[tuple[int, int, int]]:
-        """Per frame: the lowest and highest prism face in view and the face at the centre.
+    def _faces_in_view(self) -> list[tuple[int, int, int] | None]:
+        """Per frame: the lowest and highest prism face in view and the face at the centre;
+        None for a frame whose camera is not inside the prism (it sees the picture plane
+        alone).
 
         The faces seen are found by casting rays through points on the frame's border (the
-        extremes of a ray's bearing over a rectangle lie on its corners). A frame whose
-        camera is not inside the prism sees the picture plane (face 0) alone.
+        extremes of a ray's bearing over a rectangle lie on its corners).
         """
         w, h, n = self.width, self.height, _BOUNDARY_SAMPLES
         along_x, along_y = np.linspace(0.5, w - 0.5, n), np.linspace(0.5, h - 0.5, n)
         xs = np.concatenate([along_x, along_x, np.full(n, 0.5), np.full(n, w - 0.5), [w / 2]])
         ys = np.concatenate([np.full(n, 0.5), np.full(n, h - 0.5), along_y, along_y, [h / 2]])
-        views: list[tuple[int, int, int]] = []
+        views: list[tuple[int, int, int] | None] = []
         for start in range(0, self.frames, 512):
             chunk = self.poses[start : start + 512]
             focal = np.array([pose.focal for pose in chunk])[:, None] * w
@@ -277,7 +292,7 @@ class PrevizRenderer:
             inside &= np.all(np.isfinite(reach.min(axis=1)), axis=1)
             hits = self._faces[np.argmin(reach, axis=1)]  # (frames, samples)
             for ok, hit in zip(inside.tolist(), hits, strict=True):
-                views.append((int(hit.min()), int(hit.max()), int(hit[-1])) if ok else (0, 0, 0))
+                views.append((int(hit.min()), int(hit.max()), int(hit[-1])) if ok else None)
         return views
 
     def _edge_line(self, i: int, edge: int) -> np.ndarray:
@@ -294,13 +309,16 @@ class PrevizRenderer:
         line = k_inv.T @ (pose.rotation_matrix.T @ normal)
         return line / max(math.hypot(line[0], line[1]), 1e-300)
 
-    def _warp(self, face: int, i: int, box: _Box, into_buffer: bool = True) -> np.ndarray:
-        """Face `face` as frame i sees it, over `box` (x0, y0, x1, y1) of the frame: written
-        into the frame buffer, or returned (RGBA) when `into_buffer` is false."""
+    def _warp(
+        self, face: int, i: int, box: _Box, into_buffer: bool = True, back: bool = False
+    ) -> np.ndarray:
+        """Face `face` (or with `back`, the picture plane's back) as frame i sees it, over
+        `box` (x0, y0, x1, y1) of the frame: written into the frame buffer, or returned
+        (RGBA) when `into_buffer` is false."""
         x0, y0, x1, y1 = box
         size = (x1 - x0, y1 - y0)
-        matrix = _shift(-x0, -y0) @ self._face_homography(face, i) @ self._to_canvas
-        canvas = self._canvas_of(face)
+        canvas, to_canvas = self._canvas_of(face, back)
+        matrix = _shift(-x0, -y0) @ self._face_homography(face, i) @ to_canvas
         whole = into_buffer and size == (self.width, self.height)
         dst = self._buffer if whole else None
         if abs(matrix[2, 0]) < 1e-12 and abs(matrix[2, 1]) < 1e-12:
@@ -318,6 +336,36 @@ class PrevizRenderer:
             self._pixels[y0:y1, x0:x1] = part.view(np.uint32)[:, :, 0]
         return part
 
+    def _plane_alone(self, i: int) -> None:
+        """Frame i into the buffer, for a camera outside the prism: the picture plane's front
+        (picture and wall) when the camera is in front of it, its back (the bare wall) when
+        behind, and the wall's far colour wherever a ray misses the plane (it would meet it
+        behind the camera)."""
+        w, h = self.width, self.height
+        pose = self.poses[i]
+        normal = self._r0[:, 2]
+        distance = self.depth - float((pose.centre - self._c0) @ normal)
+        # A ray meets the plane in front of the camera where its bearing towards the plane
+        # has the sign of the camera's distance to it: a line across the frame.
+        k_inv = np.linalg.inv(pose.intrinsics(w, h))
+        line = math.copysign(1.0, distance) * (k_inv.T @ (pose.rotation_matrix.T @ normal))
+        line = line / max(math.hypot(line[0], line[1]), 1e-300)
+        corners = np.array([[0.0, 0.0, 1.0], [w, 0.0, 1.0], [0.0, h, 1.0], [w, h, 1.0]])
+        reached = corners @ line
+        back, edge_on = distance < 0, abs(distance) <= 1e-9 * self.depth
+        if not edge_on and bool((reached > 0).all()):
+            self._warp(0, i, (0, 0, w, h), back=back)
+            return
+        self._pixels.fill(self._far_pixel)
+        box = None if edge_on else _clip_box(w, h, [line])
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        part = self._warp(0, i, box, into_buffer=False, back=back)
+        a, b, c = line.astype(np.float32)
+        side = (a * self._columns[x0:x1])[None, :] + (b * self._rows[y0:y1] + c)[:, None]
+        np.copyto(self._pixels[y0:y1, x0:x1], part.view(np.uint32)[:, :, 0], where=side > 0)
+
     def _has_holes(self) -> bool:
         """Whether a buffer pixel is transparent (the canvas is opaque everywhere)."""
         if sys.byteorder == "little":  # alpha is the top byte of each pixel's uint32
@@ -334,7 +382,12 @@ class PrevizRenderer:
         if self._identity[i]:
             np.copyto(out, self.source)
             return out
-        low, high, main = self._views[i]
+        view = self._views[i]
+        if view is None:
+            self._plane_alone(i)
+            cv2.cvtColor(self._buffer, cv2.COLOR_RGBA2RGB, dst=out)
+            return out
+        low, high, main = view
         if low == high:
             self._warp(main, i, (0, 0, w, h))
         else:
@@ -363,7 +416,7 @@ class PrevizRenderer:
                 np.copyto(self._pixels[y0:y1, x0:x1], part.view(np.uint32)[:, :, 0], where=inside)
         cv2.cvtColor(self._buffer, cv2.COLOR_RGBA2RGB, dst=out)
         if self._has_holes():
-            _fill_holes(out, self._buffer[:, :, 3] == 0, self.source)
+            _fill_holes(out, self._buffer[:, :, 3] == 0, self._far)
         return out
 
 
