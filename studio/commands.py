@@ -240,3 +240,27 @@ def record_take(shot: Any, take: Any, *, select: bool) -> Command | None:
     if select and shot.selected_take != take.id:
         return set_field(shot, "selected_take", take.id)
     return None
+
+
+# What a take rendered as a variation differs in from its shot: the variations of a render
+# (the window's "Render N variations", `gallop render --variations`) count the seed up from
+# the shot's and change nothing else.
+VARIATION_FIELDS = ("seed",)
+
+
+def pick_take(shot: Any, take_id: str) -> Command | None:
+    """Make `take_id` the shot's take, as one undo step, wherever it is picked: the shot
+    selects it and adopts what a variation changes (the take's seed), so rendering the
+    shot again gives this take (it stays 'rendered') instead of the seed it had. None
+    when the shot already has it so. Raises EditError when the shot has no such take."""
+    take = shot.take(take_id)
+    if take is None:
+        raise EditError(f"shot {shot.title or shot.id!r} has no take {str(take_id)[:12]!r}")
+    commands: list[Command] = []
+    if shot.selected_take != take.id:
+        commands.append(SetAttribute(shot, "selected_take", take.id, text="Pick take"))
+    for name in VARIATION_FIELDS:
+        value = getattr(take.request, name)
+        if getattr(shot, name) != value:
+            commands.append(SetAttribute(shot, name, value, text="Pick take"))
+    return Macro("Pick take", commands) if commands else None

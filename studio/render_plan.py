@@ -203,3 +203,48 @@ def plan_shot(
         colour_match=continuity_source is not None and shot.match_colour,
     )
     return RenderPlan(request, keyframe, take, tuple(notes))
+
+
+# What a difference in each field of a request means to the user, in the order said.
+_CHANGE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("continuity_source",), "upstream shot changed"),
+    (("prompt",), "prompt changed since the take"),
+    (("negative_prompt",), "negative prompt changed since the take"),
+    (("seed",), "seed differs"),
+    (("model_id", "backend"), "model differs"),
+    (("profile",), "profile differs"),
+    (("width", "height"), "size differs"),
+    (("frames", "fps"), "length differs"),
+    (("camera",), "camera move changed"),
+    (("camera_mode",), "camera mode changed"),
+    (("keyframe_hash",), "keyframe changed"),
+    (("reference_hashes",), "reference images changed"),
+    (("loras",), "LoRAs changed"),
+    (("colour_match",), "colour matching changed"),
+    (("steps", "guidance", "strength"), "model settings changed"),
+)
+
+
+def request_changes(take: GenerationRequest, planned: GenerationRequest) -> tuple[str, ...]:
+    """Why a take is not what rendering its shot now gives, in words: one phrase for each
+    kind of difference between the take's request and the planned one ("seed differs
+    (take 1001, shot 1000)"); empty when they are the same request."""
+    old, new = take.to_dict(), planned.to_dict()
+    differing = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+    said: list[str] = []
+    for keys, words in _CHANGE_WORDS:
+        if differing.isdisjoint(keys):
+            continue
+        differing.difference_update(keys)
+        if keys == ("seed",):
+            words += f" (take {take.seed}, shot {planned.seed})"
+        elif keys == ("width", "height"):
+            words += f" (take {take.width}x{take.height}, now {planned.width}x{planned.height})"
+        elif keys == ("model_id", "backend") and take.model_id != planned.model_id:
+            words += f" (take {take.model_id}, now {planned.model_id})"
+        elif keys == ("frames", "fps") and take.frames != planned.frames:
+            words += f" (take {take.frames} frames, now {planned.frames})"
+        said.append(words)
+    if differing:  # a field named nowhere above: a newer request format
+        said.append("render settings changed")
+    return tuple(said)

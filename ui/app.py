@@ -286,7 +286,14 @@ class StudioWindow(QMainWindow, WindowMenus):
         self.render_shots([shot_id], variations=variations)
 
     def render_all(self) -> None:
-        self.render_shots([s.id for s in self.project.shots])
+        """Render what needs it (`EngineBridge.render_shots`): a rendered or queued shot
+        adds no job; a chained shot waits for the take of the shot it continues from."""
+        batch = self.bridge.render_shots([s.id for s in self.project.shots])
+        self.statusBar().showMessage(batch.summary(len(self.project.shots)), 8000)
+        if batch.problems:
+            QMessageBox.warning(self, "Cannot render", "\n".join(batch.problems))
+        elif batch.jobs:
+            self.docks["queue"].raise_()
 
     def render_variations(self) -> None:
         n, ok = QInputDialog.getInt(self, "Render variations", "Number of seeds:", 4, 2, 16)

@@ -7,12 +7,18 @@ own (here, the thread that reads the child's events); a queued signal hands each
 the GUI thread, where `_handle` is the one place that applies every kind of event. Job
 state the panels show (stage, progress, ETA, last preview, error) lives in `JobInfo`
 records.
+
+A shot that continues from the previous one while that shot is still rendering waits for
+it: its job is held here ("waiting for The ship"), planned and submitted once the
+upstream's take lands (so it starts from that take's last frame), and cancelled, saying
+why, when the upstream fails or is cancelled. `render_shots` queues several shots the way
+"Render all" does: shots already rendered, or already queued, add nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -34,6 +40,7 @@ from studio.jobs import (
     Progress,
     Queued,
     Started,
+    new_job_id,
 )
 from studio.project.model import Take
 from ui.document import Document
@@ -43,6 +50,7 @@ from ui.qt_runtime import prepare_interpreter
 EngineFactory = ServiceFactory
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "rendering", "done", "failed", "cancelled"
+WAITING = "waiting"  # held by the window until the shot it continues from has its take
 
 log = logging.getLogger("gallop.render")
 
@@ -52,7 +60,7 @@ class JobInfo:
     id: str
     shot_id: str
     label: str
-    request: GenerationRequest
+    request: GenerationRequest | None  # None while it waits: planned when it is submitted
     state: str = QUEUED
     stage: str = "queued"
     step: int = 0
@@ -63,6 +71,9 @@ class JobInfo:
     preview: Any = None  # the last preview image (H, W, 3 uint8)
     take_id: str | None = None
     select: bool = True
+    after: str | None = None  # the upstream's job this one waits for (WAITING)
+    seed_offset: int = 0  # a variation: the seed counts up from the shot's
+    options: dict[str, Any] = field(default_factory=dict)  # how to plan it (backend...)
 
     @property
     def fraction(self) -> float:
@@ -70,7 +81,35 @@ class JobInfo:
 
     @property
     def active(self) -> bool:
-        return self.state in (QUEUED, RUNNING)
+        return self.state in (WAITING, QUEUED, RUNNING)
+
+
+@dataclass
+class RenderBatch:
+    """What `render_shots` did: the jobs it queued, and the shots it left alone."""
+
+    jobs: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # up to date: nothing to render
+    busy: list[str] = field(default_factory=list)  # already queued or rendering
+    problems: list[str] = field(default_factory=list)  # "The ship: why it cannot render"
+
+    def summary(self, total: int) -> str:
+        """ "Queued 2 renders (4 already rendered)", "All 6 shots are rendered"."""
+        if not total:
+            return "The project has no shots to render"
+        if not self.jobs and not self.busy and not self.problems and self.rendered:
+            return f"All {total} shots are rendered" if total != 1 else "The shot is rendered"
+        queued = len(self.jobs)
+        parts = [
+            f"Queued {queued} render{'s' if queued != 1 else ''}" if queued else "Nothing queued"
+        ]
+        if self.rendered:
+            parts.append(f"{len(self.rendered)} already rendered")
+        if self.busy:
+            parts.append(f"{len(self.busy)} already in the queue")
+        if self.problems:
+            parts.append(f"{len(self.problems)} cannot render")
+        return parts[0] + (f" ({', '.join(parts[1:])})" if parts[1:] else "")
 
 
 class EngineBridge(QObject):
@@ -132,43 +171,155 @@ class EngineBridge(QObject):
         return plan_render(self.document.project, self.document.folder, shot, **options)
 
     def render_shot(self, shot_id: str, *, variations: int = 1, **options: Any) -> list[str]:
-        """Queue a shot (N seeds for variations); returns the job ids. Raises StudioError
+        """Queue a shot (N seeds for variations); returns the job ids. A shot that
+        continues from one still rendering waits for its take. Raises StudioError
         (RenderError) with a message for the user when the shot cannot be planned."""
-        planned = self.plan(shot_id, **options)
-        shot = planned.shot
+        shot = self.document.project.shot(shot_id)
+        if shot is None:
+            raise StudioError(f"no shot {shot_id!r}")
+        upstream = self.upstream_job(shot_id)
+        planned = None if upstream is not None else self.plan(shot_id, **options)
         jobs = []
         for n in range(max(1, variations)):
-            request = planned.request
-            if n:
-                request = replace(request, seed=request.seed + n)
             label = shot.title or shot.id
             if variations > 1:
-                label = f"{label} (seed {request.seed})"
-            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
-            job_id = self.engine.submit(request, planned.inputs, priority=priority, label=label)
-            log.info(
-                "render %s submitted: shot %s, %s %s, %dx%d, %d frames, seed %d",
-                job_id,
-                shot.id,
-                request.backend,
-                request.model_id,
-                request.width,
-                request.height,
-                request.frames,
-                request.seed,
-            )
-            info = JobInfo(job_id, shot.id, label, request, select=n == 0)
-            # Events of this job may already wait in the queue; they find the record.
-            self.jobs.setdefault(job_id, info)
-            self.jobAdded.emit(job_id)
+                label = f"{label} (seed {shot.seed + n})"
+            info = JobInfo(new_job_id(), shot.id, label, None, select=n == 0, seed_offset=n)
+            info.options = dict(options)
+            if planned is None:
+                name = self._shot_name(upstream.shot_id)
+                info.state, info.after, info.stage = WAITING, upstream.id, f"waiting for {name}"
+                self.jobs[info.id] = info
+                log.info("render %s of shot %s waits for %s", info.id, shot.id, upstream.id)
+            else:
+                self._submit(info, planned)
+            self.jobAdded.emit(info.id)
             self.shotStateChanged.emit(shot.id)
-            jobs.append(job_id)
+            jobs.append(info.id)
         return jobs
 
+    def render_shots(
+        self, shot_ids: list[str], *, variations: int = 1, **options: Any
+    ) -> RenderBatch:
+        """Queue several shots in story order, as "Render all" does: a shot that is
+        rendered (its take is what rendering it now gives) or already in the queue adds no
+        job, and a chained shot waits for its upstream of the same batch. Shots that cannot
+        render are listed with the reason; the others render all the same."""
+        batch = RenderBatch()
+        project = self.document.project
+        for shot_id in shot_ids:
+            shot = project.shot(shot_id)
+            try:
+                if shot is None:
+                    raise StudioError(f"no shot {shot_id!r}")
+                if self._has_active_job(shot_id):
+                    batch.busy.append(shot_id)
+                elif variations == 1 and self.document.shot_status(shot) == "rendered":
+                    batch.rendered.append(shot_id)
+                else:
+                    batch.jobs += self.render_shot(shot_id, variations=variations, **options)
+            except (StudioError, OSError) as exc:
+                batch.problems.append(f"{self._shot_name(shot_id)}: {exc}")
+        return batch
+
+    def upstream_job(self, shot_id: str) -> JobInfo | None:
+        """The active job whose take the shot will continue from: that of the shot before
+        it, when the shot continues from it and its take is on the way."""
+        project = self.document.project
+        shot = project.shot(shot_id)
+        if shot is None or not shot.continue_from_previous:
+            return None
+        row = project.shot_index(shot_id)
+        if row == 0:
+            return None
+        upstream = project.shots[row - 1].id
+        found = None
+        for info in self.jobs.values():
+            if info.shot_id == upstream and info.active and info.select:
+                found = info  # the latest one: its take is the one picked last
+        return found
+
+    def _has_active_job(self, shot_id: str) -> bool:
+        return any(i.shot_id == shot_id and i.active and i.select for i in self.jobs.values())
+
+    def _shot_name(self, shot_id: str) -> str:
+        shot = self.document.project.shot(shot_id)
+        return (shot.title or shot.id) if shot is not None else shot_id
+
+    def _submit(self, info: JobInfo, planned: PlannedRender) -> None:
+        """Send a planned job to the engine under its own id."""
+        request = planned.request
+        if info.seed_offset:
+            request = replace(request, seed=request.seed + info.seed_offset)
+        priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
+        self.engine.submit(
+            request, planned.inputs, priority=priority, label=info.label, job_id=info.id
+        )
+        # Its events reach `_handle` on a later pass of the event loop: they find this.
+        info.request, info.after = request, None
+        info.state, info.stage = QUEUED, "queued"
+        self.jobs[info.id] = info
+        log.info(
+            "render %s submitted: shot %s, %s %s, %dx%d, %d frames, seed %d",
+            info.id,
+            info.shot_id,
+            request.backend,
+            request.model_id,
+            request.width,
+            request.height,
+            request.frames,
+            request.seed,
+        )
+
+    def _start_waiting(self, upstream: JobInfo) -> None:
+        """The upstream's take has landed: plan and submit the jobs that waited for it."""
+        for info in [i for i in self.jobs.values() if i.after == upstream.id]:
+            if info.state != WAITING:
+                continue
+            try:
+                self._submit(info, self.plan(info.shot_id, **info.options))
+            except (StudioError, OSError) as exc:
+                info.after = None
+                name = self._shot_name(upstream.shot_id)
+                self._fail(info, f"cannot render after {name}: {exc}")
+                continue
+            self.jobChanged.emit(info.id)
+            self.shotStateChanged.emit(info.shot_id)
+
+    def _drop_waiting(self, upstream: JobInfo) -> None:
+        """The upstream failed or was cancelled: what waited for it cannot start."""
+        name = self._shot_name(upstream.shot_id)
+        why = "failed" if upstream.state == FAILED else "was cancelled"
+        for info in [i for i in self.jobs.values() if i.after == upstream.id]:
+            if info.state == WAITING:
+                self._cancel_waiting(info, f"not rendered: {name}, which it continues from, {why}")
+
+    def _cancel_waiting(self, info: JobInfo, message: str) -> None:
+        log.info("render %s of shot %s cancelled: %s", info.id, info.shot_id, message)
+        info.state, info.stage, info.message = CANCELLED, "cancelled", message
+        self.jobChanged.emit(info.id)
+        self.shotStateChanged.emit(info.shot_id)
+        self._drop_waiting(info)  # and what waited for this one, down the chain
+
+    def _fail(self, info: JobInfo, message: str, detail: str = "") -> None:
+        info.state, info.message, info.detail = FAILED, message, detail
+        self.jobChanged.emit(info.id)
+        self.jobFailed.emit(info.id, message)
+        self.shotStateChanged.emit(info.shot_id)
+        self._drop_waiting(info)
+
     def cancel(self, job_id: str) -> bool:
+        info = self.jobs.get(job_id)
+        if info is not None and info.state == WAITING:
+            self._cancel_waiting(info, "cancelled before it started")
+            return True
         return self._engine.cancel(job_id) if self._engine is not None else False
 
     def cancel_all(self) -> None:
+        # What waits goes first: an upstream that ends before its cancel lands starts nothing.
+        for info in list(self.jobs.values()):
+            if info.state == WAITING:
+                self._cancel_waiting(info, "cancelled before it started")
         if self._engine is not None:
             self._engine.cancel_all()
 
@@ -181,7 +332,7 @@ class EngineBridge(QObject):
         if info is None:
             return []
         self.remove(job_id)
-        return self.render_shot(info.shot_id)
+        return self.render_shot(info.shot_id, **info.options)
 
     def remove(self, job_id: str) -> None:
         """Forget a finished, failed or cancelled job (the queue's 'clear')."""
@@ -225,16 +376,14 @@ class EngineBridge(QObject):
             log.warning("render %s failed: %s", info.id, event.message)
             if event.detail:
                 log.info("render %s failure details:\n%s", info.id, event.detail)
-            info.state, info.message, info.detail = FAILED, event.message, event.detail
-            self.jobChanged.emit(info.id)
-            self.jobFailed.emit(info.id, event.message)
-            self.shotStateChanged.emit(info.shot_id)
+            self._fail(info, event.message, event.detail)
             return
         elif isinstance(event, Cancelled):
             log.info("render %s cancelled", info.id)
-            info.state, info.stage = CANCELLED, "cancelled"
+            info.state, info.stage, info.message = CANCELLED, "cancelled", ""
             self.jobChanged.emit(info.id)
             self.shotStateChanged.emit(info.shot_id)
+            self._drop_waiting(info)
             return
         self.jobChanged.emit(info.id)
         if not isinstance(event, Preview):
@@ -251,3 +400,4 @@ class EngineBridge(QObject):
         self.jobChanged.emit(info.id)
         self.jobFinished.emit(info.id, take.id)
         self.shotStateChanged.emit(info.shot_id)
+        self._start_waiting(info)

@@ -180,3 +180,8 @@ class Document(QObject):
     def shot_status(self, shot: Shot) -> str:
         """'not rendered', 'rendered' or 'stale' (cached until an edit that may change it)."""
         return self.statuses.status(self.project, self.folder, shot)
+
+    def stale_reasons(self, shot: Shot) -> tuple[str, ...]:
+        """Why the shot is 'stale', in words (empty when it is not): what differs between
+        its take's request and what rendering it now would ask for."""
+        return self.statuses.reasons(self.project, self.folder, shot)

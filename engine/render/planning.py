@@ -211,6 +211,40 @@ class StatusCache:
             self._status[current.id] = self._own_status(project, files, row, current)
         return self._status[shot.id]
 
+    def reasons(self, project: Project, folder: Path, shot: Shot) -> tuple[str, ...]:
+        """Why the shot is 'stale', in words ("seed differs (take 1001, shot 1000)",
+        "upstream shot 'The ship' changed"); empty when it is not stale. Each call plans
+        the shot afresh: for a tooltip, not for every card painted."""
+        if self.status(project, folder, shot) != "stale":
+            return ()
+        take = shot.current_take
+        said: list[str] = []
+        upstream_changed = "upstream shot changed"
+        row = self._row(project, shot.id)
+        if shot.continue_from_previous and row:
+            upstream = project.shots[row - 1]
+            name = upstream.title or upstream.id
+            upstream_changed = f"upstream shot {name!r} changed"
+            if upstream.current_take is None:
+                return (f"upstream shot {name!r} has no take",)
+            elif self.status(project, folder, upstream) != "rendered":
+                said.append(upstream_changed)
+        try:
+            plan = plan_shot(
+                project,
+                folder,
+                shot,
+                catalog=self.catalog,
+                backend=take.request.backend,
+                model_id=take.request.model_id,
+                files=self.files(folder),
+            )
+        except StudioError as exc:
+            return (*said, str(exc))
+        for words in render_plan.request_changes(take.request, plan.request):
+            said.append(upstream_changed if words == "upstream shot changed" else words)
+        return tuple(dict.fromkeys(said))
+
     def _own_status(self, project: Project, files: ProjectFiles, row: int, shot: Shot) -> str:
         take = shot.current_take
         if take is None:

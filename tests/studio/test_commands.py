@@ -14,6 +14,7 @@ from studio.commands import (
     add_shot,
     apply,
     move_shot,
+    pick_take,
     record_take,
     remove_shot,
     set_field,
@@ -159,3 +160,49 @@ def test_a_shot_added_with_its_clip_lands_after_the_shot_before_it():
     command.undo()
     assert [s.id for s in project.shots] == ["a", "b"]
     assert [c.shot_id for c in project.timeline.clips()] == ["a", "b"]
+
+
+def variations_of(shot: Shot, count: int) -> list[Take]:
+    """Takes as a render of `count` variations makes them: seeds counting up from the
+    shot's, nothing else changed."""
+    takes = []
+    for n in range(count):
+        request = GenerationRequest(
+            prompt="waves", model_id="previz", width=64, height=48, frames=9, seed=shot.seed + n
+        )
+        takes.append(Take(request.hash, request, f"takes/{request.hash}.mp4", "2026-11-21"))
+    shot.takes = list(takes)
+    shot.selected_take = takes[0].id
+    return takes
+
+
+def test_picking_a_variation_adopts_its_seed_in_one_undo_step():
+    shot = Shot(id="s", seed=1000)
+    first, second, third = variations_of(shot, 3)
+    command = apply(pick_take(shot, third.id))
+    assert command.text == "Pick take"
+    assert (shot.selected_take, shot.seed) == (third.id, 1002)
+    command.undo()
+    assert (shot.selected_take, shot.seed) == (first.id, 1000)
+    command.do()
+    assert (shot.selected_take, shot.seed) == (third.id, 1002)
+    # Back to the first: the shot's seed follows the take picked.
+    apply(pick_take(shot, first.id))
+    assert (shot.selected_take, shot.seed) == (first.id, 1000)
+    assert pick_take(shot, first.id) is None  # nothing left to change
+
+
+def test_picking_the_selected_take_again_restores_its_seed():
+    shot = Shot(id="s", seed=7)
+    (take,) = variations_of(shot, 1)
+    shot.seed = 99  # the seed was edited after the render
+    command = apply(pick_take(shot, take.id))
+    assert [c.name for c in command.commands] == ["seed"]
+    assert shot.seed == 7 and shot.selected_take == take.id
+
+
+def test_picking_a_take_the_shot_lacks_is_an_edit_error():
+    shot = Shot(id="s", title="Storm")
+    variations_of(shot, 1)
+    with pytest.raises(EditError, match="Storm"):
+        pick_take(shot, "f" * 64)

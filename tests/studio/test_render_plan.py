@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from studio.jobs import CameraMode, Profile
 from studio.project.model import Character, Project, Take
-from studio.render_plan import ModelRules, PlanError, bible_prompt, plan_shot
+from studio.render_plan import (
+    ModelRules,
+    PlanError,
+    bible_prompt,
+    plan_shot,
+    request_changes,
+)
 from studio.segments import plan_segments
 
 WAN = ModelRules(
@@ -144,3 +150,28 @@ def test_snapped_sizes_are_on_the_grid(width, height, m):
     w, h = ModelRules("m", "M", "previz", Fraction(24), size_multiple=m).snap_size(width, height)
     assert w % m == 0 and h % m == 0 and w >= m and h >= m
     assert abs(w - width) <= m and abs(h - height) <= m
+
+
+def test_the_changes_between_a_take_and_the_plan_are_said_in_words():
+    p = project(seed=5)
+    shot = p.shots[0]
+    take_request = plan_shot(p, shot, PREVIZ, Files()).request
+    assert request_changes(take_request, take_request) == ()
+    shot.prompt, shot.seed, shot.width = "a storm", 6, 200
+    now = plan_shot(p, shot, PREVIZ, Files()).request
+    assert request_changes(take_request, now) == (
+        "prompt changed since the take",
+        "seed differs (take 0, shot 6)",
+        "size differs (take 100x70, now 200x70)",
+    )
+
+
+def test_a_chained_shot_whose_upstream_picked_another_take_says_so():
+    p = project(continue_from_previous=True)
+    first = Take("1" * 64, plan_shot(p, p.shots[0], PREVIZ, Files()).request, "takes/1.mp4", "")
+    other = Take("2" * 64, first.request, "takes/2.mp4", "")
+    p.shots[0].takes, p.shots[0].selected_take = [first, other], first.id
+    before = plan_shot(p, p.shots[1], PREVIZ, Files()).request
+    p.shots[0].selected_take = other.id
+    after = plan_shot(p, p.shots[1], PREVIZ, Files()).request
+    assert request_changes(before, after) == ("upstream shot changed",)

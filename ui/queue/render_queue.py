@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.render.reporter import eta_text
 from studio.errors import StudioError
-from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, EngineBridge, JobInfo
+from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, WAITING, EngineBridge, JobInfo
 from ui.widgets.images import to_qimage
 from ui.widgets.theme import warning_colour
 
@@ -37,6 +37,8 @@ BUSY_STAGES = {"starting", "loading", "encoding prompt"}
 
 
 def status_text(info: JobInfo) -> str:
+    if info.state == WAITING:
+        return info.stage  # "waiting for The ship"
     if info.state == RUNNING:
         if info.total > 1:
             return f"{info.stage} {info.step}/{info.total}"
@@ -123,7 +125,8 @@ class JobRow(QWidget):
 
     def refresh(self, info: JobInfo) -> None:
         self.title.setText(info.label)
-        self.title.setToolTip(f"{info.label}\nshot {info.shot_id} · seed {info.request.seed}")
+        seed = f" · seed {info.request.seed}" if info.request is not None else ""
+        self.title.setToolTip(f"{info.label}\nshot {info.shot_id}{seed}")
         self.status.setText(status_text(info))
         self.eta.setText(eta_text(info.eta) if info.state == RUNNING else "")
         self._refresh_progress(info)
@@ -145,16 +148,17 @@ class JobRow(QWidget):
         if info.state == DONE:
             bar.setValue(PROGRESS_STEPS)
             bar.setFormat("done")
-        elif info.state == QUEUED:
+        elif info.state in (QUEUED, WAITING):
             bar.setValue(0)
-            bar.setFormat("queued")
+            bar.setFormat(info.state)
         else:
             bar.setValue(round(info.fraction * PROGRESS_STEPS))
             bar.setFormat("%p%" if info.state == RUNNING else info.state)
 
     def _refresh_message(self, info: JobInfo) -> None:
         failed = info.state == FAILED
-        text = info.message if (failed or info.state == RUNNING) else ""
+        # A cancelled job says why when it was not the user who cancelled it.
+        text = info.message if (failed or info.state in (RUNNING, CANCELLED)) else ""
         self.message.setText(text)
         self.message.setVisible(bool(text))
         self.message.setToolTip((info.detail or info.message) if failed else "")
@@ -337,7 +341,7 @@ class RenderQueuePanel(QWidget):
 
     def _update_header(self) -> None:
         states = [self.bridge.jobs[j].state for j in self._order if j in self.bridge.jobs]
-        active = sum(s in (QUEUED, RUNNING) for s in states)
+        active = sum(s in (WAITING, QUEUED, RUNNING) for s in states)
         parts = [f"{active} rendering/queued"]
         for state, word in ((FAILED, "failed"), (CANCELLED, "cancelled"), (DONE, "done")):
             count = states.count(state)

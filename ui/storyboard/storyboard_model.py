@@ -28,7 +28,7 @@ from studio.camera import rig as camera
 from studio.commands import move_shot
 from studio.errors import StudioError
 from studio.project.model import Shot
-from ui.bridge import FAILED, QUEUED, RUNNING, EngineBridge
+from ui.bridge import FAILED, QUEUED, RUNNING, WAITING, EngineBridge
 from ui.document import Document
 from ui.storyboard.shot_card import (
     CameraMoveRole,
@@ -149,6 +149,8 @@ class StoryboardModel(QAbstractListModel):
         if job is not None:
             if job.state == QUEUED:
                 return "queued", "queued", 0.0
+            if job.state == WAITING:
+                return "waiting", "queued", 0.0
             if job.state == RUNNING:
                 return f"rendering {int(job.fraction * 100)}%", "rendering", job.fraction
             if job.state == FAILED:
@@ -167,6 +169,15 @@ class StoryboardModel(QAbstractListModel):
         job = self.bridge.job_for_shot(shot.id) if self.bridge is not None else None
         if job is not None and job.state == FAILED and job.message:
             status += f": {job.message}"
+        elif job is not None and job.state == WAITING:
+            status = job.stage  # "waiting for The ship"
+        elif status == "stale":
+            try:
+                reasons = self.document.stale_reasons(shot)
+            except StudioError as exc:
+                reasons = (str(exc),)
+            if reasons:
+                status += f": {'; '.join(reasons)}"
         lines.append(f"Status: {_escape(status)}")
         return "<br>".join(lines)
 

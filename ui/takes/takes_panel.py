@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.commands import RemoveItem, set_field
+from studio.commands import RemoveItem, pick_take, set_field
 from studio.errors import StudioError
 from studio.project.model import Shot, Take
 from ui.bridge import EngineBridge
@@ -111,9 +111,13 @@ class TakesPanel(QWidget):
         )
         self.list.itemSelectionChanged.connect(self._update_actions)
         self.list.itemDoubleClicked.connect(lambda item: self.pick(item.data(TAKE_ROLE)))
+        self.list.setContextMenuPolicy(Qt.ActionsContextMenu)  # the actions below
 
         self.pick_action = self._action(
-            "Pick", self._pick_current, "Use this take in the timeline", "Return"
+            "Pick",
+            self._pick_current,
+            "Make this the shot's take (and its seed the shot's)",
+            "Return",
         )
         self.discard_action = self._action(
             "Discard", self.discard, "Remove the selected takes from the shot", "Delete"
@@ -308,11 +312,14 @@ class TakesPanel(QWidget):
             self.pick(self.list.currentItem().data(TAKE_ROLE))
 
     def pick(self, take_id: str) -> None:
-        """Make `take_id` the shot's take in the timeline (one undo step)."""
+        """Make `take_id` the shot's take in the timeline, its seed the shot's, so the shot
+        is rendered with it (one undo step: `studio.commands.pick_take`)."""
         shot = self.shot
-        if shot is None or shot.take(take_id) is None or shot.selected_take == take_id:
+        if shot is None or shot.take(take_id) is None:
             return
-        self.document.push(set_field(shot, "selected_take", take_id))
+        command = pick_take(shot, take_id)
+        if command is not None:
+            self.document.push(command)
 
     def discard(self, take_ids: list[str] | None = None) -> None:
         """Drop takes from the shot in one undo step; when the picked take goes, the next
@@ -335,7 +342,11 @@ class TakesPanel(QWidget):
         with self.document.macro(text):
             # Re-pick first, so the shot never points at a take it no longer has.
             if new_pick != picked:
-                self.document.push(set_field(shot, "selected_take", new_pick))
+                self.document.push(
+                    pick_take(shot, new_pick)
+                    if new_pick is not None
+                    else set_field(shot, "selected_take", None)
+                )
             for index in reversed(indexes):
                 self.document.push(RemoveItem(shot.takes, index, text="Discard take"))
 

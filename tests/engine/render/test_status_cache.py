@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -193,3 +194,33 @@ def test_info_says_what_each_shot_planned_alone_says(tmp_path, capsys, options):
     else:
         statuses = re.findall(r"\[([a-z ]+)\]$", out, re.MULTILINE)
     assert statuses == expected
+
+
+def test_a_stale_shot_says_why_and_a_picked_variation_is_rendered(tmp_path):
+    from studio.commands import apply, pick_take
+
+    project, folder = film(tmp_path, 3, chained=True)
+    project.shots[1].title = "The ship"
+    first = project.shots[0]
+    # A variation of the first shot: its seed one up, picked without adopting the seed.
+    variation = plan_shot(project, folder, first, backend="previz").request
+    variation = replace(variation, seed=variation.seed + 1)
+    take = Take(variation.hash, variation, "takes/take.mp4", "2026-01-01T00:00:00+00:00")
+    first.takes.append(take)
+    first.selected_take = take.id
+    cache = StatusCache()
+    assert [cache.status(project, folder, s) for s in project.shots] == ["stale"] * 3
+    assert cache.reasons(project, folder, first) == ("seed differs (take 1, shot 0)",)
+    # The next shot continues from the new take: its upstream changed, and it starts
+    # from another frame than its take did.
+    assert cache.reasons(project, folder, project.shots[1]) == ("upstream shot 's0' changed",)
+    assert cache.reasons(project, folder, project.shots[2]) == ("upstream shot 'The ship' changed",)
+
+    apply(pick_take(first, take.id))  # the pick as the window and the command line make it
+    cache.invalidate([first.id])
+    assert cache.status(project, folder, first) == "rendered"
+    assert cache.reasons(project, folder, first) == ()
+
+    project.shots[2].prompt = "another prompt"
+    cache.invalidate([project.shots[2].id])
+    assert "prompt changed since the take" in cache.reasons(project, folder, project.shots[2])

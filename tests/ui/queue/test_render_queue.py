@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from engine.backends.previz import PrevizBackend
 from engine.render.batch import local_engine_factory
 from studio.project.io import copy_project, load_project
-from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, EngineBridge
+from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, WAITING, EngineBridge
 from ui.document import Document
 from ui.queue.render_queue import JobRow, RenderQueuePanel, eta_text
 
@@ -210,3 +210,66 @@ def test_a_job_change_refreshes_only_its_row(qtbot, held_bridge, monkeypatch):
 
     bridge.cancel_all()
     qtbot.waitUntil(lambda: not bridge.busy, timeout=WAIT)
+
+
+def cancelled(bridge, job_id):
+    """Waits for the job to be cancelled."""
+    return lambda changed: changed == job_id and bridge.jobs[job_id].state == CANCELLED
+
+
+def test_a_chained_shot_waits_in_its_row_and_is_cancelled_with_its_upstream(qtbot, held_bridge):
+    bridge = held_bridge
+    panel = make_panel(qtbot, bridge)
+    ship_job, dawn_job = bridge.render_shots(["ship", "dawn"], backend="previz").jobs
+    row = panel.row_widget(dawn_job)
+    assert bridge.jobs[dawn_job].state == WAITING
+    assert row.status.text() == "waiting for The ship"
+    assert row.progress.format() == "waiting"
+    assert row.cancel_button.isVisibleTo(panel) and not row.retry_button.isVisibleTo(panel)
+    assert panel.header.text() == "2 rendering/queued"
+
+    qtbot.waitUntil(lambda: bridge.jobs[ship_job].state == RUNNING, timeout=WAIT)
+    with qtbot.waitSignal(
+        bridge.jobChanged, timeout=WAIT, check_params_cb=cancelled(bridge, dawn_job)
+    ):
+        qtbot.mouseClick(panel.row_widget(ship_job).cancel_button, Qt.LeftButton)
+    info = bridge.jobs[dawn_job]
+    assert info.message == "not rendered: The ship, which it continues from, was cancelled"
+    assert info.request is None  # never sent to the engine
+    assert row.status.text() == "cancelled"
+    assert row.message.isVisibleTo(panel) and row.message.text() == info.message
+    assert row.retry_button.isVisibleTo(panel)
+    assert panel.header.text() == "0 rendering/queued, 2 cancelled"
+
+
+def test_a_waiting_shot_is_cancelled_when_its_upstream_fails(qtbot, bridge):
+    panel = make_panel(qtbot, bridge)
+    # A file that exists but is no picture: planning accepts it, the previz cannot load it.
+    bridge.document.project.shot("ship").keyframe = "media/sea_bed.ogg"
+    failed = []
+    bridge.jobFailed.connect(lambda job_id, _message: failed.append(job_id))
+    ship_job, dawn_job = bridge.render_shots(["ship", "dawn"], backend="previz").jobs
+    with qtbot.waitSignal(
+        bridge.jobChanged, timeout=WAIT, check_params_cb=cancelled(bridge, dawn_job)
+    ):
+        pass
+    assert failed == [ship_job]  # the upstream's failure is told once, on its own row
+    message = "not rendered: The ship, which it continues from, failed"
+    assert bridge.jobs[dawn_job].message == message
+    assert panel.row_widget(dawn_job).message.text() == message
+    assert not bridge.busy
+
+
+def test_cancelling_a_waiting_shot_leaves_its_upstream_rendering(qtbot, held_bridge, gate):
+    bridge = held_bridge
+    panel = make_panel(qtbot, bridge)
+    ship_job, dawn_job = bridge.render_shots(["ship", "dawn"], backend="previz").jobs
+    qtbot.mouseClick(panel.row_widget(dawn_job).cancel_button, Qt.LeftButton)
+    assert bridge.jobs[dawn_job].state == CANCELLED
+    assert bridge.jobs[dawn_job].message == "cancelled before it started"
+    assert bridge.jobs[ship_job].active
+    with qtbot.waitSignal(bridge.jobFinished, timeout=WAIT) as finished:
+        gate.set()
+    assert finished.args[0] == ship_job
+    assert bridge.jobs[dawn_job].state == CANCELLED and bridge.jobs[dawn_job].request is None
+    assert bridge.document.project.shot("dawn").takes == []
