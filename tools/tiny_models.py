@@ -14,7 +14,14 @@ JSON, so two builds give byte-identical files.
 Each folder also holds `gallop.json`, which tells the engine which pipeline class serves
 text-to-video (`t2v`), image-to-video (`i2v`) and video-to-video (`v2v`), leaving out the
 modes the model lacks, with the frame-count rule, default size and the VAE scales. A family
-whose image-to-video model needs other weights gets a second folder, `<id>-i2v`.
+whose image-to-video model needs other weights gets a second folder, `<id>-i2v`. A second
+stage (LTX-Video's latent upsampler) is saved in a subfolder that `gallop.json` names under
+`extras`.
+
+The builders of the newer pipeline classes (Wan 2.2 A14B, Wan FLF2V and VACE, the LTX-Video
+condition pipeline, HunyuanVideo 1.5, SkyReels-V2 diffusion forcing) are in
+`tools.tiny_recent`. The HunyuanVideo 1.5 twins are too large to ship (see there): they are
+built on demand, and `bundled_ids` leaves them out.
 
     python -m tools.tiny_models [--out assets/models] [--only tiny-wan ...]
 """
@@ -32,6 +39,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tools import tiny_recent
 
 GALLOP_FILE = "gallop.json"
 
@@ -348,9 +357,16 @@ class TinyModel:
     default_fps: int = 16
     # Whether the image-to-video pipeline also takes `last_image` (first-and-last-frame).
     last_image: bool = False
+    # Models saved in subfolders beside the pipeline's own parts (a second stage): the
+    # subfolder's name and the model's builder.
+    extras: tuple[tuple[str, Callable[[], Any]], ...] = ()
+    # Whether the folder ships in assets/models; a model too large to ship is built on demand.
+    bundled: bool = True
 
     def description(self) -> dict[str, Any]:
+        extra = {"extras": sorted(name for name, _ in self.extras)} if self.extras else {}
         return {
+            **extra,
             "id": self.id,
             "family": self.family,
             "tiny": True,
@@ -827,6 +843,8 @@ MODELS: dict[str, TinyModel] = {
         ),
     ]
 }
+# The newer pipeline classes (tools.tiny_recent), in catalog order after these.
+MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_recent.SPECS)
 
 
 def default_out_dir() -> Path:
@@ -844,10 +862,13 @@ def build_model(model_id: str, out_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):
         pipeline = spec.build()
+        extras = [(name, build()) for name, build in spec.extras]
     # Build beside the target, then swap, so a failed build leaves the old folder intact.
     staging = Path(tempfile.mkdtemp(prefix=f".{model_id}-", dir=target.parent))
     try:
         pipeline.save_pretrained(staging, safe_serialization=True)
+        for name, model in extras:
+            model.save_pretrained(staging / name, safe_serialization=True)
         text = json.dumps(spec.description(), indent=2, sort_keys=True) + "\n"
         (staging / GALLOP_FILE).write_text(text, encoding="utf-8")
         if target.exists():
@@ -859,9 +880,14 @@ def build_model(model_id: str, out_dir: Path) -> Path:
     return target
 
 
+def bundled_ids() -> list[str]:
+    """The models that ship in assets/models (the others are built where they are needed)."""
+    return [model_id for model_id, spec in MODELS.items() if spec.bundled]
+
+
 def build_all(out_dir: Path | None = None, ids: Sequence[str] | None = None) -> list[Path]:
     out = Path(out_dir) if out_dir is not None else default_out_dir()
-    return [build_model(model_id, out) for model_id in (ids or list(MODELS))]
+    return [build_model(model_id, out) for model_id in (ids or bundled_ids())]
 
 
 def folder_size(path: Path) -> int:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from engine.backends.base import RenderError
 from engine.cli.parser import Exit
-from engine.models.catalog import Catalog, ModelEntry, check_safetensors, locate
+from engine.models.catalog import (
+    DOWNLOAD_PATTERNS,
+    Catalog,
+    ModelEntry,
+    check_safetensors,
+    locate,
+)
 
 
 def human_size(size: int) -> str:
@@ -23,6 +29,8 @@ def human_size(size: int) -> str:
 
 
 def _vram(entry: ModelEntry) -> str:
+    if entry.vram_gb is None:
+        return "not published"
     return "none" if entry.vram_gb == 0 else f"{entry.vram_gb:g} GB"
 
 
@@ -58,9 +66,14 @@ def cmd_info(catalog: Catalog, model_id: str) -> int:
     print(f"  modes:       {', '.join(modes[m] for m in entry.pipelines)}")
     for mode, other in entry.companions.items():
         print(f"  {modes[mode]} through {other}")
+    if entry.last_frame:
+        print("  last frame:  can end on a given frame (a shot's end keyframe)")
+    if entry.upsampler is not None:
+        source = entry.upsampler.get("repo") or entry.upsampler.get("path")
+        print(f"  second stage: latent upsampler {source} (quality profile)")
     print(f"  defaults:    {entry.width}x{entry.height}, {entry.frames} frames at {entry.fps} fps")
     print(f"  frames:      {entry.frame_rule}")
-    print(f"  VRAM:        {_vram(entry)} (estimate)")
+    print(f"  VRAM:        {_vram(entry)}" + ("" if entry.vram_gb is None else " (estimate)"))
     print(
         f"  licence:     {entry.licence}" + (" - must be accepted" if entry.accept_licence else "")
     )
@@ -121,6 +134,12 @@ _WEIGHTLESS = {
     "PreTrainedTokenizerFast",
     "CLIPImageProcessor",
     "CLIPImageProcessorPil",
+    "Qwen2Tokenizer",
+    "Qwen2TokenizerFast",
+    "ByT5Tokenizer",
+    "SiglipImageProcessor",
+    "SiglipImageProcessorPil",
+    "ClassifierFreeGuidance",
 }
 
 
@@ -166,9 +185,11 @@ def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool) -> int:
 
         constants.HF_HUB_OFFLINE = False
         print(f"downloading {entry.repo} (safetensors and configs only)...", file=sys.stderr)
-        folder = snapshot_download(
-            entry.repo, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"]
-        )
+        folder = snapshot_download(entry.repo, allow_patterns=DOWNLOAD_PATTERNS)
+        second = (entry.upsampler or {}).get("repo")
+        if second:
+            print(f"downloading {second}, its latent upsampler...", file=sys.stderr)
+            snapshot_download(second, allow_patterns=DOWNLOAD_PATTERNS)
     except Exception as exc:  # noqa: BLE001 - network, auth and disk errors all end here
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(

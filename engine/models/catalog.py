@@ -26,6 +26,8 @@ from engine.backends.base import Capabilities, RenderError
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"  # 1 or 0: overrides the preference (CI, scripts)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# What a download fetches: weights, configs, tokenizer files and chat templates.
+DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,22 @@ class ModelEntry:
     max_frames: int | None
     steps: int
     guidance: float | None
-    vram_gb: float
+    vram_gb: float | None  # None: its authors published no figure
     licence: str
     accept_licence: bool
     test: bool
     # Another catalog model serving a mode this one lacks (its image-to-video sibling).
     companions: dict[str, str] = field(default_factory=dict, hash=False)
+    # Whether its image-to-video (or condition) pipeline can also end on a given frame.
+    last_frame: bool = False
+    # Pipeline settings from the model card that every render passes (when the pipeline takes
+    # them): the second expert's guidance of Wan 2.2 A14B and the timestep where it takes
+    # over, the distilled timesteps and decode noise of LTX-Video, the window and overlap of
+    # diffusion forcing...
+    call: dict[str, Any] = field(default_factory=dict, hash=False)
+    # An optional second stage: a latent upsampler (its repository or bundled folder and the
+    # subfolder of its weights) and the settings of the refining pass after it.
+    upsampler: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -62,6 +74,13 @@ class ModelEntry:
             frame_multiple=self.frame_multiple,
             max_frames=self.max_frames,
         )
+
+    @property
+    def vram_text(self) -> str:
+        """The GPU memory its authors publish, in words."""
+        if self.vram_gb is None:
+            return "GPU memory not published"
+        return "no GPU needed" if self.vram_gb == 0 else f"about {self.vram_gb:g} GB VRAM"
 
     @property
     def frame_rule(self) -> str:
@@ -192,24 +211,29 @@ def locate(entry: ModelEntry) -> Availability:
     """Where the model is on this machine, offline."""
     if entry.backend == "previz":
         return Availability(True, "built in")
-    if entry.path is not None:
-        folder = assets_dir() / entry.path
-        if (folder / "model_index.json").exists():
+    return _find(entry.repo, entry.path, entry.id)
+
+
+def _find(repo: str | None, path: str | None, model_id: str, part: str = "") -> Availability:
+    """A bundled folder or a repository's snapshot holding `part/config.json` (the whole
+    pipeline's model_index.json when no part is named), offline."""
+    marker = f"{part}/config.json" if part else "model_index.json"
+    if path is not None:
+        folder = assets_dir() / path
+        if (folder / marker).exists():
             return Availability(True, "bundled", folder, folder_size(folder))
-        return Availability(False, f"bundled folder {entry.path} is missing")
-    if entry.repo is None:
+        return Availability(False, f"bundled folder {path} is missing")
+    if repo is None:
         return Availability(False, "no repository or folder given")
     override = os.environ.get("GALLOP_MODELS")
     if override:
-        folder = Path(override) / entry.repo.split("/")[-1]
-        if (folder / "model_index.json").exists():
+        folder = Path(override) / repo.split("/")[-1]
+        if (folder / marker).exists():
             return Availability(True, "local folder", folder, folder_size(folder))
-    snapshot = _cached_snapshot(entry.repo)
-    if snapshot is not None and (snapshot / "model_index.json").exists():
+    snapshot = _cached_snapshot(repo)
+    if snapshot is not None and (snapshot / marker).exists():
         return Availability(True, "Hugging Face cache", snapshot, folder_size(snapshot))
-    return Availability(
-        False, f"not downloaded: run `gallop models download {entry.id}` ({entry.repo})"
-    )
+    return Availability(False, f"not downloaded: run `gallop models download {model_id}` ({repo})")
 
 
 def resolve(entry: ModelEntry, *, allow_download: bool = False) -> Path:
@@ -220,12 +244,33 @@ def resolve(entry: ModelEntry, *, allow_download: bool = False) -> Path:
         return found.path
     if not allow_download or entry.repo is None:
         raise RenderError(f"model {entry.id} is not available: {found.reason}")
+    return _download(entry.repo)
+
+
+def locate_upsampler(entry: ModelEntry) -> Availability:
+    """Where the entry's latent upsampler (its optional second stage) is, offline."""
+    stage = entry.upsampler
+    if stage is None:
+        return Availability(False, f"{entry.name} has no second stage")
+    return _find(stage.get("repo"), stage.get("path"), entry.id, stage["subfolder"])
+
+
+def resolve_upsampler(entry: ModelEntry, *, allow_download: bool = False) -> Path | None:
+    """The folder whose `subfolder` holds the latent upsampler, or None when it is not here
+    (the second stage is optional: a render goes on without it)."""
+    found = locate_upsampler(entry)
+    if found.available and found.path is not None:
+        check_safetensors(found.path / entry.upsampler["subfolder"])
+        return found.path
+    repo = (entry.upsampler or {}).get("repo")
+    if not allow_download or repo is None:
+        return None
+    return _download(repo)
+
+
+def _download(repo: str) -> Path:
     from huggingface_hub import snapshot_download
 
-    folder = Path(
-        snapshot_download(
-            entry.repo, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"]
-        )
-    )
+    folder = Path(snapshot_download(repo, allow_patterns=DOWNLOAD_PATTERNS))
     check_safetensors(folder)
     return folder

@@ -21,7 +21,8 @@ from tools import tiny_models as tiny  # noqa: E402
 MODELS_DIR = Path(__file__).resolve().parents[3] / "assets" / "models"
 SIZE = 32
 STEPS = 2
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = 12 * 1024 * 1024
+MAX_MODEL_BYTES = 1280 * 1024  # each one, a second stage included
 FORBIDDEN_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".msgpack", ".h5"}
 GALLOP_KEYS = {
     "id",
@@ -43,7 +44,7 @@ def _description(model_id: str) -> dict:
 
 def _cases() -> list:
     cases = []
-    for model_id in tiny.MODELS:
+    for model_id in tiny.bundled_ids():
         for role, class_name in tiny.MODELS[model_id].pipelines.items():
             cases.append(pytest.param(model_id, role, class_name, id=f"{model_id}-{role}"))
     return cases
@@ -116,7 +117,7 @@ def test_pipeline_loads_renders_and_reproduces(model_id, role, class_name):
     assert not np.allclose(first, other), "a different seed gave the same frames"
 
 
-@pytest.mark.parametrize("model_id", list(tiny.MODELS))
+@pytest.mark.parametrize("model_id", tiny.bundled_ids())
 def test_description_matches_the_model(model_id):
     description = _description(model_id)
     assert set(description) >= GALLOP_KEYS
@@ -148,8 +149,10 @@ def test_description_matches_the_model(model_id):
 
 def test_models_are_small_and_safetensors_only():
     files = [path for path in MODELS_DIR.rglob("*") if path.is_file()]
-    assert {path.relative_to(MODELS_DIR).parts[0] for path in files} == set(tiny.MODELS)
+    assert {path.relative_to(MODELS_DIR).parts[0] for path in files} == set(tiny.bundled_ids())
     assert sum(path.stat().st_size for path in files) < MAX_BYTES
+    for model_id in tiny.bundled_ids():
+        assert tiny.folder_size(MODELS_DIR / model_id) < MAX_MODEL_BYTES, model_id
     assert not [path for path in files if path.suffix in FORBIDDEN_SUFFIXES]
     weights = [path for path in files if path.suffix == ".safetensors"]
     assert weights
@@ -162,7 +165,7 @@ def test_models_are_small_and_safetensors_only():
 def test_builder_is_deterministic(tmp_path):
     first = tiny.build_all(tmp_path / "a")
     second = tiny.build_all(tmp_path / "b")
-    assert [p.name for p in first] == [p.name for p in second] == list(tiny.MODELS)
+    assert [p.name for p in first] == [p.name for p in second] == tiny.bundled_ids()
     for folder_a, folder_b in zip(first, second, strict=True):
         names_a = sorted(p.relative_to(folder_a) for p in folder_a.rglob("*") if p.is_file())
         names_b = sorted(p.relative_to(folder_b) for p in folder_b.rglob("*") if p.is_file())
@@ -200,3 +203,57 @@ def test_hunyuan_image_template_puts_the_image_token_where_the_pipeline_expects_
     assert ids.index(tokenizer.convert_tokens_to_ids(tiny.LLAVA_IMAGE_TOKEN)) == template.get(
         "image_emb_start", 5
     )
+
+
+def test_bundled_models_are_the_catalogs_test_models():
+    """Every bundled twin is a test model of the catalog at its folder, with the same
+    pipeline classes; the second stage a catalog entry names is in its folder."""
+    from engine.models.catalog import Catalog
+
+    catalog = Catalog()
+    for model_id in tiny.bundled_ids():
+        entry = catalog.get(model_id)
+        assert entry.test and entry.path == f"models/{model_id}"
+        assert entry.pipelines == tiny.MODELS[model_id].pipelines
+        extras = _description(model_id).get("extras", [])
+        if entry.upsampler is not None:
+            assert entry.upsampler["subfolder"] in extras
+            assert (MODELS_DIR / model_id / entry.upsampler["subfolder"] / "config.json").exists()
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_the_latent_upsampler_doubles_the_condition_pipelines_latents():
+    from diffusers import LTXConditionPipeline, LTXLatentUpsamplePipeline
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    folder = MODELS_DIR / "tiny-ltx-condition"
+    pipe = LTXConditionPipeline.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    model = LTXLatentUpsamplerModel.from_pretrained(folder, subfolder="latent_upsampler")
+    latents = pipe(
+        prompt="a lighthouse",
+        height=SIZE,
+        width=SIZE,
+        num_frames=9,
+        num_inference_steps=STEPS,
+        output_type="latent",
+        generator=torch.Generator("cpu").manual_seed(0),
+    ).frames
+    upsample = LTXLatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=model)
+    doubled = upsample(latents=latents, output_type="latent").frames
+    assert doubled.shape[-2:] == (2 * latents.shape[-2], 2 * latents.shape[-1])
+    assert doubled.shape[:3] == latents.shape[:3]
+
+
+@pytest.mark.parametrize("model_id", [m for m in tiny.MODELS if m not in tiny.bundled_ids()])
+def test_models_built_on_demand_load_and_render(tmp_path, model_id):
+    (folder,) = tiny.build_all(tmp_path, [model_id])
+    description = json.loads((folder / tiny.GALLOP_FILE).read_text(encoding="utf-8"))
+    assert description == tiny.MODELS[model_id].description()
+    for role, class_name in description["pipelines"].items():
+        pipe = getattr(diffusers, class_name).from_pretrained(
+            folder, local_files_only=True, dtype=torch.float32
+        )
+        pipe.set_progress_bar_config(disable=True)
+        frames = _render(pipe, role, 5, description, seed=0)
+        assert frames.shape[0] == 5 and np.isfinite(frames).all()
