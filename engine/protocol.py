@@ -97,6 +97,9 @@ class RenderInputs:
     lead_in: np.ndarray | None = None
     # RGB uint8 (t, h, w, 3) structure video for guided video-to-video.
     guide: np.ndarray | None = None
+    # The picture the clip ends on (the shot's end keyframe), for a model that can end on a
+    # given frame (first and last frame to video).
+    last_frame: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,19 @@ from engine.backends.base import (
     RenderError,
     RenderInputs,
 )
-from engine.models.catalog import Catalog, ModelEntry, resolve
+from engine.backends.pipeline_calls import (
+    FRAME_CONDITIONED,
+    accepted,
+    check_conditioning,
+    conditioning,
+    df_windows,
+    gather,
+    keep_accepted,
+    model_settings,
+    set_guidance,
+    upsample_stage,
+)
+from engine.models.catalog import Catalog, ModelEntry, resolve, resolve_upsampler
 from engine.render.preload import quiet_collector
 from studio.camera.rig import describe, is_static
 from studio.jobs import CameraMode, GenerationRequest, Profile, Stage
@@ -63,7 +75,7 @@ def camera_prompt(request: GenerationRequest) -> str:
 
 def conditions_on_frames(entry: ModelEntry) -> bool:
     """Whether the model's condition pipeline can start a clip from several given frames."""
-    return entry.pipelines.get("v2v") == "LTXConditionPipeline"
+    return entry.pipelines.get("v2v") in FRAME_CONDITIONED
 
 
 def is_cuda_oom(exc: BaseException) -> bool:
@@ -78,15 +90,6 @@ def to_uint8(frames: Any) -> np.ndarray:
     if array.dtype != np.uint8:
         array = np.clip(np.rint(array.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(array)
-
-
-def _pil(image: np.ndarray, width: int, height: int):
-    """An RGB array as a PIL image covering width x height (scaled, centre-cropped)."""
-    from PIL import Image
-
-    from engine.backends.pictures import as_rgb_frame, fit_cover
-
-    return Image.fromarray(fit_cover(as_rgb_frame(image), width, height))
 
 
 def latent_preview(
@@ -263,12 +266,23 @@ class DiffusersBackend:
     ) -> np.ndarray:
         entry, mode = self._plan(request, inputs)
         pipe = self._ensure(entry, mode, request.profile, ctx)
-        kwargs = self._call_kwargs(entry, mode, request, inputs, ctx)
+        kwargs = self._call_kwargs(entry, mode, request, inputs, ctx, pipe)
         frames = request.frames
         ladder = list(OOM_LADDER) if self._loaded and self._loaded.device == "cuda" else []
+        second = self._second_stage(entry, mode, request, ctx)
         while True:
             try:
-                output = self._run(pipe, entry, kwargs, request, ctx)
+                if second is not None:
+                    output = upsample_stage(
+                        pipe,
+                        second,
+                        entry,
+                        kwargs,
+                        lambda call, label: self._run(pipe, entry, call, request, ctx, label),
+                        ctx,
+                    )
+                else:
+                    output = self._run(pipe, entry, kwargs, request, ctx)
                 break
             except JobCancelled:
                 raise
@@ -283,7 +297,19 @@ class DiffusersBackend:
                         "model."
                     ) from None
                 frames = self._step_down(pipe, ladder.pop(0), entry, kwargs, frames, ctx)
-        return to_uint8(output)
+        return fit_frames(to_uint8(output), request.width, request.height, ctx)
+
+    def _second_stage(self, entry: ModelEntry, mode: str, request, ctx) -> Path | None:
+        """The latent upsampler's folder when this render takes the second stage: the
+        quality profile, a model with one, not a guided video-to-video render."""
+        if entry.upsampler is None or request.profile != Profile.QUALITY:
+            return None
+        if mode == "v2v" and request.camera_mode == CameraMode.GUIDED:
+            return None
+        folder = resolve_upsampler(entry, allow_download=self.allow_download)
+        if folder is None:
+            ctx.log(f"{entry.name}: latent upsampler not downloaded, one stage only")
+        return folder
 
     def _step_down(self, pipe, step: str, entry, kwargs, frames: int, ctx) -> int:
         import torch
@@ -317,6 +343,7 @@ class DiffusersBackend:
         request: GenerationRequest,
         inputs: RenderInputs,
         ctx: RenderContext,
+        pipe=None,
     ) -> dict[str, Any]:
         import torch
 
@@ -335,35 +362,23 @@ class DiffusersBackend:
             kwargs["negative_prompt"] = request.negative_prompt or None
         if entry.family == "ltx":
             kwargs["frame_rate"] = int(round(float(request.fps)))
-        if mode in ("t2v", "i2v") or entry.family == "ltx":
+        class_name = entry.pipelines[mode]
+        if mode in ("t2v", "i2v") or entry.family == "ltx" or class_name in FRAME_CONDITIONED:
             kwargs["num_frames"] = request.frames
-        if mode == "i2v":
-            image = inputs.continuity
-            if inputs.lead_in is not None:
-                image = inputs.lead_in[0]
-            if inputs.keyframe is not None:
-                from engine.backends.pictures import load_image
-
-                image = load_image(inputs.keyframe)
-            kwargs["image"] = _pil(image, request.width, request.height)
-        elif mode == "v2v" and request.camera_mode != CameraMode.GUIDED:
-            # An extension segment of LTX-Video: its first frames are the lead-in, encoded as
-            # a condition at frame 0 (the pipeline keeps the longest 8n+1 run of them).
-            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
-
-            lead = [_pil(frame, request.width, request.height) for frame in inputs.lead_in]
-            kwargs["conditions"] = [LTXVideoCondition(video=lead, frame_index=0, strength=1.0)]
-        elif mode == "v2v":
-            guide = (
-                inputs.guide if inputs.guide is not None else self._previz_guide(request, inputs)
-            )
-            video = [_pil(frame, request.width, request.height) for frame in guide]
-            strength = request.strength if request.strength is not None else DEFAULT_GUIDE_STRENGTH
-            if entry.family == "ltx":
-                kwargs.update(video=video, strength=1.0, denoise_strength=strength)
-            else:
-                kwargs.update(video=video, strength=strength)
-        return kwargs
+        pictures = gather(entry, mode, request, inputs, lambda: self._previz_guide(request, inputs))
+        if inputs.last_frame is not None and pictures.last is None:
+            ctx.log(f"{entry.name} cannot end on a given frame: the end keyframe is not used")
+        strength = request.strength if request.strength is not None else DEFAULT_GUIDE_STRENGTH
+        kwargs.update(conditioning(class_name, request, pictures, strength))
+        if pipe is None:
+            return kwargs
+        kwargs.update(model_settings(pipe, entry, request))
+        if "timesteps" in kwargs:
+            kwargs["num_inference_steps"] = len(kwargs["timesteps"])
+        if "guidance_scale" not in accepted(pipe):
+            set_guidance(pipe, kwargs)
+        check_conditioning(pipe, entry, kwargs)
+        return keep_accepted(pipe, kwargs)
 
     def _previz_guide(self, request: GenerationRequest, inputs: RenderInputs) -> np.ndarray:
         """The camera move rendered as a previz: the structure the model follows."""
@@ -372,10 +387,11 @@ class DiffusersBackend:
         previz = replace(request, backend="previz", model_id="previz")
         return PrevizBackend().generate(previz, inputs, NullContext())
 
-    def _run(self, pipe, entry: ModelEntry, kwargs, request, ctx: RenderContext):
+    def _run(self, pipe, entry: ModelEntry, kwargs, request, ctx: RenderContext, label=""):
         total = max(1, int(kwargs["num_inference_steps"]))
         if "strength" in kwargs and entry.family != "ltx":
             total = max(1, int(total * kwargs["strength"]))
+        windows = df_windows(kwargs)
 
         grid = None
         if entry.family == "ltx":
@@ -387,32 +403,78 @@ class DiffusersBackend:
                 kwargs["height"] // spatial,
                 kwargs["width"] // spatial,
             )
+        # Diffusion forcing restarts its step count in each window: progress runs across all.
+        done = {"windows": 0, "last": -1}
+        decodes = kwargs.get("output_type") != "latent"  # a first stage hands on latents
 
         def on_step_end(pipeline, step: int, timestep, callback_kwargs: dict) -> dict:
             steps = int(getattr(pipeline, "num_timesteps", 0) or total)
-            ctx.progress(step + 1, steps, Stage.DENOISING)
+            if step < done["last"]:
+                done["windows"] += 1
+            done["last"] = step
+            ctx.progress(
+                done["windows"] * steps + step + 1, windows * steps, Stage.DENOISING, label
+            )
             if (step + 1) % PREVIEW_EVERY == 0:
                 image = latent_preview(callback_kwargs.get("latents"), entry.family, grid)
                 if image is not None:
                     ctx.preview(step + 1, image)
             # Raising here stops the loop before the VAE decode, which is the expensive part.
             ctx.check_cancelled()
-            if step + 1 >= steps:
+            if decodes and done["windows"] + 1 >= windows and step + 1 >= steps:
                 ctx.progress(0, 1, Stage.DECODING)
             return callback_kwargs
 
-        ctx.progress(0, total, Stage.ENCODING_PROMPT)
+        ctx.progress(0, total, Stage.ENCODING_PROMPT, label)
         ctx.check_cancelled()
         import torch
 
         with torch.inference_mode():
-            result = pipe(
-                **kwargs,
-                callback_on_step_end=on_step_end,
-                callback_on_step_end_tensor_inputs=["latents"],
-            )
-        ctx.progress(1, 1, Stage.DECODING)
+            if "callback_on_step_end" in accepted(pipe):
+                result = pipe(
+                    **kwargs,
+                    callback_on_step_end=on_step_end,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                )
+            else:
+                with _step_hook(pipe, on_step_end):
+                    result = pipe(**kwargs)
+        if decodes:
+            ctx.progress(1, 1, Stage.DECODING)
         return result.frames
+
+
+@contextlib.contextmanager
+def _step_hook(pipe, on_step_end):
+    """For a pipeline without `callback_on_step_end` (HunyuanVideo 1.5): the same callback
+    after each scheduler step, with the stepped latents; raising in it stops the loop."""
+    scheduler = pipe.scheduler
+    original = scheduler.step
+    count = {"step": 0}
+
+    def step(*args, **kwargs):
+        result = original(*args, **kwargs)
+        latents = result[0] if isinstance(result, tuple) else result.prev_sample
+        on_step_end(pipe, count["step"], None, {"latents": latents})
+        count["step"] += 1
+        return result
+
+    scheduler.step = step
+    try:
+        yield
+    finally:
+        del scheduler.step  # the instance attribute: the class's method shows again
+
+
+def fit_frames(frames: np.ndarray, width: int, height: int, ctx: RenderContext) -> np.ndarray:
+    """Frames at the request's size: a model that picks its own (HunyuanVideo 1.5's image to
+    video buckets, the upsampler's doubled size) is scaled and cropped to it."""
+    if frames.shape[1:3] == (height, width):
+        return frames
+    from engine.backends.pictures import fit_cover
+
+    ctx.log(f"scaling {frames.shape[2]}x{frames.shape[1]} frames to {width}x{height}")
+    return np.stack([fit_cover(frame, width, height) for frame in frames])
 
 
 def _import_components(folder) -> None:

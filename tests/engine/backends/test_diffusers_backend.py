@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from fractions import Fraction
 
 import cv2
@@ -11,7 +13,7 @@ import pytest
 from engine.backends.base import RenderError, RenderInputs
 from engine.backends.diffusers import DiffusersBackend, camera_prompt
 from engine.media.video import probe, read_frames
-from engine.models.catalog import Catalog, check_safetensors
+from engine.models.catalog import CATALOG_FILE, Catalog, check_safetensors
 from engine.render.worker import Engine
 from studio.camera.rig import describe, preset
 from studio.jobs import (
@@ -53,8 +55,8 @@ class Ctx:
         self.logs.append(message)
 
 
-def request(model_id: str, **kw) -> GenerationRequest:
-    entry = Catalog().get(model_id)
+def request(model_id: str, catalog: Catalog | None = None, **kw) -> GenerationRequest:
+    entry = (catalog or Catalog()).get(model_id)
     base = dict(
         prompt="a lighthouse on a rock in a storm",
         negative_prompt="blurry",
@@ -227,3 +229,222 @@ def test_profiles_render(profile):
     expected = "first-block cache on" if profile == Profile.FAST else "VAE tiling"
     assert any(expected in line for line in ctx.logs), ctx.logs
     backend.unload()
+
+
+# --- the newer pipeline classes -------------------------------------------------------------
+
+# Each tiny twin and the modes its class serves: text, image, video to video, first and last
+# frame, a long shot in diffusion-forcing windows.
+CLASS_CASES = [
+    ("tiny-wan22-a14b", "i2v"),
+    ("tiny-wan-flf2v", "flf"),
+    ("tiny-wan-vace", "t2v"),
+    ("tiny-wan-vace", "i2v"),
+    ("tiny-wan-vace", "flf"),
+    ("tiny-wan-vace", "v2v"),
+    ("tiny-ltx-condition", "t2v"),
+    ("tiny-ltx-condition", "i2v"),
+    ("tiny-ltx-condition", "flf"),
+    ("tiny-ltx-condition", "v2v"),
+    ("tiny-skyreels-df", "t2v"),
+    ("tiny-skyreels-df", "i2v"),
+    ("tiny-skyreels-df", "flf"),
+    ("tiny-skyreels-df", "long"),
+]
+
+
+def picture_png(tmp_path, name: str, seed: int) -> object:
+    rng = np.random.default_rng(seed)
+    image = cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (64, 64))
+    path = tmp_path / name
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def mode_request(model_id: str, mode: str, tmp_path, catalog: Catalog | None = None):
+    """A request and its inputs for `mode` at 64x64 (32x32 for the first stage of LTX)."""
+    entry = (catalog or Catalog()).get(model_id)
+    fields = dict(
+        prompt="a lighthouse on a rock in a storm",
+        negative_prompt="blurry",
+        model_id=model_id,
+        width=64,
+        height=64,
+        frames=17 if mode == "long" else 9,
+        fps=entry.fps,
+        seed=11,
+        steps=2,
+        camera=preset("pan_left"),
+    )
+    inputs = RenderInputs()
+    if mode in ("i2v", "flf"):
+        fields.update(camera_mode=CameraMode.KEYFRAME, keyframe_hash="k" * 64)
+        inputs.keyframe = picture_png(tmp_path, "first.png", 5)
+    if mode == "flf":
+        inputs.last_frame = picture_png(tmp_path, "last.png", 6)
+    if mode == "v2v":
+        fields.update(camera_mode=CameraMode.GUIDED, strength=0.6)
+    return GenerationRequest(**fields), inputs
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.parametrize(("model_id", "mode"), CLASS_CASES)
+def test_every_class_renders_its_modes_in_the_engine(
+    engine, recorder, store, tmp_path, model_id, mode
+):
+    req, inputs = mode_request(model_id, mode, tmp_path)
+    job = engine.submit(req, inputs)
+    done = recorder.wait_done(job, 300)
+    assert isinstance(done, Finished), getattr(done, "detail", done)
+    info = probe(store.find(req.hash))
+    assert (info.frames, info.width, info.height) == (req.frames, 64, 64)
+    stages = [e.stage for e in recorder.of(job) if isinstance(e, Progress)]
+    assert stages.index(Stage.DENOISING) < stages.index(Stage.DECODING)
+
+
+def test_the_end_keyframe_changes_the_clip(backend, tmp_path):
+    """First and last frame: the same request ending on another picture is another clip."""
+    req, inputs = mode_request("tiny-wan-flf2v", "flf", tmp_path)
+    a = backend.generate(req, inputs, Ctx())
+    other = RenderInputs(keyframe=inputs.keyframe, last_frame=picture_png(tmp_path, "b.png", 9))
+    b = backend.generate(req, other, Ctx())
+    again = backend.generate(req, inputs, Ctx())
+    assert np.array_equal(a, again)
+    assert not np.array_equal(a, b)
+
+
+def test_first_and_last_frame_model_asks_for_the_end_keyframe(engine, recorder, tmp_path):
+    req, inputs = mode_request("tiny-wan-flf2v", "i2v", tmp_path)
+    failed = recorder.wait_done(engine.submit(req, inputs), 300)
+    assert isinstance(failed, Failed) and "give the shot an end keyframe" in failed.message
+
+
+def test_a_model_without_an_end_frame_says_it_ignores_the_end_keyframe(backend, tmp_path):
+    req, inputs = mode_request("tiny-wan22-a14b", "flf", tmp_path)
+    ctx = Ctx()
+    frames = backend.generate(req, inputs, ctx)
+    assert frames.shape == (9, 64, 64, 3)
+    assert any("cannot end on a given frame" in line for line in ctx.logs), ctx.logs
+
+
+def test_ltx_quality_takes_the_upsampler_stage_and_fast_does_not(backend, tmp_path):
+    req, inputs = mode_request("tiny-ltx-condition", "t2v", tmp_path)
+    quality = Ctx()
+    two = backend.generate(req, inputs, quality)
+    assert any("latent upsampler to 64x64" in line for line in quality.logs), quality.logs
+    fast = Ctx()
+    one = backend.generate(replace(req, profile=Profile.FAST), inputs, fast)
+    assert not any("upsampler" in line for line in fast.logs)
+    assert two.shape == one.shape == (9, 64, 64, 3)
+    assert not np.array_equal(two, one)
+    backend.unload()
+
+
+def test_a_missing_upsampler_leaves_one_stage(tmp_path):
+    data = json.loads(CATALOG_FILE.read_text())
+    for item in data["models"]:
+        if item["id"] == "tiny-ltx-condition":
+            item["upsampler"] = {**item["upsampler"], "path": str(tmp_path / "nowhere")}
+    (tmp_path / "catalog.json").write_text(json.dumps(data))
+    backend = DiffusersBackend(Catalog(tmp_path / "catalog.json"))
+    req, inputs = mode_request("tiny-ltx-condition", "t2v", tmp_path)
+    ctx = Ctx()
+    assert backend.generate(req, inputs, ctx).shape == (9, 64, 64, 3)
+    assert any("latent upsampler not downloaded, one stage only" in x for x in ctx.logs)
+    backend.unload()
+
+
+# HunyuanVideo 1.5's twins are too large to ship (tools.tiny_recent): built here.
+@pytest.fixture(scope="module")
+def hunyuan15(tmp_path_factory):
+    from tools import tiny_models
+
+    folder = tmp_path_factory.mktemp("hunyuan15")
+    tiny_models.build_all(folder, ["tiny-hunyuan15", "tiny-hunyuan15-i2v"])
+    common = dict(
+        family="hunyuan",
+        backend="diffusers",
+        repo=None,
+        width=64,
+        height=64,
+        fps=24,
+        frames=9,
+        frame_multiple=4,
+        size_multiple=16,
+        max_frames=None,
+        steps=2,
+        guidance=6.0,
+        vram_gb=0.1,
+        licence="GPL-3.0-or-later",
+        accept_licence=False,
+        test=True,
+    )
+    models = [
+        dict(
+            common,
+            id="tiny-hunyuan15",
+            name="Tiny HunyuanVideo 1.5",
+            path=str(folder / "tiny-hunyuan15"),
+            pipelines={"t2v": "HunyuanVideo15Pipeline"},
+            companions={"i2v": "tiny-hunyuan15-i2v"},
+        ),
+        dict(
+            common,
+            id="tiny-hunyuan15-i2v",
+            name="Tiny HunyuanVideo 1.5 I2V",
+            path=str(folder / "tiny-hunyuan15-i2v"),
+            pipelines={"i2v": "HunyuanVideo15ImageToVideoPipeline"},
+        ),
+    ]
+    (folder / "catalog.json").write_text(json.dumps({"models": models}))
+    instance = DiffusersBackend(Catalog(folder / "catalog.json"))
+    yield instance
+    instance.unload()
+
+
+@pytest.mark.parametrize("mode", ["t2v", "i2v"])
+def test_hunyuan15_renders_in_the_engine(store, recorder, hunyuan15, tmp_path, mode):
+    engine = Engine(store, recorder, lambda name: hunyuan15).start()
+    try:
+        req, inputs = mode_request("tiny-hunyuan15", mode, tmp_path, hunyuan15.catalog)
+        # Image to video picks its own size from the picture: the frames come back at the
+        # request's size all the same.
+        req = replace(req, width=48, height=32)
+        job = engine.submit(req, inputs)
+        done = recorder.wait_done(job, 300)
+    finally:
+        engine.shutdown(30)
+    assert isinstance(done, Finished), getattr(done, "detail", done)
+    info = probe(store.find(req.hash))
+    assert (info.frames, info.width, info.height) == (9, 48, 32)
+
+
+def test_cancel_stops_hunyuan15_mid_steps(store, recorder, hunyuan15):
+    """HunyuanVideo 1.5 has no step callback: progress and cancel ride on its scheduler's
+    steps, and a cancel there stops before the VAE decode all the same."""
+    engine = Engine(store, lambda e: (recorder(e), cancel_on_first_step(e)), lambda n: hunyuan15)
+
+    def cancel_on_first_step(event):
+        if isinstance(event, Progress) and event.stage == Stage.DENOISING:
+            engine.cancel(event.job_id)
+
+    engine.start()
+    try:
+        req = request("tiny-hunyuan15", catalog=hunyuan15.catalog, steps=4)
+        job = engine.submit(req)
+        assert isinstance(recorder.wait_done(job, 300), Cancelled)
+    finally:
+        engine.shutdown(30)
+    progress = [e for e in recorder.of(job) if isinstance(e, Progress)]
+    assert Stage.DECODING not in [e.stage for e in progress]
+    assert [e.step for e in progress if e.stage == Stage.DENOISING] == [1]
+    assert not store.has(req.hash)
+
+
+def test_hunyuan15_takes_its_guidance_through_its_guider(hunyuan15):
+    req = request("tiny-hunyuan15", catalog=hunyuan15.catalog, guidance=4.0)
+    entry, mode = hunyuan15._plan(req, RenderInputs())
+    pipe = hunyuan15._ensure(entry, mode, req.profile, Ctx())
+    kwargs = hunyuan15._call_kwargs(entry, mode, req, RenderInputs(), Ctx(), pipe)
+    assert "guidance_scale" not in kwargs and pipe.guider.guidance_scale == 4.0
+    assert "height" in kwargs and kwargs["num_frames"] == 9
