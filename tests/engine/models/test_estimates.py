@@ -159,3 +159,33 @@ def test_durations_read_naturally():
         "32 min",
         "1.7 h",
     ]
+
+
+def test_the_newer_models_have_their_published_figures_or_say_none():
+    a14b = estimate(CATALOG.get("wan2.2-i2v-a14b"), 1280, 720, 81, Profile.LOWVRAM, 40)
+    assert (a14b.seconds, a14b.vram_gb, a14b.gpu) == (None, 80, "one GPU with 80 GB")
+    assert "wan_i2v_A14B.py" in a14b.source and "time: none published" in a14b.basis
+    for model_id in ("hunyuanvideo-1.5-480p", "hunyuanvideo-1.5-480p-i2v"):
+        hunyuan = estimate(CATALOG.get(model_id), 848, 480, 121, Profile.LOWVRAM, 50)
+        assert hunyuan.vram_gb == 14 and "Tencent-Hunyuan/HunyuanVideo-1.5" in hunyuan.source
+        assert "for no stated size" in hunyuan.basis
+    for model_id in (
+        "wan2.1-flf2v-14b-720p",
+        "wan2.1-vace-1.3b",
+        "wan2.1-vace-14b",
+        "ltx-video-0.9.8-13b-distilled",
+        "skyreels-v2-df-1.3b-540p",
+    ):
+        entry = CATALOG.get(model_id)
+        none = estimate(entry, entry.width, entry.height, entry.frames)
+        assert (none.seconds, none.vram_gb) == (None, None)
+        assert none.basis == f"no published figure for {entry.name}"
+        assert entry.vram_gb is None and entry.vram_text == "GPU memory not published"
+
+
+def test_diffusion_forcing_renders_a_long_shot_in_one_clip():
+    skyreels = CATALOG.get("skyreels-v2-df-1.3b-540p")
+    assert skyreels.max_frames is None
+    long = estimate(skyreels, 960, 544, 24 * 30)
+    assert "segments" not in long.basis
+    assert frame_note(skyreels, 24 * 30 + 1).startswith("721 frames (fits the 4n+1 rule")
