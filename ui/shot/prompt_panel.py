@@ -390,7 +390,7 @@ class PromptPanel(QWidget, ShotForm):
                 text, tip, dim = f"{model_id} (unknown model)", "Not in the model catalog", True
             else:
                 entry = self.catalog.get(model_id)
-                info = f"{entry.family}, about {entry.vram_gb:g} GB VRAM, {entry.licence}"
+                info = f"{entry.family}, {entry.vram_text}, {entry.licence}"
                 if found is None:
                     text, tip, dim = entry.name, f"{info}\nChecking whether it is on disk…", False
                 elif found.available:

@@ -286,6 +286,21 @@ def test_bundled_tiny_models_show_as_available(qtbot, document, monkeypatch):
     assert combo.itemData(row, Qt.ForegroundRole) is None
 
 
+def test_the_model_list_gives_the_published_gpu_memory_or_says_there_is_none(qtbot, document):
+    panel = PromptPanel(document)
+    qtbot.addWidget(panel)
+    combo = panel.model_combo
+    # Before the check on disk lands each model shows what the catalog knows of it.
+    tip = combo.itemData(combo.findData("wan2.1-flf2v-14b-720p"), Qt.ToolTipRole)
+    assert tip.startswith("wan, GPU memory not published, Apache-2.0")
+    tip = combo.itemData(combo.findData("wan2.2-i2v-a14b"), Qt.ToolTipRole)
+    assert tip.startswith("wan, about 80 GB VRAM, Apache-2.0")
+    assert combo.itemData(combo.findData("previz"), Qt.ToolTipRole).startswith(
+        "previz, no GPU needed"
+    )
+    qtbot.waitUntil(lambda: bool(panel.availability), timeout=30_000)
+
+
 def test_the_shots_own_test_model_is_listed(qtbot, document):
     document.current_shot.model_id = "tiny-ltx"
     panel = PromptPanel(document)
