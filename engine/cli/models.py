@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
 from engine.backends.base import RenderError
+from engine.cli.download import cmd_download
 from engine.cli.parser import Exit
 from engine.models.catalog import (
-    DOWNLOAD_PATTERNS,
     Catalog,
     ModelEntry,
     check_safetensors,
     locate,
 )
+from engine.models.installed import State, model_status, verify
 
 
 def human_size(size: int) -> str:
@@ -34,17 +33,21 @@ def _vram(entry: ModelEntry) -> str:
     return "none" if entry.vram_gb == 0 else f"{entry.vram_gb:g} GB"
 
 
+_HERE = {State.INSTALLED: "yes", State.MISSING: "no", State.PARTIAL: "partial"}
+_HERE[State.DAMAGED] = "damaged"
+
+
 def cmd_list(catalog: Catalog) -> int:
     rows = [("ID", "FAMILY", "HERE", "SIZE", "VRAM", "LICENCE")]
     for entry in catalog:
-        found = locate(entry)
-        size = human_size(found.size_bytes) if found.available and found.size_bytes else "-"
+        status = model_status(entry)
+        size = human_size(status.size_on_disk) if status.size_on_disk else "-"
         licence = entry.licence + (" (accept first)" if entry.accept_licence else "")
         rows.append(
             (
                 entry.id,
                 entry.family,
-                "yes" if found.available else "no",
+                _HERE[status.state],
                 size,
                 _vram(entry),
                 licence,
@@ -147,63 +150,23 @@ def cmd_verify(catalog: Catalog, model_id: str | None) -> int:
     entries = [catalog.get(model_id)] if model_id else list(catalog)
     failed = 0
     for entry in entries:
-        found = locate(entry)
+        status = model_status(entry)
         if entry.backend == "previz":
             continue
-        if not found.available or found.path is None:
+        if status.state is State.MISSING:
             if model_id:
-                print(f"{entry.id}: not here ({found.reason})")
+                print(f"{entry.id}: not here ({status.detail})")
                 failed += 1
             continue
-        problems = verify_folder(found.path)
+        problems = verify(entry)
         if problems:
             failed += 1
             print(f"{entry.id}: DAMAGED")
             for problem in problems:
                 print(f"  {problem}")
         else:
-            print(f"{entry.id}: ok ({human_size(found.size_bytes)})")
+            print(f"{entry.id}: ok ({human_size(status.size_on_disk)})")
     return Exit.FAILED if failed else Exit.OK
-
-
-def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool) -> int:
-    entry = catalog.get(model_id)
-    if entry.repo is None:
-        print(f"{entry.id} is bundled; nothing to download")
-        return Exit.OK
-    if entry.accept_licence and not accept_licence:
-        print(
-            f"gallop: {entry.name} is under the {entry.licence}, which you must read and accept "
-            f"on https://huggingface.co/{entry.repo} first; then run again with --accept-licence",
-            file=sys.stderr,
-        )
-        return Exit.FAILED
-    # Downloading is the one thing that may reach the network.
-    os.environ["HF_HUB_OFFLINE"] = "0"
-    try:
-        from huggingface_hub import constants, snapshot_download
-
-        constants.HF_HUB_OFFLINE = False
-        print(f"downloading {entry.repo} (safetensors and configs only)...", file=sys.stderr)
-        folder = snapshot_download(entry.repo, allow_patterns=DOWNLOAD_PATTERNS)
-        second = (entry.upsampler or {}).get("repo")
-        if second:
-            print(f"downloading {second}, its latent upsampler...", file=sys.stderr)
-            snapshot_download(second, allow_patterns=DOWNLOAD_PATTERNS)
-    except Exception as exc:  # noqa: BLE001 - network, auth and disk errors all end here
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(
-            f"gallop: cannot download {entry.repo} from the Hugging Face hub: {reason}. "
-            "Check the network connection (and for gated models, `hf auth login`).",
-            file=sys.stderr,
-        )
-        return Exit.FAILED
-    problems = verify_folder(Path(folder))
-    if problems:
-        print(f"gallop: downloaded {entry.id} but it is damaged: {problems[0]}", file=sys.stderr)
-        return Exit.FAILED
-    print(f"{entry.id}: ready in {folder}")
-    return Exit.OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -215,4 +178,4 @@ def cmd_models(args: argparse.Namespace) -> int:
         return cmd_info(catalog, args.model)
     if command == "verify":
         return cmd_verify(catalog, args.model)
-    return cmd_download(catalog, args.model, args.accept_licence)
+    return cmd_download(catalog, args.model, args.accept_licence, quiet=args.verbosity < 0)

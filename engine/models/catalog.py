@@ -25,6 +25,9 @@ from engine.backends.base import Capabilities, RenderError
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"  # 1 or 0: overrides the preference (CI, scripts)
+# A JSON file in catalog.json's form whose models join the catalog (or replace those of
+# the same id): models of your own, or the test server's models.
+EXTRA_CATALOG = "GALLOP_CATALOG"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # What a download fetches: weights, configs, tokenizer files and chat templates.
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
@@ -64,6 +67,8 @@ class ModelEntry:
     # An optional second stage: a latent upsampler (its repository or bundled folder and the
     # subfolder of its weights) and the settings of the refining pass after it.
     upsampler: dict[str, Any] | None = field(default=None, hash=False)
+    # The repository's revision a download fetches: a commit where one is pinned.
+    revision: str = "main"
 
     @property
     def capabilities(self) -> Capabilities:
@@ -115,6 +120,10 @@ def _load(path: Path) -> dict[str, ModelEntry]:
 class Catalog:
     def __init__(self, path: Path = CATALOG_FILE) -> None:
         self._entries = _load(path)
+        extra = os.environ.get(EXTRA_CATALOG)
+        if extra and path == CATALOG_FILE:
+            raw = json.loads(Path(extra).read_text())
+            self._entries = {**self._entries, **{e.id: e for e in map(_entry, raw["models"])}}
 
     def __iter__(self):
         return iter(self._entries.values())
@@ -225,11 +234,11 @@ def _find(repo: str | None, path: str | None, model_id: str, part: str = "") -> 
         return Availability(False, f"bundled folder {path} is missing")
     if repo is None:
         return Availability(False, "no repository or folder given")
-    override = os.environ.get("GALLOP_MODELS")
-    if override:
-        folder = Path(override) / repo.split("/")[-1]
-        if (folder / marker).exists():
-            return Availability(True, "local folder", folder, folder_size(folder))
+    from engine.models.installed import in_models_folder
+
+    local = in_models_folder(repo, marker)
+    if local is not None:
+        return local
     snapshot = _cached_snapshot(repo)
     if snapshot is not None and (snapshot / marker).exists():
         return Availability(True, "Hugging Face cache", snapshot, folder_size(snapshot))

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.models.installed import weights_of
 from engine.protocol import (
     Backend,
     BackendFactory,
@@ -510,7 +511,11 @@ class Engine:
             tmp = self._write_media(job, frames)
             ctx.check_cancelled()
             self.take_store.insert_file(
-                job.request.hash, tmp, job.request.canonical_json(), move=True
+                job.request.hash,
+                tmp,
+                job.request.canonical_json(),
+                move=True,
+                model=weights_of(job.request.backend, job.request.model_id),
             )
             tmp = None
             ctx.progress(1, 1, Stage.WRITING)

@@ -83,15 +83,24 @@ class TakeManifest:
     request: Any
     size: int | None = None
     sha256: str | None = None
+    # The weights that rendered it: model id, repository, revision and commit (or the
+    # bundled folder), when the engine said so.
+    model: Any = None
 
 
-def manifest_bytes(request_json: str, name: str, size: int, sha256: str) -> bytes:
-    """A manifest: the request as given (its canonical JSON) and the file's identity."""
+def manifest_bytes(
+    request_json: str, name: str, size: int, sha256: str, model: Any = None
+) -> bytes:
+    """A manifest: the request as given (its canonical JSON), the file's identity and,
+    when known, the weights that rendered it (not part of the request: the take's id
+    stays the request's hash)."""
     document = {
         "format": MANIFEST_FORMAT,
         "file": {"name": name, "size": size, "sha256": sha256},
         "request": json.loads(request_json),
     }
+    if model is not None:
+        document["model"] = model
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
@@ -275,7 +284,7 @@ class TakeStore:
             or not _SHA256.match(sha256)
         ):
             raise TakeDamagedError(path, "the take's manifest has no valid file hash")
-        return TakeManifest(request=data.get("request"), size=size, sha256=sha256)
+        return TakeManifest(data.get("request"), size, sha256, data.get("model"))
 
     def _digest(self, fd: int) -> tuple[int, str]:
         info = os.fstat(fd)
@@ -341,13 +350,13 @@ class TakeStore:
         """Record the hash of an older take that passed its check; a failure to write it
         (a read-only or full disk) leaves the take as it was."""
         request = json.dumps(old.request if old is not None else None)
+        model = old.model if old is not None else None
         try:
             with self._insert_lock():
                 if self.manifest(take_id) != old:
                     return  # rewritten meanwhile: that one is newer
-                atomic_write(
-                    self.manifest_path(take_id), manifest_bytes(request, media.name, size, digest)
-                )
+                manifest = manifest_bytes(request, media.name, size, digest, model)
+                atomic_write(self.manifest_path(take_id), manifest)
         except (OSError, StudioError) as exc:
             log.info("could not record the hash of take %s: %s", take_id[:12], exc)
 
@@ -363,11 +372,18 @@ class TakeStore:
     # -- changes ---------------------------------------------------------------------------
 
     def insert_file(
-        self, take_id: str, source: Path | str, manifest: str, *, move: bool = False
+        self,
+        take_id: str,
+        source: Path | str,
+        manifest: str,
+        *,
+        move: bool = False,
+        model: Any = None,
     ) -> Path:
         """Add a rendered file under its id. `manifest` is the request's canonical JSON;
-        the store records it with the file's size and SHA-256. A full disk raises
-        `DiskFullError` and leaves no part of the take."""
+        the store records it with the file's size and SHA-256 (and `model`, the weights
+        that rendered it). A full disk raises `DiskFullError` and leaves no part of the
+        take."""
         source = Path(source)
         ext = source.suffix.lstrip(".").lower() or "bin"
         dest = self.media_path(take_id, ext)
@@ -382,12 +398,14 @@ class TakeStore:
                 else:
                     shutil.copyfile(source, tmp)
                 size, digest = _hash_and_sync(tmp)
-            return self._commit(take_id, tmp, dest, manifest, size, digest)
+            return self._commit(take_id, tmp, dest, manifest, size, digest, model)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    def insert_bytes(self, take_id: str, data: bytes, manifest: str, ext: str = "mp4") -> Path:
+    def insert_bytes(
+        self, take_id: str, data: bytes, manifest: str, ext: str = "mp4", model: Any = None
+    ) -> Path:
         dest = self.media_path(take_id, ext)
         self._real(create=True)
         with disk_full_as_error(dest, "save the take"):
@@ -400,13 +418,20 @@ class TakeStore:
                 finally:
                     os.close(fd)
                 digest = hashlib.sha256(data).hexdigest()
-            return self._commit(take_id, tmp, dest, manifest, len(data), digest)
+            return self._commit(take_id, tmp, dest, manifest, len(data), digest, model)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
     def _commit(
-        self, take_id: str, tmp: Path, dest: Path, request_json: str, size: int, digest: str
+        self,
+        take_id: str,
+        tmp: Path,
+        dest: Path,
+        request_json: str,
+        size: int,
+        digest: str,
+        model: Any = None,
     ) -> Path:
         """Put a written file in place with its manifest, one insert at a time: another
         render of the same request may finish at the same moment."""
@@ -414,7 +439,7 @@ class TakeStore:
             existing = self._whole(take_id)
             if existing is not None:
                 return existing  # the same request, already rendered whole: keep it
-            manifest = manifest_bytes(request_json, dest.name, size, digest)
+            manifest = manifest_bytes(request_json, dest.name, size, digest, model)
             placed = False
             try:
                 self._entry(dest)  # never replace a link or a folder: refuse it
