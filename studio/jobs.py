@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
@@ -88,6 +89,30 @@ def _expect_kind(d: dict[str, Any], path: str, kind: str) -> None:
 
 
 @dataclass(frozen=True)
+class LoraWeight:
+    """A LoRA in a request: the SHA-256 of its file and the scale it is applied at."""
+
+    sha256: str
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.scale):
+            raise ValueError(f"a LoRA's scale must be a finite number, not {self.scale!r}")
+        object.__setattr__(self, "scale", _norm_float(self.scale))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> LoraWeight:
+        d = v.expect_dict(data, path, ("sha256", "scale"))
+        digest = v.get_str(d, "sha256", path)
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise v.ProjectError(f"{path}.sha256", "expected a 64-digit hexadecimal SHA-256")
+        return cls(digest, v.get_float(d, "scale", path))
+
+
+@dataclass(frozen=True)
 class GenerationRequest(_Request):
     """Everything that determines a take's pixels."""
 
@@ -111,6 +136,8 @@ class GenerationRequest(_Request):
     strength: float | None = None
     # Colour-match the frames to the continuity frame (a chained shot's join).
     colour_match: bool = False
+    # The LoRAs the model renders with, in the order they are applied.
+    loras: tuple[LoraWeight, ...] = ()
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -148,6 +175,7 @@ class GenerationRequest(_Request):
             "strength": None if self.strength is None else _norm_float(self.strength),
             # Written only when on, so requests made before the option keep their hashes.
             **({"colour_match": True} if self.colour_match else {}),
+            **({"loras": [lora.to_dict() for lora in self.loras]} if self.loras else {}),
         }
 
     def canonical_json(self) -> str:
@@ -158,7 +186,7 @@ class GenerationRequest(_Request):
         keys = (
             "version kind prompt negative_prompt model_id backend profile width height frames "
             "fps seed camera camera_mode keyframe_hash reference_hashes continuity_source "
-            "steps guidance strength colour_match"
+            "steps guidance strength colour_match loras"
         ).split()
         d = v.expect_dict(data, path, keys)
         version = v.get_int(d, "version", path)
@@ -192,6 +220,7 @@ class GenerationRequest(_Request):
             if strength is None
             else v.check_float(strength, f"{path}.strength", min_value=0.0, max_value=1.0),
             colour_match=v.get_bool(d, "colour_match", path, False),
+            loras=tuple(v.get_list_of(d, "loras", path, LoraWeight.from_dict, default=())),
         )
 
 

@@ -2,9 +2,10 @@
 
 The request snapshots everything that decides the pixels (prompt, seed, size snapped to the
 model's grid, frames snapped to its frame rule, camera rig, the hashes of the keyframe and
-references, the upstream take of a chained shot), so its hash is the cache key and a take
-is reproducible from its manifest. A shot longer than one clip of its model keeps its exact
-frame count: it renders as overlapping segments (`studio.segments`).
+references, the hashes and scales of the LoRAs, the upstream take of a chained shot), so
+its hash is the cache key and a take is reproducible from its manifest. A shot longer than
+one clip of its model keeps its exact frame count: it renders as overlapping segments
+(`studio.segments`).
 
 What the plan needs from the model catalog comes in as `ModelRules` (values), and what it
 needs from files (image hashes, whether the upstream take can be read) comes from an
@@ -14,12 +15,14 @@ serves the render, the estimate and the shot's status, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
 from studio.errors import StudioError
-from studio.jobs import CameraMode, GenerationRequest, Profile
+from studio.jobs import CameraMode, GenerationRequest, LoraWeight, Profile
+from studio.project.loras import Lora, combine, effective_loras
 from studio.project.model import Project, Shot, Take
 from studio.segments import plan_segments
 
@@ -91,6 +94,11 @@ class InputResolver(Protocol):
         known to be readable."""
         ...
 
+    def lora_hash(self, file: str) -> str:
+        """The SHA-256 of a LoRA file (`Lora.file`: in the project or the models folder),
+        once it is known to be a safetensors file."""
+        ...
+
 
 @dataclass(frozen=True)
 class RenderPlan:
@@ -98,6 +106,7 @@ class RenderPlan:
     keyframe: str | None = None  # project-relative: the shot's or a character's image
     continuity: Take | None = None  # the upstream take whose last frame starts the shot
     notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
+    loras: tuple[Lora, ...] = ()  # the files of `request.loras`, in the same order
 
 
 def bible_prompt(project: Project, shot: Shot) -> str:
@@ -148,8 +157,10 @@ def plan_shot(
     rules: ModelRules,
     files: InputResolver,
     profile: Profile | None = None,
+    extra_loras: Sequence[Lora] = (),
 ) -> RenderPlan:
-    """The request that rendering `shot` with the model of `rules` makes now."""
+    """The request that rendering `shot` with the model of `rules` makes now;
+    `extra_loras` join the shot's own (a render's command line adds them to every shot)."""
     notes: list[str] = []
     width, height = rules.snap_size(shot.width, shot.height)
     if (width, height) != (shot.width, shot.height):
@@ -182,6 +193,12 @@ def plan_shot(
     take = upstream_take(project, shot)
     continuity_source = None if take is None else files.continuity_source(take)
 
+    loras = combine(effective_loras(project, shot), extra_loras)
+    if rules.backend == "previz" and loras:
+        notes.append("LoRAs left out: the previz draws the camera rig, not a diffusion model")
+        loras = ()
+    lora_weights = tuple(LoraWeight(files.lora_hash(lora.file), lora.scale) for lora in loras)
+
     request = GenerationRequest(
         prompt=bible_prompt(project, shot),
         negative_prompt=shot.negative_prompt,
@@ -201,8 +218,9 @@ def plan_shot(
         steps=None if rules.backend == "previz" else rules.steps,
         guidance=rules.guidance,
         colour_match=continuity_source is not None and shot.match_colour,
+        loras=lora_weights,
     )
-    return RenderPlan(request, keyframe, take, tuple(notes))
+    return RenderPlan(request, keyframe, take, tuple(notes), loras)
 
 
 # What a difference in each field of a request means to the user, in the order said.
@@ -221,6 +239,7 @@ _CHANGE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reference_hashes",), "reference images changed"),
     (("loras",), "LoRAs changed"),
     (("colour_match",), "colour matching changed"),
+    (("loras",), "LoRAs changed"),
     (("steps", "guidance", "strength"), "model settings changed"),
 )
 

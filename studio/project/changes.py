@@ -49,7 +49,14 @@ def _shot_state(shot: Shot) -> dict[str, Any]:
 
 def _bible_state(project: Project) -> tuple:
     return tuple(
-        (type(item).__name__, item.id, item.name, item.description, tuple(item.references))
+        (
+            type(item).__name__,
+            item.id,
+            item.name,
+            item.description,
+            tuple(item.references),
+            item.loras,
+        )
         for item in (*project.characters, *project.styles)
     )
 

@@ -18,6 +18,7 @@ from studio.errors import ProjectError
 from studio.ids import new_id
 from studio.jobs import CameraMode, GenerationRequest, Profile
 from studio.project import validate as v
+from studio.project.loras import Lora, loras_to_json, read_loras
 from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
 
 DEFAULT_MODEL = "previz"
@@ -53,13 +54,17 @@ def _check_unique(ids: list[str], path: str, what: str) -> None:
 
 @dataclass
 class BibleEntry:
-    """An entry of the character and style bible: a name, a description in words and
-    reference images (project-relative paths). A Character and a Style are never equal."""
+    """An entry of the character and style bible: a name, a description in words,
+    reference images (project-relative paths) and LoRAs (`studio.project.loras`), which
+    every shot of the style or with the character renders with. A Character and a Style
+    are never equal."""
 
     id: str
     name: str
     description: str = ""
     references: list[str] = field(default_factory=list)
+    # Replaced whole (the entries are frozen).
+    loras: tuple[Lora, ...] = ()
 
 
 class Character(BibleEntry):
@@ -76,16 +81,19 @@ def _bible_to_dict(item: BibleEntry) -> dict[str, Any]:
         "name": item.name,
         "description": item.description,
         "references": list(item.references),
+        # Written only when there are some: an entry without LoRAs keeps the file it had.
+        **({"loras": loras_to_json(item.loras)} if item.loras else {}),
     }
 
 
 def _bible_from_dict(cls: type[BibleEntry], data: Any, path: str):
-    d = v.expect_dict(data, path, ("id", "name", "description", "references"))
+    d = v.expect_dict(data, path, ("id", "name", "description", "references", "loras"))
     return cls(
         id=_read_id(d.get("id"), f"{path}.id"),
         name=v.get_str(d, "name", path, nonempty=True),
         description=v.get_str(d, "description", path, ""),
         references=v.get_list_of(d, "references", path, _read_path, default=()),
+        loras=read_loras(d, "loras", path),
     )
 
 
@@ -195,6 +203,8 @@ class Shot:
     notes: str = ""
     # Lines heard over the shot, in order; replaced whole (the entries are frozen).
     dialogue: tuple[Dialogue, ...] = ()
+    # The shot's own LoRAs, after its style's and its characters' (replaced whole).
+    loras: tuple[Lora, ...] = ()
 
     @property
     def frames(self) -> int:
@@ -212,7 +222,7 @@ _SHOT_KEYS = (
     "id title prompt negative_prompt seed seed_locked duration fps width height model_id "
     "camera camera_mode profile keyframe references characters style continue_from_previous "
     "match_colour "
-    "takes selected_take notes dialogue"
+    "takes selected_take notes dialogue loras"
 ).split()
 
 
@@ -243,6 +253,7 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         "notes": shot.notes,
         # Written only when there is some: a shot without dialogue keeps the file it had.
         **({"dialogue": [d.to_dict() for d in shot.dialogue]} if shot.dialogue else {}),
+        **({"loras": loras_to_json(shot.loras)} if shot.loras else {}),
     }
 
 
@@ -280,6 +291,7 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         selected_take=selected,
         notes=v.get_str(d, "notes", path, ""),
         dialogue=tuple(v.get_list_of(d, "dialogue", path, Dialogue.from_dict, default=())),
+        loras=read_loras(d, "loras", path),
     )
 
 
@@ -332,8 +344,10 @@ class Project:
         paths = {a.path for a in self.audio}
         for item in [*self.characters, *self.styles]:
             paths.update(item.references)
+            paths.update(lora.file for lora in item.loras if not lora.in_models_folder)
         for s in self.shots:
             paths.update(s.references)
+            paths.update(lora.file for lora in s.loras if not lora.in_models_folder)
             if s.keyframe:
                 paths.add(s.keyframe)
             paths.update(t.media for t in s.takes)
