@@ -158,14 +158,19 @@ def apply(command: Command) -> Command:
 # Small factories so every caller (UI, CLI, scripts) builds the same commands.
 
 
-def set_field(obj: Any, name: str, value: Any, *, merge: bool = False) -> SetAttribute:
+def set_field(
+    obj: Any, name: str, value: Any, *, merge: bool = False, project: Any = None
+) -> SetAttribute:
     """Change one field of a shot, project, character or style.
 
-    With `merge`, consecutive changes of the same field merge into one undo step.
+    With `merge`, consecutive changes of the same field merge into one undo step. Given
+    the `project`, a shot's duration is changed by `set_shot_duration`, so its clips follow.
     """
     if dataclasses.is_dataclass(obj) and name not in {f.name for f in dataclasses.fields(obj)}:
         raise EditError(f"{type(obj).__name__} has no field {name!r}")
     key = ("field", id(obj), name) if merge else None
+    if project is not None and name == "duration" and any(s is obj for s in project.shots):
+        return set_shot_duration(project, obj, value, merge_key=key)
     label = f"Change {name.replace('_', ' ')}"
     return SetAttribute(obj, name, value, text=label, merge_key=key)
 
@@ -212,8 +217,77 @@ def remove_shot(project: Any, index: int) -> Command:
     return Macro("Delete shot", [SetAttribute(project, "timeline", timeline), remove])
 
 
-def move_shot(project: Any, source: int, dest: int) -> MoveItem:
-    return MoveItem(project.shots, source, dest, text="Move shot")
+def move_shot(project: Any, source: int, dest: int) -> Command:
+    """The shot at `source` moved to `dest` in the storyboard. While the edit follows the
+    storyboard's order, the shot's clips move with it in the same step; an edit that the
+    user rearranged keeps its order (`studio.timeline.shot_order`)."""
+    from studio.timeline.shot_order import follows, in_story_order
+
+    move = MoveItem(project.shots, source, dest, text="Move shot")  # checks the positions
+    order = [shot.id for shot in project.shots]
+    timeline = project.timeline
+    if source == dest or not follows(timeline, order):
+        return move
+    order.insert(dest, order.pop(source))
+    moved = in_story_order(timeline, order)
+    if moved is timeline:
+        return move
+    return Macro("Move shot", [move, SetAttribute(project, "timeline", moved)])
+
+
+def match_edit_to_storyboard(project: Any) -> Command | None:
+    """The edit's clips put back in the storyboard's order, as one step; None when the
+    edit follows it already."""
+    from studio.timeline.shot_order import in_story_order
+
+    timeline = project.timeline
+    ordered = in_story_order(timeline, [shot.id for shot in project.shots])
+    if ordered is timeline:
+        return None
+    return SetAttribute(project, "timeline", ordered, text="Match edit to storyboard")
+
+
+class SetShotDuration(SetAttribute):
+    """A shot's duration, and its untrimmed clips' length with it (one step). Merges as
+    `SetAttribute` does (a spin box held down), carrying the timeline along."""
+
+    def __init__(
+        self, project: Any, shot: Any, seconds: float, merge_key: Hashable | None = None
+    ) -> None:
+        from studio.timeline.shot_order import fit_to_shot
+
+        super().__init__(shot, "duration", seconds, text="Change duration", merge_key=merge_key)
+        self.project = project
+        self.old_timeline = project.timeline
+        frames = max(1, round(seconds * project.timeline.fps))
+        self.new_timeline = fit_to_shot(project.timeline, shot.id, frames)
+
+    def do(self) -> None:
+        super().do()
+        self.project.timeline = self.new_timeline
+
+    def undo(self) -> None:
+        super().undo()
+        self.project.timeline = self.old_timeline
+
+    def merge_with(self, other: Command) -> bool:
+        if not isinstance(other, SetShotDuration) or not super().merge_with(other):
+            return False
+        self.new_timeline = other.new_timeline
+        return True
+
+    def is_obsolete(self) -> bool:
+        return self.new == self.old and self.new_timeline == self.old_timeline
+
+
+def set_shot_duration(
+    project: Any, shot: Any, seconds: float, *, merge_key: Hashable | None = None
+) -> SetShotDuration:
+    """Change a shot's duration (seconds); the clips of the shot that the user has not
+    trimmed follow its new length, in the same undo step (`fit_to_shot`)."""
+    if seconds <= 0:
+        raise EditError(f"a shot lasts more than 0 seconds, not {seconds}")
+    return SetShotDuration(project, shot, seconds, merge_key)
 
 
 def set_timeline(project: Any, timeline: Any, text: str, merge_key: Hashable = None) -> Command:

@@ -7,8 +7,8 @@ of that value. `studio.timeline.timeline` assembles them into a `Timeline` and e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -168,6 +168,12 @@ class Clip:
 
     `take_id` is None while the shot has no take yet. `transition` leads into this clip
     from the item before it and must be a cut for the first item or after a gap.
+
+    `trimmed` records that the user chose the clip's in or out point (a trim, a roll, a
+    split). It is stored rather than guessed from the range, since a range alone cannot
+    tell a trim from a clip made before its shot's length changed. An untrimmed clip shows
+    its whole shot: when the shot's duration changes, the clip follows
+    (`studio.timeline.shot_order.fit_to_shot`). Files without the flag read as untrimmed.
     """
 
     id: str
@@ -178,12 +184,15 @@ class Clip:
     transition: Transition = CUT
     # Match the colour and exposure of this clip's first frames to the clip before it.
     match_colour: bool = False
+    trimmed: bool = False
 
     def __post_init__(self) -> None:
         check_id(self.id)
         check_id(self.shot_id, "shot_id")
-        if not isinstance(self.match_colour, bool):
-            raise InvalidValue("match_colour", f"expected true or false, not {self.match_colour!r}")
+        for name in ("match_colour", "trimmed"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise InvalidValue(name, f"expected true or false, not {value!r}")
         if self.take_id is not None:
             check_id(self.take_id, "take_id")
         _check_source(self.source_in, self.source_out, "clip", self.id)
@@ -351,6 +360,25 @@ def check_unique_ids(items: Sequence[Item], tracks: Sequence[AudioTrack]) -> Non
         seen.add(ident)
 
 
+def relink(old: Sequence[Item], new: list[Item], keep: Iterable[str] = ()) -> list[Item]:
+    """Reset to a cut each transition whose preceding item changed and that no longer fits.
+
+    Transitions named in `keep` are left for validation to accept or refuse. Resetting only
+    ever frees frames, so transitions checked earlier in the pass stay valid.
+    """
+    before = {item.id: old[i - 1].id if i else None for i, item in enumerate(old)}
+    kept = set(keep)
+    for j, item in enumerate(new):
+        if not isinstance(item, Clip) or item.transition.kind is TransitionKind.CUT:
+            continue
+        prev_id = new[j - 1].id if j else None
+        if item.id in kept or (item.id in before and before[item.id] == prev_id):
+            continue
+        if not transition_fits(new, j):
+            new[j] = replace(item, transition=CUT)
+    return new
+
+
 def transition_fits(items: Sequence[Item], j: int) -> bool:
     """Whether the transition into items[j] is allowed where it now stands."""
     item = items[j]
@@ -383,6 +411,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "source_out": item.source_out,
         "transition": transition_to_dict(item.transition),
         **({"match_colour": True} if item.match_colour else {}),
+        **({"trimmed": True} if item.trimmed else {}),
     }
 
 
@@ -453,7 +482,7 @@ def item_from_dict(data: Any, path: str) -> Item:
     if kind != "clip":
         raise ProjectError(f"{path}.type", f"expected 'clip' or 'gap', found {kind!r}")
     keys = ("type", "id", "shot_id", "take_id", "source_in", "source_out", "transition")
-    v.expect_dict(d, path, (*keys, "match_colour"))
+    v.expect_dict(d, path, (*keys, "match_colour", "trimmed"))
     ident = read_id(d, "id", path)
     shot_id = read_id(d, "shot_id", path)
     take_id = v.get_optional_str(d, "take_id", path)
@@ -463,8 +492,10 @@ def item_from_dict(data: Any, path: str) -> Item:
     if "transition" in d:
         transition = transition_from_dict(d["transition"], f"{path}.transition")
     match = v.get_bool(d, "match_colour", path, default=False)
+    trimmed = v.get_bool(d, "trimmed", path, default=False)
     return build(
-        lambda: Clip(ident, shot_id, take_id, source_in, source_out, transition, match), path
+        lambda: Clip(ident, shot_id, take_id, source_in, source_out, transition, match, trimmed),
+        path,
     )
 
 

@@ -23,7 +23,7 @@ their edits are in `studio.timeline.audio_edits`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
@@ -57,8 +57,18 @@ from studio.timeline.items import (
     head_use,
     item_from_dict,
     item_to_dict,
+    relink,
     tail_use,
-    transition_fits,
+)
+from studio.timeline.markers import (
+    MARKER_KEYS,
+    Marker,
+    MarkerColour,
+    MarkerEdits,
+    check_markers,
+    check_marks,
+    markers_to_dict,
+    read_markers,
 )
 from studio.timeline.timecode import (
     check_fps,
@@ -77,6 +87,8 @@ __all__ = [
     "InvalidValue",
     "Item",
     "MAX_FRAMES",
+    "Marker",
+    "MarkerColour",
     "MAX_GAIN_DB",
     "MIN_GAIN_DB",
     "Timeline",
@@ -92,25 +104,6 @@ __all__ = [
 ]
 
 
-def _relink(old: Sequence[Item], new: list[Item], keep: Iterable[str] = ()) -> list[Item]:
-    """Reset to a cut each transition whose preceding item changed and that no longer fits.
-
-    Transitions named in `keep` are left for validation to accept or refuse. Resetting only
-    ever frees frames, so transitions checked earlier in the pass stay valid.
-    """
-    before = {item.id: old[i - 1].id if i else None for i, item in enumerate(old)}
-    kept = set(keep)
-    for j, item in enumerate(new):
-        if not isinstance(item, Clip) or item.transition.kind is TransitionKind.CUT:
-            continue
-        prev_id = new[j - 1].id if j else None
-        if item.id in kept or (item.id in before and before[item.id] == prev_id):
-            continue
-        if not transition_fits(new, j):
-            new[j] = replace(item, transition=CUT)
-    return new
-
-
 def _merge_gaps(items: list[Item], at: int) -> list[Item]:
     """Merge the gaps on either side of index boundary `at` into the first one."""
     if 0 < at < len(items):
@@ -121,12 +114,16 @@ def _merge_gaps(items: list[Item], at: int) -> list[Item]:
 
 
 @dataclass(frozen=True)
-class Timeline(AudioEdits):
-    """The edit: video `items` at `fps`, and audio tracks. Immutable; edits return a copy."""
+class Timeline(AudioEdits, MarkerEdits):
+    """The edit: video `items` at `fps`, audio tracks, markers and in and out points
+    (`studio.timeline.markers`). Immutable; edits return a copy."""
 
     fps: Fraction = Fraction(24)
     items: tuple[Item, ...] = ()
     audio_tracks: tuple[AudioTrack, ...] = ()
+    markers: tuple[Marker, ...] = ()
+    mark_in: int | None = None
+    mark_out: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -146,6 +143,8 @@ class Timeline(AudioEdits):
                 raise InvalidValue(f"audio_tracks[{t}]", f"expected an AudioTrack, not {track!r}")
         check_unique_ids(items, tracks)
         check_transitions(items)
+        object.__setattr__(self, "markers", check_markers(self.markers))
+        check_marks(self.mark_in, self.mark_out)
         if self.duration > MAX_FRAMES:
             raise InvalidValue(
                 "items",
@@ -184,6 +183,14 @@ class Timeline(AudioEdits):
 
     def clips(self) -> tuple[Clip, ...]:
         return tuple(item for item in self.items if isinstance(item, Clip))
+
+    def clips_between(self, first: int, stop: int) -> tuple[Clip, ...]:
+        """The clips that show in timeline frames `first`..`stop` (exclusive)."""
+        return tuple(
+            item
+            for item, start in zip(self.items, self.starts(), strict=True)
+            if isinstance(item, Clip) and start < stop and start + item.duration > first
+        )
 
     def index_of(self, item_id: str) -> int:
         for i, item in enumerate(self.items):
@@ -252,7 +259,7 @@ class Timeline(AudioEdits):
             raise EditError(f"only clips and gaps go on the video track, not {item!r}")
         new = list(self.items)
         new.insert(index, item)
-        return self._with_items(_relink(self.items, new, keep=[item.id]), f"insert {item.id!r}")
+        return self._with_items(relink(self.items, new, keep=[item.id]), f"insert {item.id!r}")
 
     def append(self, item: Item) -> Timeline:
         return self.insert(len(self.items), item)
@@ -270,7 +277,7 @@ class Timeline(AudioEdits):
                 raise EditError(f"{name} position {value} is outside 0..{count - 1}")
         new = list(self.items)
         new.insert(to_index, new.pop(from_index))
-        return self._with_items(_relink(self.items, new), "move")
+        return self._with_items(relink(self.items, new), "move")
 
     def trim(
         self,
@@ -288,7 +295,8 @@ class Timeline(AudioEdits):
         and the gap after it (for the out point) or before it (for the in point) grows,
         shrinks, appears or disappears. Such a trim refuses to extend into a neighbouring
         clip, and to open a gap where a transition joins the clip to its neighbour.
-        `source_frames`, the take's length, bounds the out point.
+        `source_frames`, the take's length, bounds the out point. The clip is then
+        `trimmed`: it keeps these points when its shot's length changes.
         """
         i, clip = self._clip(clip_id)
         new_in = clip.source_in if source_in is None else frame_arg(source_in, "source_in")
@@ -304,9 +312,8 @@ class Timeline(AudioEdits):
                     f"clip {clip_id!r} cannot end at frame {new_out}: "
                     f"its take has only {source_frames} frames"
                 )
-        trimmed = replace(clip, source_in=new_in, source_out=new_out)
         new = list(self.items)
-        new[i] = trimmed
+        new[i] = replace(clip, source_in=new_in, source_out=new_out, trimmed=True)
         action = f"trim clip {clip_id!r}"
         if ripple:
             return self._with_items(new, action)
@@ -362,7 +369,7 @@ class Timeline(AudioEdits):
         The item before grows by `delta` and the one after shrinks by as much (or the other
         way round when negative), so nothing else moves and the duration stays the same; a
         transition on the edit moves with it. `source_frames` bounds the outgoing clip's out
-        point when it grows.
+        point when it grows. Both clips are then `trimmed`.
         """
         edit_point = frame_arg(edit_point, "the edit point")
         delta = frame_arg(delta, "a roll")
@@ -382,7 +389,7 @@ class Timeline(AudioEdits):
                     f"clip {before.id!r} cannot end at frame {out}: "
                     f"its take has only {source_frames} frames"
                 )
-            new_before: Item = replace(before, source_out=out)
+            new_before: Item = replace(before, source_out=out, trimmed=True)
         else:
             if before.frames + delta <= 0:
                 raise EditError(f"rolling by {delta} frames leaves gap {before.id!r} empty")
@@ -395,7 +402,7 @@ class Timeline(AudioEdits):
                 )
             if start >= after.source_out:
                 raise EditError(f"rolling by {delta} frames leaves clip {after.id!r} empty")
-            new_after: Item = replace(after, source_in=start)
+            new_after: Item = replace(after, source_in=start, trimmed=True)
         else:
             if after.frames - delta <= 0:
                 raise EditError(f"rolling by {delta} frames leaves gap {after.id!r} empty")
@@ -409,7 +416,8 @@ class Timeline(AudioEdits):
 
         The halves cover the original exactly; the second starts at `frame` with a cut, and
         the transition out of the clip now leads out of the second half. Splitting at a
-        clip's first frame, in a gap, past the end or inside a transition is refused.
+        clip's first frame, in a gap, past the end or inside a transition is refused. Both
+        halves are `trimmed`: each shows a part of its shot that the user chose.
         """
         hit = self.clip_at(frame)
         if hit is None:
@@ -430,8 +438,10 @@ class Timeline(AudioEdits):
         if clip.duration - offset < tail_use(self.items, i):
             raise EditError(f"frame {frame} is inside the transition out of clip {clip.id!r}")
         cut = clip.source_in + offset
-        first = replace(clip, source_out=cut)
-        second = Clip(check_id(new_id), clip.shot_id, clip.take_id, cut, clip.source_out)
+        first = replace(clip, source_out=cut, trimmed=True)
+        second = Clip(
+            check_id(new_id), clip.shot_id, clip.take_id, cut, clip.source_out, trimmed=True
+        )
         new = list(self.items)
         new[i : i + 1] = [first, second]
         return self._with_items(new, f"split clip {clip.id!r}")
@@ -446,7 +456,7 @@ class Timeline(AudioEdits):
         new = list(self.items)
         del new[i]
         _merge_gaps(new, i)
-        return self._with_items(_relink(self.items, new), f"delete {item_id!r}")
+        return self._with_items(relink(self.items, new), f"delete {item_id!r}")
 
     def lift(self, clip_id: str) -> Timeline:
         """The clip replaced by a gap so that nothing else moves and the duration stays.
@@ -526,6 +536,7 @@ def timeline_to_dict(tl: Timeline) -> dict[str, Any]:
         "fps": v.fraction_to_json(tl.fps),
         "items": [item_to_dict(item) for item in tl.items],
         "audio_tracks": [audio_track_to_dict(track) for track in tl.audio_tracks],
+        **markers_to_dict(tl.markers, tl.mark_in, tl.mark_out),
     }
 
 
@@ -543,8 +554,9 @@ def timeline_from_dict(data: Any, path: str = "$.timeline") -> Timeline:
     Every field is optional except the ids and source ranges of clips, gaps, audio tracks
     and audio clips; an empty object is an empty timeline at 24 fps.
     """
-    d = v.expect_dict(data, path, ("fps", "items", "audio_tracks"))
+    d = v.expect_dict(data, path, ("fps", "items", "audio_tracks", *MARKER_KEYS))
     fps = _read_fps(d, path)
     items = tuple(v.get_list_of(d, "items", path, item_from_dict, default=()))
     tracks = tuple(v.get_list_of(d, "audio_tracks", path, audio_track_from_dict, default=()))
-    return build(lambda: Timeline(fps, items, tracks), path)
+    markers, mark_in, mark_out = read_markers(d, path)
+    return build(lambda: Timeline(fps, items, tracks, markers, mark_in, mark_out), path)
