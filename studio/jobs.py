@@ -258,10 +258,20 @@ class ExportRequest(_Request):
     # Copy the untouched pictures of takes that already match the export instead of
     # re-encoding them.
     smart_render: bool = True
+    # The timeline frames to export, start..stop (exclusive): the in to out range. None
+    # exports the whole edit.
+    range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise ValueError(f"crf must be between 0 and 63, got {self.crf}")
+        if self.range is not None:
+            start, stop = self.range
+            if not 0 <= start < stop:
+                raise ValueError(
+                    f"an export range runs forwards from frame 0 up, not {start}..{stop}"
+                )
+            object.__setattr__(self, "range", (int(start), int(stop)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -278,13 +288,14 @@ class ExportRequest(_Request):
             # Written only when set, so requests made before the options keep their hashes.
             **({"crf": self.crf} if self.crf is not None else {}),
             **({} if self.smart_render else {"smart_render": False}),
+            **({"range": list(self.range)} if self.range is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "$.export") -> ExportRequest:
         keys = (
             "version kind timeline output preset width height fps take_media sample_rate "
-            "crf smart_render"
+            "crf smart_render range"
         )
         d = v.expect_dict(data, path, keys.split())
         _expect_kind(d, path, "export")
@@ -296,6 +307,16 @@ class ExportRequest(_Request):
             return _read_str(pair[0], f"{p}[0]"), _read_str(pair[1], f"{p}[1]")
 
         crf = d.get("crf")
+        span = None
+        if d.get("range") is not None:
+            pair = v.expect_list(d["range"], f"{path}.range")
+            if len(pair) != 2:
+                raise v.ProjectError(
+                    f"{path}.range", "expected [first frame, frame after the last]"
+                )
+            start = v.check_int(pair[0], f"{path}.range[0]", min_value=0)
+            stop = v.check_int(pair[1], f"{path}.range[1]", min_value=start + 1)
+            span = (start, stop)
         return cls(
             timeline=timeline_from_dict(d.get("timeline"), f"{path}.timeline"),
             output=v.get_str(d, "output", path, nonempty=True),
@@ -307,6 +328,7 @@ class ExportRequest(_Request):
             sample_rate=v.get_int(d, "sample_rate", path, min_value=8000, max_value=192_000),
             crf=None if crf is None else v.check_int(crf, f"{path}.crf", min_value=0, max_value=63),
             smart_render=v.get_bool(d, "smart_render", path, True),
+            range=span,
         )
 
 

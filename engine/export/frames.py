@@ -15,6 +15,7 @@ import bisect
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from engine.media.sequence import CLIP, SequenceFrames, clip_media
+from engine.media.sequence import CLIP, Segment, SequenceFrames, clip_media
 from engine.media.video import MediaError, MediaInfo
 
 # A forward jump up to this many frames decodes on instead of seeking.
@@ -42,6 +43,46 @@ def timeline_frame(index: int, timeline_fps: Fraction, fps: Fraction, frames: in
     if timeline_fps == fps:
         return min(index, frames - 1)
     return min(frames - 1, max(0, math.ceil(index * timeline_fps / fps - Fraction(1, 2))))
+
+
+class FrameWindow:
+    """Timeline frames `first`..`stop` (exclusive) of a `SequenceFrames`, numbered from 0:
+    the frame source of an export of part of the edit (its in to out range).
+
+    Frame k is the sequence's frame `first + k`, composed as in the whole edit (a range
+    that starts inside a crossfade starts with the blend). `segments()` are the
+    sequence's own, cut to the window and moved to its numbering, so smart render copies
+    and direct reads place their source frames as they would in the whole film.
+    """
+
+    def __init__(self, seq: SequenceFrames, first: int, stop: int) -> None:
+        if not 0 <= first < stop <= len(seq):
+            raise IndexError(f"frames {first}..{stop} are not all in the edit's 0..{len(seq)}")
+        self.seq, self.first, self.stop = seq, first, stop
+        self.project, self.folder, self.fps = seq.project, seq.folder, seq.fps
+        self.width, self.height = seq.width, seq.height
+        self._segments = tuple(
+            replace(
+                s,
+                start=max(s.start, first) - first,
+                stop=min(s.stop, stop) - first,
+                clip_start=s.clip_start - first,
+                outgoing_start=s.outgoing_start - first,
+            )
+            for s in seq.segments()
+            if s.stop > first and s.start < stop
+        )
+
+    def __len__(self) -> int:
+        return self.stop - self.first
+
+    def segments(self) -> tuple[Segment, ...]:
+        return self._segments
+
+    def frame(self, index: int):
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} is outside the range's 0..{len(self) - 1}")
+        return self.seq.frame(index + self.first)
 
 
 def _reason(exc: BaseException) -> str:

@@ -70,17 +70,27 @@ def export_request(
     crf: int | None = None,
     smart_render: bool = True,
     timeline: Timeline | None = None,
+    range: tuple[int, int] | None = None,  # noqa: A002 - the request's field
 ) -> ExportRequest:
-    """The request for exporting `timeline` (default: the project's) as it is now.
+    """The request for exporting `timeline` (default: the project's) as it is now, or
+    its frames `range` (start, stop), such as its in to out range (`marked_range()`).
 
-    Every clip gets its take pinned, so later take changes do not reach a running export;
-    a clip with no take raises `MissingTakeError` naming the shot. Size and rate default
-    to the project's.
+    Every clip the film shows gets its take pinned, so later take changes do not reach a
+    running export; such a clip with no take raises `MissingTakeError` naming the shot (a
+    clip outside the range needs none); a range outside the edit raises `ExportError`.
+    Size and rate default to the project's. The timeline's markers and marks do not go
+    into the request: they change nothing of the film.
     """
     timeline = project.timeline if timeline is None else timeline
+    if range is not None and not 0 <= range[0] < range[1] <= timeline.duration:
+        raise ExportError(
+            f"frames {range[0]}..{range[1]} are not a part of the edit "
+            f"(frames 0..{timeline.duration})"
+        )
+    shown = {c.id for c in timeline.clips_between(*(range or (0, timeline.duration)))}
     items, media = [], {}
     for item in timeline.items:
-        if isinstance(item, Clip):
+        if isinstance(item, Clip) and item.id in shown:
             # MissingTakeError names the shot whose take is missing or damaged.
             clip_media(project, folder, item, verify=True)
             shot = project.shot(item.shot_id)
@@ -91,7 +101,7 @@ def export_request(
             item = replace(item, take_id=take.id) if item.take_id is None else item
         items.append(item)
     return ExportRequest(
-        timeline=replace(timeline, items=tuple(items)),
+        timeline=replace(timeline, items=tuple(items), markers=(), mark_in=None, mark_out=None),
         output=str(output),
         preset=ExportPreset(preset),
         width=int(width or project.width),
@@ -100,6 +110,7 @@ def export_request(
         take_media=tuple(sorted(media.items())),
         crf=crf,
         smart_render=smart_render,
+        range=range,
     )
 
 

@@ -22,7 +22,7 @@ import av
 import numpy as np
 
 from engine.backends.base import JobCancelled
-from engine.export.frames import OutputFrames, output_frames
+from engine.export.frames import FrameWindow, OutputFrames, output_frames
 from engine.export.presets import (
     SPECS,
     TAKE_SETTINGS,
@@ -96,6 +96,12 @@ def _check_request(request: ExportRequest, output: Path, folder: Path) -> None:
         raise ExportError(problem)
     if request.timeline.duration <= 0:
         raise ExportError("the timeline is empty: there is nothing to export")
+    if request.range is not None and request.range[1] > request.timeline.duration:
+        start, stop = request.range
+        raise ExportError(
+            f"the range to export (frames {start}..{stop}) ends after the edit, "
+            f"which is {request.timeline.duration} frames long"
+        )
     png = request.preset is ExportPreset.PNG
     problem = destination_problem(output, folder, folder_output=png)
     if problem:
@@ -126,7 +132,10 @@ class Export:
         self.output = Path(request.output)
         self.spec = SPECS[request.preset]
         self.timeline = request.timeline
-        self.frames = output_frames(self.timeline.duration, self.timeline.fps, request.fps)
+        # The timeline frames the film shows: the request's range, else the whole edit.
+        self.span = request.range or (0, self.timeline.duration)
+        span_frames = self.span[1] - self.span[0]
+        self.frames = output_frames(span_frames, self.timeline.fps, request.fps)
         self.done = 0
         self.owner: dict[Path, tuple[str, str]] = {}  # take file -> (shot id, shot name)
         self.takes: dict[Path, MediaInfo] = {}
@@ -136,7 +145,7 @@ class Export:
 
     def check_takes(self) -> None:
         """Every clip has a readable take: else an error naming the first shot without one."""
-        for clip in self.timeline.clips():
+        for clip in self.clips():
             path = clip_media(self.project, self.folder, clip)
             if path in self.owner:
                 continue
@@ -146,6 +155,10 @@ class Export:
                 self.takes[path] = probe(path)
             except MediaError as exc:
                 raise self.shot_error(exc) from exc
+
+    def clips(self) -> tuple[Clip, ...]:
+        """The clips the film shows some frame of (all of them without a range)."""
+        return self.timeline.clips_between(*self.span)
 
     def check_sounds(self) -> None:
         """Every sound the mix plays is there: else stop now, not after the picture."""
@@ -266,7 +279,8 @@ class Export:
         writer = source = None
         with SequenceFrames(
             self.project, self.folder, self.timeline, self.request.width, self.request.height
-        ) as seq:
+        ) as whole:
+            seq = whole if self.request.range is None else FrameWindow(whole, *self.span)
             segments = seq.segments()
             plan = self.plan(segments)
             try:
@@ -334,7 +348,7 @@ class Export:
     def audio_feed(self) -> AudioFeed:
         rate = self.request.sample_rate
         total = round(self.frames * Fraction(rate) / self.request.fps)
-        return AudioFeed(self.project, self.folder, self.timeline, rate, total)
+        return AudioFeed(self.project, self.folder, self.timeline, rate, total, self.span)
 
     def encode(self, writer, source: OutputFrames, run: EncodeRun) -> None:
         writer.begin_run(run.start)

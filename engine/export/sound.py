@@ -49,15 +49,22 @@ _JOIN_CONTEXT = 3
 
 
 class AudioFeed:
-    """The timeline's mix in order, exactly `total` samples, mixed a second at a time."""
+    """The timeline's mix in order, exactly `total` samples, mixed a second at a time;
+    with `span` (start, stop), the mix of those timeline frames only (an in to out export)."""
 
     def __init__(
-        self, project, folder: str | os.PathLike[str], timeline: Timeline, rate: int, total: int
+        self,
+        project,
+        folder: str | os.PathLike[str],
+        timeline: Timeline,
+        rate: int,
+        total: int,
+        span: tuple[int, int] | None = None,
     ) -> None:
         self.project, self.folder, self.timeline, self.rate = project, folder, timeline, rate
         self.total = total
         self.done = 0
-        self._mixed = 0  # timeline frames mixed so far
+        self._mixed, self._stop = span if span is not None else (0, timeline.duration)
         self._chunk = max(1, round(timeline.fps))
         self._pending = np.zeros((0, 2), np.float32)
 
@@ -68,7 +75,7 @@ class AudioFeed:
         parts = [self._pending]
         have = len(self._pending)
         while start + have < sample:
-            remaining = self.timeline.duration - self._mixed
+            remaining = self._stop - self._mixed
             if remaining > 0:
                 frames = min(self._chunk, remaining)
                 more = mix_timeline(
