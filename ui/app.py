@@ -198,6 +198,8 @@ class StudioWindow(QMainWindow, WindowMenus):
         self.storyboard.renderRequested.connect(self.render_shots)
         self.timeline.playheadMoved.connect(self._timeline_seek)
         self.timeline.audioClipSelected.connect(self._show_sound)
+        self.timeline.shotOpened.connect(lambda _shot: self._raise_docks("storyboard", "prompt"))
+        self.timeline.takeRevealed.connect(self._reveal_take)
         self.timeline.clipSelected.connect(lambda _shot: self.sound_panel.clear())
         self.timeline.view.playheadChanged.connect(self.sound_panel.set_playhead)
         self.sound_panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -336,6 +338,16 @@ class StudioWindow(QMainWindow, WindowMenus):
         self.sound_panel.show_clip(track_id, clip_id)
         self.docks["sound"].show()
         self.docks["sound"].raise_()
+
+    def _raise_docks(self, *names: str) -> None:
+        for name in names:
+            self.docks[name].show()
+            self.docks[name].raise_()
+
+    def _reveal_take(self, _shot_id: str, take_id: str) -> None:
+        """A clip's "Reveal take": the Takes panel, showing the clip's shot, selects it."""
+        self._raise_docks("takes")
+        self.takes_panel.select_takes([take_id])
 
     def export_film(self) -> None:
         dialog = ExportDialog(self.document, self, settings=self.settings)

@@ -46,7 +46,7 @@ from studio.camera.rig import (
     with_axis,
     with_move,
 )
-from studio.commands import SetAttribute
+from studio.commands import SetAttribute, set_shot_duration
 from studio.errors import StudioError
 from ui.camera.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
@@ -428,7 +428,8 @@ class CameraPanel(QWidget):
         if self._duration_gesture is None:
             self._duration_gesture = self.next_gesture()
         key = ("field", id(shot), "duration", self._duration_gesture)
-        self.document.push(SetAttribute(shot, "duration", seconds, "Change duration", key))
+        # The shot's untrimmed clips follow its new length, in the same undo step.
+        self.document.push(set_shot_duration(self.document.project, shot, seconds, merge_key=key))
 
     def _duration_burst_ended(self) -> None:
         self._duration_gesture = None

@@ -39,6 +39,7 @@ from engine.media.sequence import MissingTakeError, clip_media
 from engine.render.reporter import eta_text
 from studio.errors import StudioError
 from studio.jobs import Cancelled, Event, ExportPreset, Failed, Finished, Progress, Started
+from ui.dialogs.export_range import RangeChoice
 from ui.document import Document
 from ui.project_life import app_settings
 from ui.widgets.theme import warning_colour
@@ -91,10 +92,12 @@ def _disk_size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def missing_takes(document: Document) -> list[str]:
-    """The names of shots whose clips on the timeline have no take (or a lost take file)."""
+def missing_takes(document: Document, span: tuple[int, int] | None = None) -> list[str]:
+    """The names of shots whose clips on the timeline (in frames `span`, when given) have
+    no take (or a lost take file)."""
+    timeline = document.project.timeline
     names: list[str] = []
-    for clip in document.project.timeline.clips():
+    for clip in timeline.clips() if span is None else timeline.clips_between(*span):
         try:
             clip_media(document.project, document.folder, clip)
         except MissingTakeError as exc:
@@ -212,6 +215,9 @@ class ExportDialog(QDialog):
             label.setBuddy(buddy)  # the mnemonic of a row that is a layout
             form.addRow(label, row)
         form.addRow("&Frame rate", self.fps)
+        self.range = RangeChoice(self.document)  # the whole edit, or in to out
+        self.range.currentIndexChanged.connect(self._check_takes)
+        form.addRow("&Range", self.range)
         form.addRow("", self.smart)
         form.addRow("Also write the &edit", self.edit_format)
 
@@ -364,7 +370,7 @@ class ExportDialog(QDialog):
     def _check_takes(self) -> list[str]:
         if self.state in (EXPORTING, CANCELLING):
             return []
-        names = missing_takes(self.document)
+        names = missing_takes(self.document, self.range.chosen_range())
         if names:
             quoted = ", ".join(f"“{n}”" for n in names)
             shots = "this shot has" if len(names) == 1 else "these shots have"
@@ -445,6 +451,7 @@ class ExportDialog(QDialog):
                 height=height,
                 fps=self.export_fps(),
                 smart_render=self.smart.isChecked(),
+                range=self.range.chosen_range(),
             )
             job = ExportJob(project, folder, request, self._sink)
         except StudioError as exc:

@@ -127,7 +127,8 @@ class PromptPanel(QWidget, ShotForm):
             if name in ("width", "height") and shot is not None:
                 self.refresh()  # show the snapped size when the typed one rounds back
             return
-        command = set_field(shot, name, value, merge=merge)
+        # With the project, a new duration carries the shot's untrimmed clips along.
+        command = set_field(shot, name, value, merge=merge, project=self.document.project)
         if merge:
             # One undo step per burst: a pause, an undo or another edit starts a new one.
             command.merge_key = (*command.merge_key, self._burst)

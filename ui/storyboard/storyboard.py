@@ -32,6 +32,7 @@ from studio.commands import add_shot, remove_shot
 from studio.ids import new_id
 from ui.bridge import EngineBridge
 from ui.document import Document
+from ui.storyboard.edit_order import EditOrderBar
 from ui.storyboard.shot_card import (
     CARD_SIZE,
     CHIP_COLOURS,
@@ -289,6 +290,9 @@ class StoryboardPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        # Says when the edit's order differs from the storyboard's, with a button to match.
+        self.edit_order = EditOrderBar(document, self)
+        layout.addWidget(self.edit_order)
         layout.addWidget(self.empty_hint)
         layout.addWidget(view, 1)
 

@@ -9,8 +9,6 @@ timeline refuses (`EditError`) changes nothing and its reason shows in the statu
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -37,6 +35,9 @@ from studio.ids import fresh_id
 from studio.timeline.timecode import nominal_rate, timecode
 from studio.timeline.timeline import Clip, Timeline, Transition, TransitionKind
 from ui.document import Document
+from ui.timeline.timeline_edits import MARK_HELP, TRANSITION_KINDS, TimelineEdits
+from ui.timeline.timeline_marks import paint_marks
+from ui.timeline.timeline_menus import TimelineMenus
 from ui.timeline.timeline_mouse import VIEW_HELP, TimelineMouse, _Drag
 from ui.timeline.timeline_paint import (
     LEFT,
@@ -52,15 +53,9 @@ from ui.widgets.thumbnails import ThumbnailCache
 MIN_PPF, MAX_PPF = 0.001, 64.0  # pixels per frame
 CLIP_FIELDS = frozenset({"title", "takes", "selected_take", "width", "height"})
 RIGHT_PAD = 120  # room past the end so the last edit can be dragged longer
-TRANSITION_KINDS = [
-    ("Cut", TransitionKind.CUT),
-    ("Crossfade", TransitionKind.CROSSFADE),
-    ("Dip to black", TransitionKind.DIP_BLACK),
-    ("Dip to white", TransitionKind.DIP_WHITE),
-]
 
 
-class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
+class TimelineView(TimelineMenus, TimelineEdits, TimelineMouse, QWidget, TimelineGeometry):
     """The painted timeline. Geometry helpers (`x_of_frame`, `clip_rect`, ...) are public
     so the panel and tests can aim at clips."""
 
@@ -70,6 +65,8 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
     selectionChanged = Signal(str)  # noqa: N815 - the selected item id, "" for none
     audioClipSelected = Signal(str, str)  # noqa: N815 - track id, audio clip id
     message = Signal(str)
+    shotOpened = Signal(str)  # noqa: N815 - "Open shot" on a clip: the shot id
+    takeRevealed = Signal(str, str)  # noqa: N815 - "Reveal take": shot id, take id
 
     def __init__(
         self,
@@ -102,7 +99,7 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
         self.scrollbar.valueChanged.connect(self._scrollbar_moved)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
-        self.setWhatsThis(VIEW_HELP)
+        self.setWhatsThis(VIEW_HELP + MARK_HELP)
         self.setMinimumHeight(self.content_height(1) + self.scrollbar.sizeHint().height())
         document.timelineChanged.connect(self._timeline_changed)
         document.shotsChanged.connect(self._shots_changed)
@@ -218,6 +215,7 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
             try:
                 painter.setFont(self.font())
                 self.last_painted_clips = paint_timeline(painter, self, self.layout_, width, height)
+                paint_marks(painter, self, self.layout_, width)
             finally:
                 painter.end()
             self._static, self._static_key = pixmap, key
@@ -360,60 +358,6 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
     def _fresh_id(self, base: str) -> str:
         return fresh_id(base, set(self.layout_.index) | self.timeline.ids(), start=2)
 
-    def split_at_playhead(self) -> bool:
-        hit = (
-            self.timeline.clip_at(self.playhead) if self.playhead < self.layout_.duration else None
-        )
-        if hit is None or not isinstance(hit[1], Clip):
-            self.message.emit("Put the playhead over a clip to split it")
-            return False
-        new_id = self._fresh_id(hit[1].id)
-        return self._apply(lambda: self.timeline.split(self.playhead, new_id), "Split clip")
-
-    def _remove(self, lift: bool) -> bool:
-        i = self.layout_.index.get(self.selected_id)
-        if i is None:
-            self.message.emit("Select a clip first")
-            return False
-        if lift:
-            ok = self._apply(lambda: self.timeline.lift(self.selected_id), "Lift clip")
-        else:
-            ok = self._apply(lambda: self.timeline.ripple_delete(self.selected_id), "Ripple delete")
-        if ok and self.layout_.items:
-            self.select(self.layout_.items[min(i, len(self.layout_.items) - 1)].id)
-        return ok
-
-    def ripple_delete(self) -> bool:
-        return self._remove(lift=False)
-
-    def lift(self) -> bool:
-        return self._remove(lift=True)
-
-    def set_transition(self, kind: TransitionKind, frames: int) -> bool:
-        """Set the transition into the selected clip (a cut ignores `frames`)."""
-        clip = self.selected_clip()
-        if clip is None:
-            self.message.emit("Select a clip to set the transition into it")
-            return False
-        transition = Transition() if kind is TransitionKind.CUT else Transition(kind, frames)
-        return self._apply(
-            lambda: self.timeline.set_transition(clip.id, transition),
-            f"Set {transition.label}",
-        )
-
-    def set_match_colour(self, on: bool) -> bool:
-        """Match the selected clip's colour to the clip before it at their join."""
-        clip = self.selected_clip()
-        if clip is None:
-            self.message.emit("Select a clip to match its colour to the clip before it")
-            return False
-        if clip.match_colour == on:
-            return True
-        return self._apply(
-            lambda: self.timeline.replace_clip(replace(clip, match_colour=on)),
-            "Match colour at the join" if on else "Unmatch colour at the join",
-        )
-
     # -- keys ----------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         key, mods = event.key(), event.modifiers()
@@ -443,6 +387,16 @@ class TimelineView(TimelineMouse, QWidget, TimelineGeometry):
                 self._user_playhead(int(edits[j]))
         elif key == Qt.Key_S and not mods & Qt.ControlModifier:
             self.split_at_playhead()
+        elif key == Qt.Key_M and not mods & (Qt.ShiftModifier | Qt.ControlModifier):
+            self.add_marker()
+        elif key == Qt.Key_M and mods & Qt.ShiftModifier:
+            self.jump_to_marker(forward=not mods & Qt.ControlModifier)
+        elif key == Qt.Key_I and not mods & (Qt.ControlModifier | Qt.AltModifier):
+            self.set_mark_in()
+        elif key == Qt.Key_O and not mods & (Qt.ControlModifier | Qt.AltModifier):
+            self.set_mark_out()
+        elif key == Qt.Key_X and mods & Qt.AltModifier:
+            self.clear_marks()
         elif key in (Qt.Key_Delete, Qt.Key_Backspace):
             self._remove(lift=bool(mods & Qt.ShiftModifier))
         elif key in (Qt.Key_Plus, Qt.Key_Equal):
@@ -463,6 +417,8 @@ class TimelinePanel(QWidget):
     clipSelected = Signal(str)  # noqa: N815
     playheadMoved = Signal(int)  # noqa: N815
     audioClipSelected = Signal(str, str)  # noqa: N815
+    shotOpened = Signal(str)  # noqa: N815 - a clip's "Open shot"
+    takeRevealed = Signal(str, str)  # noqa: N815 - a clip's "Reveal take": shot, take
 
     def __init__(
         self,
@@ -478,6 +434,8 @@ class TimelinePanel(QWidget):
         self.view.clipSelected.connect(self.clipSelected)
         self.view.playheadMoved.connect(self.playheadMoved)
         self.view.audioClipSelected.connect(self.audioClipSelected)
+        self.view.shotOpened.connect(self.shotOpened)
+        self.view.takeRevealed.connect(self.takeRevealed)
 
         bar = QToolBar("Timeline", self)
         self.zoom_in_action = bar.addAction("Zoom in", self.view.zoom_in)
