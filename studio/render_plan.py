@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
+from studio.camera.rig import with_camera_words
 from studio.errors import StudioError
 from studio.jobs import CameraMode, GenerationRequest, LoraWeight, Profile
 from studio.project.loras import Lora, combine, effective_loras
@@ -46,6 +47,8 @@ class ModelRules:
     guidance: float | None = None
     # The camera modes in which the model can continue a clip, so a long shot extends.
     extends: frozenset[CameraMode] = frozenset()
+    # Whose prompt guide's camera words the prompt ends with (`studio.camera.words`).
+    family: str = ""
 
     @property
     def frame_rule(self) -> str:
@@ -151,20 +154,9 @@ def upstream_take(project: Project, shot: Shot) -> Take | None:
     return take
 
 
-def plan_shot(
-    project: Project,
-    shot: Shot,
-    rules: ModelRules,
-    files: InputResolver,
-    profile: Profile | None = None,
-    extra_loras: Sequence[Lora] = (),
-) -> RenderPlan:
-    """The request that rendering `shot` with the model of `rules` makes now;
-    `extra_loras` join the shot's own (a render's command line adds them to every shot)."""
-    notes: list[str] = []
-    width, height = rules.snap_size(shot.width, shot.height)
-    if (width, height) != (shot.width, shot.height):
-        notes.append(f"size {shot.width}x{shot.height} -> {width}x{height} for {rules.name}")
+def _length(shot: Shot, rules: ModelRules, notes: list[str]) -> tuple[int, Fraction]:
+    """The frame count and rate the model of `rules` renders `shot` at; what the user
+    should know about them goes to `notes`."""
     # Diffusion models render at their native rate; the timeline conforms it later.
     fps = shot.fps if rules.backend == "previz" else rules.fps
     wanted = max(1, round(shot.duration * fps))
@@ -183,6 +175,39 @@ def plan_shot(
             notes.append(f"{wanted} frames -> {frames} ({rules.frame_rule} rule of {rules.name})")
         if limit is not None and wanted > limit:
             notes.append(f"{rules.name} cannot continue a clip, so the shot stops at {frames}")
+    return frames, fps
+
+
+def _with_camera(prompt: str, shot: Shot, rules: ModelRules, frames: int, fps: Fraction) -> str:
+    if rules.backend == "previz":
+        return prompt
+    seconds = float(Fraction(frames) / fps)
+    return with_camera_words(prompt, shot.camera, seconds, rules.family or None)
+
+
+def model_prompt(project: Project, shot: Shot, rules: ModelRules) -> str:
+    """What the model of `rules` reads for `shot`, the prompt of its request: the bible
+    prompt and, for a diffusion model, the camera move in the words of its family's prompt
+    guide (`studio.camera.words`). The previz draws the rig and reads no camera words."""
+    frames, fps = _length(shot, rules, [])
+    return _with_camera(bible_prompt(project, shot), shot, rules, frames, fps)
+
+
+def plan_shot(
+    project: Project,
+    shot: Shot,
+    rules: ModelRules,
+    files: InputResolver,
+    profile: Profile | None = None,
+    extra_loras: Sequence[Lora] = (),
+) -> RenderPlan:
+    """The request that rendering `shot` with the model of `rules` makes now;
+    `extra_loras` join the shot's own (a render's command line adds them to every shot)."""
+    notes: list[str] = []
+    width, height = rules.snap_size(shot.width, shot.height)
+    if (width, height) != (shot.width, shot.height):
+        notes.append(f"size {shot.width}x{shot.height} -> {width}x{height} for {rules.name}")
+    frames, fps = _length(shot, rules, notes)
 
     keyframe = shot.keyframe or character_keyframe(project, shot)
     keyframe_hash = files.file_hash(keyframe) if keyframe else None
@@ -200,7 +225,7 @@ def plan_shot(
     lora_weights = tuple(LoraWeight(files.lora_hash(lora.file), lora.scale) for lora in loras)
 
     request = GenerationRequest(
-        prompt=bible_prompt(project, shot),
+        prompt=_with_camera(bible_prompt(project, shot), shot, rules, frames, fps),
         negative_prompt=shot.negative_prompt,
         model_id=rules.id,
         backend=rules.backend,

@@ -48,7 +48,6 @@ from engine.backends.pipeline_calls import (
 )
 from engine.models.catalog import Catalog, ModelEntry, resolve, resolve_upsampler
 from engine.render.preload import quiet_collector
-from studio.camera.rig import describe, is_static
 from studio.jobs import CameraMode, GenerationRequest, Profile, Stage
 
 DEFAULT_GUIDE_STRENGTH = 0.7
@@ -63,14 +62,6 @@ class _Loaded:
     pipes: dict[str, Any]
     device: str
     dtype: Any
-
-
-def camera_prompt(request: GenerationRequest) -> str:
-    """The prompt with camera language appended (nothing added for a static camera)."""
-    if is_static(request.camera):
-        return request.prompt
-    move = describe(request.camera, float(request.duration_seconds))
-    return f"{request.prompt.rstrip().rstrip('.,')}, {move}" if request.prompt.strip() else move
 
 
 def conditions_on_frames(entry: ModelEntry) -> bool:
@@ -348,7 +339,9 @@ class DiffusersBackend:
         import torch
 
         kwargs: dict[str, Any] = {
-            "prompt": camera_prompt(request),
+            # As planned: it ends with the camera move in the words of the model's family
+            # (`studio.render_plan.model_prompt`), so a take's manifest holds what it read.
+            "prompt": request.prompt,
             "height": request.height,
             "width": request.width,
             "num_inference_steps": request.steps or entry.steps,

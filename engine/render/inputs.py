@@ -130,4 +130,5 @@ def model_rules(entry: ModelEntry) -> ModelRules:
         steps=entry.steps,
         guidance=entry.guidance,
         extends=frozenset(mode for mode in CameraMode if can_extend(entry, mode)),
+        family=entry.family,
     )

@@ -49,6 +49,7 @@ from studio.camera.easing import (
     smooth_noise,
 )
 from studio.camera.easing import axis_value as axis_value  # part of this module's API
+from studio.camera.words import Move, join_prompt, phrase
 from studio.errors import EditError, ProjectError
 from studio.project import validate as jv
 
@@ -437,17 +438,6 @@ def preset(name: str, amount: float = 1.0) -> CameraRig:
 # axes in different units can be compared and ranked.
 _REFERENCE = {"pan": 30.0, "tilt": 20.0, "roll": 15.0, "orbit": 30.0, "zoom": math.log(1.6)}
 _REFERENCE_OF_DISTANCE = {"truck": 0.25, "pedestal": 0.25, "dolly": 0.375}
-# (verb, gerund, positive direction, negative direction, suffix)
-_WORDS = {
-    "pan": ("pan", "panning", "right", "left", ""),
-    "tilt": ("tilt", "tilting", "up", "down", ""),
-    "roll": ("roll", "rolling", "clockwise", "counterclockwise", ""),
-    "truck": ("truck", "trucking", "right", "left", ""),
-    "pedestal": ("crane", "craning", "up", "down", ""),
-    "dolly": ("dolly", "dollying", "in", "out", ""),
-    "zoom": ("zoom", "zooming", "in", "out", ""),
-    "orbit": ("orbit", "orbiting", "right", "left", " around the subject"),
-}
 _MIN_STRENGTH = 0.02
 _WHIP_DEGREES = 60.0
 
@@ -473,19 +463,20 @@ def _speed(motion: _Motion, duration: float | None) -> str:
     return "slow" if per_second < 0.1 else "fast" if per_second > 0.5 else ""
 
 
-def _phrases(axis: str, motion: _Motion, speed: str) -> tuple[str, str]:
-    verb, gerund, positive, negative, suffix = _WORDS[axis]
-    if abs(motion.net) < 0.1 * motion.travel:
-        direction = "back and forth"
-    else:
-        direction = positive if motion.net > 0 else negative
-    if axis == "pan" and speed == "fast" and motion.travel >= _WHIP_DEGREES:
-        verb, gerund = "whip pan", "whip panning"
-    return f"{verb} {direction}{suffix}", f"{gerund} {direction}{suffix}"
+def _as_move(kind: str, motion: _Motion, duration: float | None) -> Move:
+    sign = 0 if abs(motion.net) < 0.1 * motion.travel else 1 if motion.net > 0 else -1
+    speed = _speed(motion, duration)
+    if kind == "pan" and speed == "fast" and motion.travel >= _WHIP_DEGREES:
+        kind = "whip_pan"
+    return Move(kind, sign, speed)
 
 
-def describe(rig: CameraRig, duration_seconds: float | None = None) -> str:
-    """Camera language for prompts, dominant move first: "slow dolly in while panning left".
+def describe(
+    rig: CameraRig, duration_seconds: float | None = None, family: str | None = None
+) -> str:
+    """Camera language for prompts, dominant move first: "slow dolly in while panning left",
+    or in the words of a model family's prompt guide ("camera slowly pushes in, camera pans
+    left" for "wan"; see `studio.camera.words`).
 
     Speed words come from the fastest segment's rate per second when the shot's duration
     is known, else from the total amount of the move.
@@ -495,7 +486,7 @@ def describe(rig: CameraRig, duration_seconds: float | None = None) -> str:
     ):
         raise ValueError(f"duration must be a positive number, found {duration_seconds!r}")
     motions = {axis: _motion(rig, axis) for axis in AXES}
-    moves: list[tuple[float, int, _Motion, str, str]] = []
+    moves: list[tuple[float, int, Move]] = []
     merged: set[str] = set()
     dolly, zoom = motions["dolly"], motions["zoom"]
     d = rig.subject_distance
@@ -507,31 +498,31 @@ def describe(rig: CameraRig, duration_seconds: float | None = None) -> str:
         ):
             strength, rate = max(dolly.strength, zoom.strength), max(dolly.rate, zoom.rate)
             both = replace(dolly, strength=strength, rate=rate)
-            moves.append((both.strength, AXES.index("dolly"), both, "dolly zoom", "dolly zooming"))
+            moves.append(
+                (strength, AXES.index("dolly"), _as_move("dolly_zoom", both, duration_seconds))
+            )
             merged = {"dolly", "zoom"}
     for order, axis in enumerate(AXES):
         motion = motions[axis]
-        if axis in merged or motion.strength < _MIN_STRENGTH:
-            continue
-        main, gerund = _phrases(axis, motion, _speed(motion, duration_seconds))
-        moves.append((motion.strength, order, motion, main, gerund))
+        if axis not in merged and motion.strength >= _MIN_STRENGTH:
+            moves.append((motion.strength, order, _as_move(axis, motion, duration_seconds)))
     moves = [m for m in moves if m[0] >= _MIN_STRENGTH]
     moves.sort(key=lambda m: (-m[0], m[1]))
-    shake = ""
+    shake = None
     if _shake_active(rig.shake):
         amplitude = abs(rig.shake.amplitude)
-        level = "subtle " if amplitude < 0.4 else "strong " if amplitude > 3.0 else ""
-        shake = f"{level}handheld camera shake"
-    if not moves:
-        return shake or "static camera"
-    _, _, first, main, _ = moves[0]
-    speed = _speed(first, duration_seconds)
-    text = f"{speed} {main}".strip()
-    if len(moves) > 1:
-        text += " while " + " and ".join(m[4] for m in moves[1:])
-    if shake:
-        text += f" with {shake}"
-    return text
+        shake = "subtle" if amplitude < 0.4 else "strong" if amplitude > 3.0 else ""
+    return phrase([m[2] for m in moves], shake, family)
+
+
+def with_camera_words(
+    prompt: str, rig: CameraRig, duration_seconds: float | None, family: str | None = None
+) -> str:
+    """`prompt` with the rig's move said in `family`'s words (`describe`) after it, the way
+    that family reads them; a static camera adds nothing (the prompt may say the camera)."""
+    if is_static(rig):
+        return prompt
+    return join_prompt(prompt, describe(rig, duration_seconds, family), family)
 
 
 # --- persistence ------------------------------------------------------------------------

@@ -3,18 +3,21 @@ files it names seen only through the resolver."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from studio.camera.rig import describe, preset
 from studio.jobs import CameraMode, Profile
 from studio.project.model import Character, Project, Take
 from studio.render_plan import (
     ModelRules,
     PlanError,
     bible_prompt,
+    model_prompt,
     plan_shot,
     request_changes,
 )
@@ -103,6 +106,38 @@ def test_a_character_picture_starts_an_unchained_shot_and_the_bible_joins_the_pr
     plan = plan_shot(p, p.shots[1], WAN, Files(**{"c.png": "c"}))
     assert plan.keyframe == "c.png" and plan.request.keyframe_hash == "c"
     assert plan.request.prompt == bible_prompt(p, p.shots[1]) == "second. Ana: a keeper"
+
+
+@pytest.mark.parametrize(
+    ("family", "said"),
+    [
+        ("wan", "second, camera pans left"),
+        ("ltx", "second. The camera pans to the left."),
+        ("hunyuan", "second. The camera pans to the left."),
+        ("cogvideox", "second. The camera pans to the left."),
+        ("", "second, pan left"),  # a family with no vocabulary: the studio's own words
+    ],
+)
+def test_a_diffusion_prompt_ends_with_the_camera_in_its_family_words(family, said):
+    p = project(camera=preset("pan_left"), duration=5.0)
+    shot = p.shots[1]
+    rules = replace(WAN, family=family)
+    request = plan_shot(p, shot, rules, Files()).request
+    assert request.prompt == said == model_prompt(p, shot, rules)
+    assert describe(shot.camera, float(request.duration_seconds), family) in request.prompt
+    # The words are part of what the take is: another family is another request.
+    other = replace(WAN, family="ltx" if family == "wan" else "wan")
+    assert plan_shot(p, shot, other, Files()).request.hash != request.hash
+
+
+def test_the_previz_and_a_static_camera_read_no_camera_words():
+    p = project(camera=preset("dolly_in"))
+    shot = p.shots[1]
+    assert plan_shot(p, shot, PREVIZ, Files()).request.prompt == "second"
+    assert model_prompt(p, shot, replace(PREVIZ, family="previz")) == bible_prompt(p, shot)
+    still = project()
+    static = plan_shot(still, still.shots[1], replace(WAN, family="wan"), Files())
+    assert static.request.prompt == "second"
 
 
 def test_a_chained_shot_needs_its_upstream_take_and_carries_its_id():

@@ -2,7 +2,11 @@
 example project's shots stay rendered after the planner moved into studio.render_plan.
 
 The expected values were recorded with the planner of engine/render/planning.py as it was
-before that move (and checked against it while both existed)."""
+before that move (and checked against it while both existed), with the models of the
+catalog then. Since then the prompt of a diffusion model ends with the camera move in the
+words of its family's prompt guide (studio.camera.words): the digest compares those
+requests with the prompt they had before, and `test_diffusion_prompts_end_with_camera_words`
+checks the words themselves. Previz requests, and so the takes, are as they were."""
 
 from __future__ import annotations
 
@@ -16,11 +20,14 @@ import pytest
 
 from engine.media.video import write_video
 from engine.models.catalog import Catalog
+from engine.render.inputs import model_rules
 from engine.render.planning import plan_render, shot_status
+from studio.camera.rig import describe, is_static
 from studio.errors import StudioError
 from studio.jobs import CameraMode
 from studio.project.io import load_project
 from studio.project.model import Take
+from studio.render_plan import bible_prompt, model_prompt
 from tests.projects import EXAMPLE
 
 
@@ -56,7 +63,35 @@ def outcome(plan, project, folder, shot, **options):
         planned = plan(project, folder, shot, **options)
     except StudioError as exc:
         return ("error", type(exc).__name__, str(exc))
-    return (planned.request.hash, planned.notes)
+    request = planned.request
+    if request.backend != "previz":  # the prompt as it was before the camera words
+        request = replace(request, prompt=bible_prompt(project, shot))
+    return (request.hash, planned.notes)
+
+
+# The catalog when the values below were recorded: a model added since has no takes from
+# before to keep.
+RECORDED_MODELS = (
+    "previz",
+    "wan2.1-t2v-1.3b",
+    "wan2.1-t2v-14b",
+    "wan2.1-i2v-14b-480p",
+    "wan2.2-ti2v-5b",
+    "wan2.2-t2v-a14b",
+    "ltx-video",
+    "cogvideox-2b",
+    "cogvideox-5b",
+    "cogvideox-5b-i2v",
+    "hunyuanvideo",
+    "hunyuanvideo-i2v",
+    "tiny-wan",
+    "tiny-wan-i2v",
+    "tiny-ltx",
+    "tiny-cogvideox",
+    "tiny-cogvideox-i2v",
+    "tiny-hunyuan",
+    "tiny-hunyuan-i2v",
+)
 
 
 # Per camera mode: the digest of every shot's request hash and notes (or error) with every
@@ -104,13 +139,34 @@ def test_every_shot_plans_as_before_with_every_model(tmp_path, mode):
     if mode is not None:
         project.shots = [replace(shot, camera_mode=mode) for shot in project.shots]
     with_takes(project, folder, plan_render)
-    choices = [{}, {"backend": "previz"}] + [{"model_id": e.id} for e in Catalog()]
+    choices = [{}, {"backend": "previz"}] + [{"model_id": m} for m in RECORDED_MODELS]
     digest = hashlib.sha256()
     for shot in project.shots:
         for options in choices:
             digest.update(repr(outcome(plan_render, project, folder, shot, **options)).encode())
     takes = [shot.selected_take[:12] for shot in project.shots]
     assert (digest.hexdigest(), takes) == RECORDED[mode]
+
+
+def test_diffusion_prompts_end_with_camera_words(tmp_path):
+    project, folder = example(tmp_path)
+    with_takes(project, folder, plan_render)
+    catalog = Catalog()
+    moving = [shot for shot in project.shots if not is_static(shot.camera)]
+    assert moving  # the example's shots move their cameras
+    for shot in project.shots:
+        bible = bible_prompt(project, shot)
+        assert plan_render(project, folder, shot, backend="previz").request.prompt == bible
+        for model_id in RECORDED_MODELS[1:]:
+            entry = catalog.get(model_id)
+            request = plan_render(project, folder, shot, model_id=model_id).request
+            assert request.prompt == model_prompt(project, shot, model_rules(entry))
+            if shot in moving:
+                words = describe(shot.camera, float(request.duration_seconds), entry.family)
+                sep = ", " if entry.family == "wan" else ". "
+                assert request.prompt == bible.rstrip(".,") + sep + words
+            else:
+                assert request.prompt == bible
 
 
 def test_statuses_are_as_before(tmp_path):
