@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle, QUndoView
 
+from ui.dialogs.preferences import show_test_models
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.identity import open_log_folder
 from ui.widgets.shortcuts import Section, shortcut_keys, shortcut_sections
@@ -86,6 +87,13 @@ class WindowMenus:
         self.act_render_all = a("Render &all shots", self.render_all, "Ctrl+Shift+Return")
         self.act_variations = a("Render &variations…", self.render_variations)
         self.act_cancel_all = a("&Cancel all renders", self.bridge.cancel_all)
+        self.act_models = a(
+            "&Models…", self.show_model_manager, tip="Download, check and delete models"
+        )
+        self.prompt_panel.models_button.clicked.connect(lambda *_: self.show_model_manager())
+        # After Preferences (which may move the models folder): look for the models again.
+        self.act_prefs.triggered.connect(lambda *_: self._models_folder_may_have_moved())
+        self.model_manager = None  # made the first time it is asked for
 
         self.act_play = a("&Play / pause", self.player.toggle_play, Qt.Key_Space)
         self.act_j = a("Shuttle &back", lambda: self.player.shuttle(-1), Qt.Key_J)
@@ -122,6 +130,8 @@ class WindowMenus:
         render_menu.addActions(
             [self.act_render, self.act_render_all, self.act_variations, self.act_cancel_all]
         )
+        render_menu.addSeparator()
+        render_menu.addAction(self.act_models)
 
         play_menu = bar.addMenu("&Playback")
         play_menu.addActions([self.act_play, self.act_j, self.act_k, self.act_l])
@@ -148,6 +158,32 @@ class WindowMenus:
         panels = {dock.windowTitle(): dock.widget() for dock in self.docks.values()}
         panels["Player"] = self.player
         return shortcut_sections(menus, panels)
+
+    def show_model_manager(self) -> None:
+        """The Models window, showing the current shot's model. Its downloads belong to
+        the window (`model_tasks`): they go on while it is closed, and each one that
+        ends makes the shot panel look for the models again."""
+        if self.model_manager is None:
+            from ui.dialogs.model_manager import ModelManager
+            from ui.dialogs.model_tasks import ModelTasks
+
+            self.model_tasks = ModelTasks(self)
+            self.model_tasks.modelsChanged.connect(self.prompt_panel.refresh_availability)
+            self.model_manager = ModelManager(
+                self.model_tasks, test_models=show_test_models(self.settings), parent=self
+            )
+        self.model_manager.set_test_models(show_test_models(self.settings))
+        shot = self.document.current_shot
+        if shot is not None:
+            self.model_manager.select(shot.model_id)
+        self.model_manager.show()
+        self.model_manager.raise_()
+        self.model_manager.activateWindow()
+
+    def _models_folder_may_have_moved(self) -> None:
+        self.prompt_panel.refresh_availability()
+        if self.model_manager is not None:
+            self.model_manager.refresh()
 
     def _show_shortcuts(self) -> None:
         self.shortcuts_dialog = ShortcutsDialog(self.shortcut_sections(), self)

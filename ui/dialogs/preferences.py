@@ -1,5 +1,7 @@
 """Preferences, kept in QSettings: where renders run (this machine or a Ray farm) and
-whether the model lists offer the tiny test models."""
+whether the model lists offer the tiny test models; and the folder models download into,
+kept with the engine's model settings (`engine.models.settings`) so that the engine and
+`gallop models` find the models there too."""
 
 from __future__ import annotations
 
@@ -8,15 +10,26 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.models.catalog import SHOW_TEST_MODELS, forced_test_models
+from engine.models.settings import (
+    MODELS_ENV,
+    chosen_models_folder,
+    default_models_folder,
+    forced_models_folder,
+    set_models_folder,
+)
 from engine.render.process import process_engine_factory
 
 SHOW_TEST_MODELS_KEY = "models/show_test"
@@ -83,6 +96,26 @@ class PreferencesDialog(QDialog):
             self.test_models.setEnabled(False)
             tip += f"\nSet by the environment variable {SHOW_TEST_MODELS}"
         self.test_models.setToolTip(tip)
+        self.models_folder = QLineEdit(str(chosen_models_folder() or ""))
+        self.models_folder.setPlaceholderText(str(default_models_folder()))
+        self.browse_button = QPushButton("&Browse…")
+        self.browse_button.setAutoDefault(False)
+        self.browse_button.clicked.connect(self._browse)
+        folder_tip = (
+            "Where Models… downloads models (empty: the default). Models already downloaded "
+            "stay where they are."
+        )
+        if forced_models_folder() is not None:
+            self.models_folder.setText(str(forced_models_folder()))
+            self.models_folder.setEnabled(False)
+            self.browse_button.setEnabled(False)
+            folder_tip += f"\nSet by the environment variable {MODELS_ENV}"
+        self.models_folder.setToolTip(folder_tip)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.models_folder, 1)
+        folder_row.addWidget(self.browse_button)
+        models_form = QFormLayout()
+        models_form.addRow("&Models folder", folder_row)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -90,9 +123,16 @@ class PreferencesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(self.test_models)
+        layout.addLayout(models_form)
         layout.addWidget(buttons)
         self.farm.toggled.connect(self._enable)
         self._enable(enabled)
+
+    def _browse(self) -> None:
+        start = self.models_folder.text().strip() or str(default_models_folder())
+        folder = QFileDialog.getExistingDirectory(self, "Models folder", start)
+        if folder:
+            self.models_folder.setText(folder)
 
     def _enable(self, on: bool) -> None:
         self.address.setEnabled(on)
@@ -106,4 +146,10 @@ class PreferencesDialog(QDialog):
             on = self.test_models.isChecked()
             self.settings.setValue(SHOW_TEST_MODELS_KEY, "true" if on else "false")
         self.settings.sync()
+        if self.models_folder.isEnabled():  # not what the environment forced
+            try:
+                set_models_folder(self.models_folder.text().strip() or None)
+            except OSError as exc:
+                QMessageBox.warning(self, "Preferences", f"Cannot keep the models folder: {exc}")
+                return
         super().accept()

@@ -120,6 +120,9 @@ class ShotForm:
             lambda: self._set("model_id", self.model_combo.currentData())
         )
         self.model_warning = self._warning_label()
+        # The window connects it to the Models window (download, verify, delete models).
+        self.models_button = QToolButton(text="Models…")
+        self.models_button.setToolTip("Download, check and delete models")
         self.profile_combo = self._enum_combo(PROFILE_LABELS, "profile")
         self.camera_combo = self._enum_combo(CAMERA_LABELS, "camera_mode")
         self.seed_spin = QSpinBox(minimum=0, maximum=SEED_MAX, keyboardTracking=False)
@@ -151,7 +154,7 @@ class ShotForm:
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
         self.estimate_label = QLabel(wordWrap=True)
         self.estimate_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        gen.addRow("&Model", self.model_combo)
+        gen.addRow("&Model", self._row(self.model_combo, self.models_button))
         gen.addRow("", self.model_warning)
         gen.addRow("Pro&file", self.profile_combo)
         gen.addRow("&Camera", self.camera_combo)

@@ -9,6 +9,9 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 
 from engine.models.catalog import Availability, ModelEntry, locate
 
+# In the window, a model that is not here is one click away (the Models… button).
+NOT_DOWNLOADED = "not downloaded: get it from Models…"
+
 
 class _AvailabilitySignals(QObject):
     done = Signal(object)  # {model id: Availability}
@@ -28,7 +31,9 @@ class AvailabilityCheck(QRunnable):
         found: dict[str, Availability] = {}
         for entry in self.entries:
             try:
-                found[entry.id] = locate(entry)
+                found[entry.id] = where = locate(entry)
+                if not where.available and where.reason.startswith("not downloaded"):
+                    found[entry.id] = Availability(False, NOT_DOWNLOADED)
             except Exception as error:  # a damaged cache must not hide the other models
                 found[entry.id] = Availability(False, f"cannot check: {error}")
         # RuntimeError: the panel closed while the check ran, so nobody is listening.
