@@ -89,6 +89,8 @@ class RenderInputs:
 
     keyframe: Path | None = None
     references: tuple[Path, ...] = ()
+    # The LoRA files of the request's `loras`, in the same order.
+    loras: tuple[Path, ...] = ()
     # RGB uint8 (h, w, 3) frames to continue from (the previous shot's or segment's last).
     continuity: np.ndarray | None = None
     # RGB uint8 (k, h, w, 3): the frames this clip must begin with (an extension segment's

@@ -19,7 +19,7 @@ import importlib
 import json
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from engine.backends.base import (
     RenderError,
     RenderInputs,
 )
+from engine.backends.lora_adapters import LoraState, apply_loras
 from engine.backends.pipeline_calls import (
     FRAME_CONDITIONED,
     accepted,
@@ -62,6 +63,7 @@ class _Loaded:
     pipes: dict[str, Any]
     device: str
     dtype: Any
+    loras: LoraState = field(default_factory=LoraState)  # what the pipelines hold
 
 
 def conditions_on_frames(entry: ModelEntry) -> bool:
@@ -257,6 +259,7 @@ class DiffusersBackend:
     ) -> np.ndarray:
         entry, mode = self._plan(request, inputs)
         pipe = self._ensure(entry, mode, request.profile, ctx)
+        apply_loras(pipe, entry, request, inputs, self._loaded.loras, ctx)
         kwargs = self._call_kwargs(entry, mode, request, inputs, ctx, pipe)
         frames = request.frames
         ladder = list(OOM_LADDER) if self._loaded and self._loaded.device == "cuda" else []

@@ -13,6 +13,7 @@ from typing import Any
 from engine.cli.parser import Exit
 from studio.camera.rig import describe
 from studio.project.io import load_project
+from studio.project.loras import effective_loras
 
 INFO_JSON_VERSION = 1
 
@@ -42,6 +43,7 @@ def _request_summary(request) -> dict[str, Any]:
         "keyframe": request.keyframe_hash,
         "continues_from_take": request.continuity_source,
         "colour_match": request.colour_match,
+        "loras": [lora.to_dict() for lora in request.loras],
     }
 
 
@@ -82,6 +84,8 @@ def info_document(project, folder: Path) -> dict[str, Any]:
                 "camera": describe(shot.camera, shot.duration),
                 "camera_mode": shot.camera_mode.value,
                 "continue_from_previous": shot.continue_from_previous,
+                # Its style's, its characters' and its own, as the shot renders with them.
+                "loras": [lora.to_dict() for lora in effective_loras(project, shot)],
                 "status": statuses.status(project, folder, shot),
                 "selected_take": shot.selected_take,
                 "takes": takes,

@@ -21,7 +21,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from studio.errors import StudioError
 from studio.jobs import ExportPreset, Profile
+from studio.project.loras import MAX_SCALE, MIN_SCALE, Lora, check_lora_file
 
 
 class Exit(IntEnum):
@@ -118,6 +120,27 @@ def _verbosity_options(parser: argparse.ArgumentParser, prefix: str = "") -> Non
         dest=f"{prefix}quiet",
         help="errors only: no progress and no warnings",
     )
+
+
+def lora_argument(text: str) -> Lora:
+    """`--lora FILE[:SCALE]`: a safetensors file anywhere on disk, at SCALE (default 1)."""
+    file, scale = text, 1.0
+    head, colon, tail = text.rpartition(":")
+    if colon and head:
+        try:
+            file, scale = head, float(tail)
+        except ValueError:
+            file, scale = text, 1.0  # a colon of the name itself
+    if not MIN_SCALE <= scale <= MAX_SCALE:  # NaN too
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}"
+        )
+    path = Path(file).expanduser()
+    try:
+        check_lora_file(path)
+    except StudioError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Lora(str(path.resolve()), scale)
 
 
 def _project_argument(parser: argparse.ArgumentParser) -> None:
@@ -217,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--shared-takes",
         action="store_true",
         help="with --ray: the nodes write takes straight into the project (a shared folder)",
+    )
+    render.add_argument(
+        "--lora",
+        action="append",
+        type=lora_argument,
+        default=[],
+        metavar="FILE[:SCALE]",
+        help="render every shot with this LoRA (a .safetensors file) as well, at SCALE "
+        "(default 1); repeat for several",
     )
     plan = command("plan", "turn a Fountain screenplay or prose into a storyboard")
     plan.add_argument("script", type=Path, help="a .fountain screenplay or a plain text file")

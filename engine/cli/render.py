@@ -38,6 +38,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         model_id=args.model,
         profile=Profile(args.profile) if args.profile else None,
         variations=args.variations,
+        loras=tuple(args.lora),
         engine_factory=engine_factory,
         on_event=on_event,
         on_plan=on_plan,
@@ -45,6 +46,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     log.info(
         "rendering %s on %s", args.project, f"Ray ({args.ray})" if args.ray else "this machine"
     )
+    for lora in args.lora:
+        log.info("every shot with the LoRA %s at %g", lora.file, lora.scale)
     shots = [s.strip() for s in args.shots.split(",") if s.strip()] if args.shots else None
     try:
         result = renderer.run(shots)

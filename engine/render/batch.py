@@ -10,7 +10,8 @@ take. A project open in the window is not rendered here (the window has it to it
 from there). A take that cannot be recorded (a full disk, its shot deleted meanwhile) is
 removed again unless another shot names it, so the project never names a take it lacks. A
 take whose file no longer matches its recorded hash counts as missing and renders again.
-With `variations`, each shot renders that many takes with consecutive seeds.
+With `variations`, each shot renders that many takes with consecutive seeds; `loras` join
+every shot's own LoRAs.
 
 Ctrl+C (SIGINT), wherever it lands, is taken up between two events: the waiting shots are
 dropped, the running one is cancelled at its next step and every take that finished is
@@ -46,6 +47,7 @@ from studio.errors import StudioError
 from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile
 from studio.project.files import DiskFullError
 from studio.project.io import ProjectSession, load_project, project_lock, update_project
+from studio.project.loras import Lora
 from studio.project.model import Project, Shot, Take
 from studio.project.takes import TakeStore
 
@@ -136,6 +138,7 @@ class BatchRenderer:
         model_id: str | None = None,
         profile: Profile | None = None,
         variations: int = 1,
+        loras: tuple[Lora, ...] = (),
         engine_factory: EngineFactory | None = None,
         on_event: Callable[[PlannedRender, Event], None] | None = None,
         on_plan: Callable[[int, int, PlannedRender], None] | None = None,
@@ -147,6 +150,7 @@ class BatchRenderer:
         self.model_id = model_id
         self.profile = profile
         self.variations = variations
+        self.loras = tuple(loras)  # added to every shot's own
         self.on_event = on_event or (lambda plan, event: None)
         self.on_plan = on_plan or (lambda i, n, plan: None)
         self._events: queue.Queue[Event] = queue.Queue()
@@ -238,6 +242,7 @@ class BatchRenderer:
                 model_id=self.model_id,
                 profile=self.profile,
                 files=self._files,
+                loras=self.loras,
             )
         except (RenderError, StudioError) as exc:
             result.failed[shot.id] = str(exc)

@@ -201,7 +201,9 @@ def render_extended(
             part_inputs = inputs
         else:
             lead = out[segment.start : plan[index - 1].end].copy()
-            part_inputs = RenderInputs(references=inputs.references, lead_in=lead)
+            part_inputs = RenderInputs(
+                references=inputs.references, loras=inputs.loras, lead_in=lead
+            )
         sub = SegmentContext(ctx, index, len(plan))
         frames = np.asarray(backend.generate(segment_request(request, segment), part_inputs, sub))
         ctx.check_cancelled()

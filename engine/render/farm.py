@@ -82,6 +82,7 @@ def pack_inputs(inputs: RenderInputs) -> dict[str, Any]:
         if inputs.keyframe is None
         else (inputs.keyframe.name, inputs.keyframe.read_bytes()),
         "references": [(p.name, p.read_bytes()) for p in inputs.references],
+        "loras": [(p.name, p.read_bytes()) for p in inputs.loras],
         "continuity": inputs.continuity,
         "guide": inputs.guide,
     }
@@ -99,6 +100,10 @@ def unpack_inputs(payload: dict[str, Any], folder: Path) -> RenderInputs:
     return RenderInputs(
         keyframe=None if keyframe is None else write(0, keyframe),
         references=tuple(write(i + 1, r) for i, r in enumerate(payload["references"])),
+        loras=tuple(
+            write(len(payload["references"]) + i + 1, lora)
+            for i, lora in enumerate(payload.get("loras", ()))
+        ),
         continuity=payload["continuity"],
         guide=payload["guide"],
     )

@@ -1,10 +1,11 @@
 """The files a render plan refers to: read only if they are regular files, hashed once.
 
 `ProjectFiles` is the engine's `studio.render_plan.InputResolver` over a project folder:
-it hashes keyframes and references (through a `FileHashes` cache keyed by path, size and
-modification time, so an unchanged file is read once however often shots are planned) and
-checks that the upstream take of a chained shot can be read. `model_rules` turns a catalog
-entry into the values the pure planner needs.
+it hashes keyframes, references and LoRAs (through a `FileHashes` cache keyed by path, size
+and modification time, so an unchanged file is read once however often shots are planned),
+refuses a LoRA that is not a safetensors file, and checks that the upstream take of a
+chained shot can be read. `model_rules` turns a catalog entry into the values the pure
+planner needs.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from pathlib import Path
 
 from engine.backends.base import RenderError
 from engine.models.catalog import ModelEntry
+from engine.models.settings import models_folder
 from engine.render.extend import can_extend
+from studio.errors import StudioError
 from studio.jobs import CameraMode
 from studio.project.io import check_inside
+from studio.project.loras import MODELS_PREFIX, check_lora_file
 from studio.project.model import Take
 from studio.render_plan import ModelRules
 
@@ -105,12 +109,38 @@ class ProjectFiles:
     def __init__(self, folder: Path, hashes: FileHashes | None = None) -> None:
         self.folder = Path(folder)
         self.hashes = hashes if hashes is not None else FileHashes()
+        self._safetensors: set[str] = set()  # hashes of LoRA files whose header was checked
 
     def path(self, relative: str) -> Path:
         return check_inside(self.folder, relative)
 
     def file_hash(self, relative_path: str) -> str:
         return self.hashes.hash(self.path(relative_path))
+
+    def lora_path(self, file: str) -> Path:
+        """Where a LoRA is: `models:NAME` in the models folder, an absolute path (a file
+        named on the command line) as it is, any other in the project."""
+        if file.startswith(MODELS_PREFIX):
+            folder = models_folder()
+            try:
+                return check_inside(folder, file.removeprefix(MODELS_PREFIX))
+            except StudioError:
+                raise RenderError(f"the LoRA {file} points outside the models folder") from None
+        if Path(file).is_absolute():
+            return Path(file)
+        return self.path(file)
+
+    def lora_hash(self, file: str) -> str:
+        path = self.lora_path(file)
+        if not path.exists():
+            if file.startswith(MODELS_PREFIX):
+                raise RenderError(f"the LoRA {file} is not in the models folder {models_folder()}")
+            raise RenderError(f"the LoRA {file} is missing")
+        digest = self.hashes.hash(path)
+        if digest not in self._safetensors:
+            check_lora_file(path)
+            self._safetensors.add(digest)
+        return digest
 
     def continuity_source(self, take: Take) -> str:
         regular_file(self.path(take.media))

@@ -10,6 +10,7 @@ so a take made by the render is the one the status calls rendered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -20,6 +21,7 @@ from engine.render.inputs import FileHashes, ProjectFiles, file_hash, model_rule
 from studio import render_plan
 from studio.errors import StudioError
 from studio.jobs import GenerationRequest, Profile
+from studio.project.loras import Lora
 from studio.project.model import Project, Shot, Take
 from studio.render_plan import bible_prompt, character_keyframe
 
@@ -49,6 +51,7 @@ class PlannedShot:
     keyframe: Path | None = None
     references: tuple[Path, ...] = ()
     continuity: Take | None = None  # the upstream take whose last frame starts the shot
+    loras: tuple[Path, ...] = ()  # the files of `request.loras`, in the same order
 
 
 @dataclass(frozen=True)
@@ -75,13 +78,15 @@ def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog:
 
 class PlanOptions(TypedDict, total=False):
     """How a shot is planned: the catalog, a backend or model named by the user (else the
-    shot's own), the profile, and the project's files read once for a whole batch."""
+    shot's own), the profile, the project's files read once for a whole batch, and LoRAs
+    added to the shot's own (`gallop render --lora`)."""
 
     catalog: Catalog | None
     backend: str | None
     model_id: str | None
     profile: Profile | None
     files: ProjectFiles | None
+    loras: Sequence[Lora]
 
 
 def plan_shot(
@@ -94,6 +99,7 @@ def plan_shot(
     model_id: str | None = None,
     profile: Profile | None = None,
     files: ProjectFiles | None = None,
+    loras: Sequence[Lora] = (),
 ) -> PlannedShot:
     """The request rendering `shot` makes now, for the estimate and the status. Raises
     StudioError (RenderError, ProjectError) with a message when it cannot be planned."""
@@ -101,7 +107,9 @@ def plan_shot(
     entry = catalog.get(choose_model(shot, backend, model_id, catalog))
     files = files if files is not None else ProjectFiles(folder)
     try:
-        plan = render_plan.plan_shot(project, shot, model_rules(entry), files, profile)
+        plan = render_plan.plan_shot(
+            project, shot, model_rules(entry), files, profile, extra_loras=loras
+        )
     except render_plan.PlanError as exc:
         raise RenderError(str(exc)) from None
     return PlannedShot(
@@ -112,6 +120,7 @@ def plan_shot(
         keyframe=files.path(plan.keyframe) if plan.keyframe else None,
         references=tuple(files.path(r) for r in shot.references),
         continuity=plan.continuity,
+        loras=tuple(files.lora_path(lora.file) for lora in plan.loras),
     )
 
 
@@ -124,6 +133,7 @@ def plan_render(
     inputs = RenderInputs()
     inputs.keyframe = planned.keyframe
     inputs.references = planned.references
+    inputs.loras = planned.loras
     if planned.continuity is not None:
         from engine.media.video import last_frame
 
