@@ -22,6 +22,7 @@ from engine.render.planning import plan_shot
 from studio.commands import set_field
 from studio.errors import StudioError
 from studio.project.io import check_inside
+from studio.project.loras import effective_loras
 from studio.project.model import Shot
 from ui.shot.shot_form import (
     CAMERA_LABELS,
@@ -479,6 +480,7 @@ class PromptPanel(QWidget, ShotForm):
             shot.profile, shot.camera_mode, shot.continue_from_previous, upstream,
             shot.keyframe,
             tuple(shot.characters), len(shot.takes), shot.selected_take,
+            effective_loras(project, shot),
         )  # fmt: skip
 
     def _update_estimate(self) -> None:

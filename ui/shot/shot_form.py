@@ -1,6 +1,6 @@
 """The prompt panel's form: its widgets in groups (prompt, bible, generation, what the model
-reads, image, continuity), built once, each change wired to one undoable edit of the current
-shot.
+reads, LoRAs, image, continuity), built once, each change wired to one undoable edit of the
+current shot.
 
 `PromptPanel` builds it through `ShotForm`; the choices it offers (rates, sizes, profiles,
 camera modes) are here too.
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from studio.jobs import CameraMode, Profile
 from ui.shot.dialogue_view import DialogueView
+from ui.shot.lora_list import LoraList
 from ui.shot.model_text import ModelText
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.keyframe_drop import KeyframeDrop
@@ -166,6 +167,10 @@ class ShotForm:
         gen.addRow("Estimate", self.estimate_label)
         self.model_text = ModelText(self.document, self.catalog)
         column.addWidget(self.model_text)
+
+        loras = self._group(column, "LoRAs")
+        self.lora_list = LoraList(self.document)
+        loras.addRow(self.lora_list)
 
         image = self._group(column, "Image")
         self.keyframe_drop = KeyframeDrop()
