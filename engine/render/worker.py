@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.media.adherence import measured, record_measures
 from engine.models.installed import weights_of
 from engine.protocol import (
     Backend,
@@ -218,6 +219,7 @@ def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
         request=request,
         media=f"{store.folder.name}/{media.name}",
         created=created.isoformat(timespec="seconds"),
+        **measured(store, take_id),
     )
 
 
@@ -518,6 +520,8 @@ class Engine:
                 model=weights_of(job.request.backend, job.request.model_id),
             )
             tmp = None
+            # The camera against its rig (and a chained take's colour jump), in its manifest.
+            record_measures(self.take_store, job.request, frames, job.inputs.continuity)
             ctx.progress(1, 1, Stage.WRITING)
             take = self.cached_take(job.request)
             if take is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from studio.camera.adherence import Adherence
 from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
 from studio.errors import ProjectError
 from studio.ids import new_id
@@ -108,24 +109,38 @@ class AudioMedia:
 
 @dataclass(frozen=True)
 class Take:
-    """One rendered result of a shot; its id is the hash of the request that made it."""
+    """One rendered result of a shot; its id is the hash of the request that made it.
+
+    What the engine measured on its frames comes with it from the take's manifest:
+    `adherence` (its camera against its rig, `studio.camera.adherence`) and, for a take
+    that continues from another, `colour_jump` (CIEDE2000 between the upstream take's last
+    frame and its first). Both are None when not measured (older takes)."""
 
     id: str
     request: GenerationRequest
     media: str
     created: str  # ISO 8601, UTC
+    adherence: Adherence | None = None
+    colour_jump: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "request": self.request.to_dict(),
             "media": self.media,
             "created": self.created,
         }
+        # Written only when measured: a take without them keeps the file it had.
+        if self.adherence is not None:
+            out["adherence"] = self.adherence.to_dict()
+        if self.colour_jump is not None:
+            out["colour_jump"] = self.colour_jump
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str) -> Take:
-        d = v.expect_dict(data, path, ("id", "request", "media", "created"))
+        keys = ("id", "request", "media", "created", "adherence", "colour_jump")
+        d = v.expect_dict(data, path, keys)
         take_id = v.get_str(d, "id", path)
         if not TAKE_ID.match(take_id):
             raise ProjectError(f"{path}.id", "expected a 64-digit hexadecimal request hash")
@@ -137,7 +152,23 @@ class Take:
             request=request,
             media=check_relative_path(d.get("media"), f"{path}.media"),
             created=v.get_str(d, "created", path),
+            **measures_from_dict(d, path),
         )
+
+
+def measures_from_dict(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """`adherence` and `colour_jump` of a take (the keys of `Take`) from JSON data that may
+    have them (a project's take, a take's manifest); absent or null ones are None."""
+    adherence = data.get("adherence")
+    jump = data.get("colour_jump")
+    return {
+        "adherence": None
+        if adherence is None
+        else Adherence.from_dict(adherence, f"{path}.adherence"),
+        "colour_jump": None
+        if jump is None
+        else v.check_float(jump, f"{path}.colour_jump", min_value=0.0),
+    }
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ A take's manifest (`<id>.json`) holds the generation request and the size and SH
 the take's file, checked whenever the take is used (`verify`): a truncated or swapped file
 is damaged, and a render treats a damaged take as missing and replaces it. A take from
 before the hash was recorded gets it at its first check, once its file passes a look at
-its structure (an MP4's boxes must add up to the file).
+its structure (an MP4's boxes must add up to the file). Once a take is stored, the engine
+adds what it measured on its frames (`record_measures`: the camera's adherence to its rig,
+the colour jump at a chained take's start).
 
 Inserts are atomic (temporary file, fsync, rename), the manifest first and the media file
 last, under the store's lock; a whole take already there is kept. `gc` removes takes no
@@ -53,6 +55,8 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MANIFEST_FORMAT = "gallop-take"
 INSERT_LOCK = ".insert.lock"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+# What the engine measures on a take's frames and adds to its manifest.
+MEASURE_KEYS = ("adherence", "colour_jump")
 _CHUNK = 1024 * 1024
 # ISO base media files (MP4 and kin): a file of boxes, each with its size in front.
 _BOX_SUFFIXES = {".mp4", ".mov", ".m4v", ".m4a", ".3gp"}
@@ -258,20 +262,9 @@ class TakeStore:
         """The take's manifest, or None when it has none; an unreadable one raises
         `TakeDamagedError`. A manifest from before file hashes is the bare request."""
         path = self.manifest_path(take_id)
-        try:
-            fd = self._open(path)
-        except FileNotFoundError:
+        data = self._manifest_document(path)
+        if data is None:
             return None
-        try:
-            raw = os.read(fd, MAX_MANIFEST_BYTES + 1)
-        finally:
-            os.close(fd)
-        try:
-            if len(raw) > MAX_MANIFEST_BYTES:
-                raise ValueError("too large")
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise TakeDamagedError(path, "the take's manifest cannot be read") from None
         if not (isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT):
             return TakeManifest(request=data)
         file = data.get("file")
@@ -285,6 +278,24 @@ class TakeStore:
         ):
             raise TakeDamagedError(path, "the take's manifest has no valid file hash")
         return TakeManifest(data.get("request"), size, sha256, data.get("model"))
+
+    def _manifest_document(self, path: Path) -> Any:
+        """The manifest's JSON data, or None when there is none (`TakeDamagedError` when
+        it cannot be read)."""
+        try:
+            fd = self._open(path)
+        except FileNotFoundError:
+            return None
+        try:
+            raw = os.read(fd, MAX_MANIFEST_BYTES + 1)
+        finally:
+            os.close(fd)
+        try:
+            if len(raw) > MAX_MANIFEST_BYTES:
+                raise ValueError("too large")
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise TakeDamagedError(path, "the take's manifest cannot be read") from None
 
     def _digest(self, fd: int) -> tuple[int, str]:
         info = os.fstat(fd)
@@ -495,6 +506,37 @@ class TakeStore:
         if removed:
             log.info("removed %d leftover temporary files from %s", len(removed), self.folder)
         return removed
+
+    # -- what was measured on a take's frames -------------------------------------------
+
+    def measures(self, take_id: str) -> dict[str, Any]:
+        """What the engine measured on the take's frames, as its manifest records it
+        (`MEASURE_KEYS`: the camera adherence, the colour jump at a chained take's start);
+        empty when nothing was recorded or the manifest cannot be read."""
+        try:
+            data = self._manifest_document(self.manifest_path(take_id))
+        except (TakeDamagedError, TakeStoreError, OSError):
+            return {}
+        if not (isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT):
+            return {}
+        return {key: data[key] for key in MEASURE_KEYS if key in data}
+
+    def record_measures(self, take_id: str, measures: dict[str, Any]) -> None:
+        """Add measurements (keys of `MEASURE_KEYS`, JSON data) to a stored take's manifest,
+        atomically and under the store's lock; the request and the file's hash stay as
+        they are. `TakeMissingError` when the take has no manifest with a file hash."""
+        unknown = set(measures) - set(MEASURE_KEYS)
+        if unknown:
+            raise ValueError(f"not a measurement of a take: {', '.join(sorted(unknown))}")
+        path = self.manifest_path(take_id)
+        with self._insert_lock():
+            data = self._manifest_document(path)
+            if not (isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT):
+                raise TakeMissingError(f"take {take_id[:12]} has no manifest to add to")
+            data.update(measures)
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            with disk_full_as_error(path, "save the take's manifest"):
+                atomic_write(path, (text + "\n").encode("utf-8"))
 
     def gc(self, keep: set[str]) -> list[str]:
         """Delete every take not in `keep` and the leftovers of inserts and renders that
