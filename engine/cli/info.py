@@ -66,6 +66,11 @@ def info_document(project, folder: Path) -> dict[str, Any]:
                 "created": take.created,
                 "selected": take.id == shot.selected_take,
                 "request": _request_summary(take.request),
+                # Measured by the engine on the take's frames (null for takes from before):
+                # the camera against the rig (`expected` holds the rig's values), and for
+                # a chained take the CIEDE2000 colour jump from the take it continues.
+                "adherence": take.adherence.to_dict() if take.adherence is not None else None,
+                "colour_jump": take.colour_jump,
             }
             for take in shot.takes
         ]

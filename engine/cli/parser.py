@@ -232,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--variations", type=int, default=1, metavar="N", help="N takes per shot, seeds in a row"
     )
     render.add_argument(
+        "--pick",
+        choices=["camera"],
+        help="camera: each shot keeps the take (of those this render made or found) whose "
+        "camera followed its rig best, and adopts its seed",
+    )
+    render.add_argument(
         "--ray",
         metavar="auto|ADDRESS|local",
         help="render on a Ray cluster: 'local' starts one here, 'auto' joins the running one",

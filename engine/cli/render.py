@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from engine.cli.parser import Exit
 from studio.jobs import Failed, Finished, Profile
+from studio.project.model import Take
 
 log = logging.getLogger("engine.cli")
 
@@ -24,9 +26,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         engine_factory = farm_engine_factory(args.ray, shared_takes=args.shared_takes)
 
+    candidates: dict[str, list[str]] = {}  # shot id -> the takes this render made or found
+
     def on_plan(index: int, count: int, plan) -> None:
         _log_plan(plan)
         printer.plan(index, count, plan)
+        candidates.setdefault(plan.shot.id, []).append(plan.request.hash)
 
     def on_event(plan, event) -> None:
         _log_event(plan, event)
@@ -62,7 +67,47 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(summary)
     if result.interrupted:
         return Exit.INTERRUPTED
+    if args.pick == "camera":
+        for shot_id, take in pick_best_cameras(args.project, candidates):
+            adherence = take.adherence
+            assert adherence is not None
+            print(f"shot {shot_id}: picked seed {take.request.seed}, {adherence.summary()}")
     return Exit.OK if result.ok else Exit.FAILED
+
+
+def pick_best_cameras(folder: Path, candidates: dict[str, list[str]]) -> list[tuple[str, Take]]:
+    """Each shot of `candidates` (shot id -> take ids) picks, of those of its takes, the one
+    whose camera scored best (`studio.camera.adherence.best_scoring`) and adopts its seed
+    (`studio.commands.pick_take`), saved as one change of the project on disk. Returns the
+    shots and the takes they picked; a shot none of whose takes was measured is left
+    alone."""
+    from studio.camera.adherence import best_scoring
+    from studio.commands import apply, pick_take
+    from studio.project.io import update_project
+
+    picked: list[tuple[str, Take]] = []
+
+    def pick(project) -> bool:
+        picked.clear()
+        changed = False
+        for shot_id, take_ids in candidates.items():
+            shot = project.shot(shot_id)
+            if shot is None:
+                continue
+            best = best_scoring(t for t in map(shot.take, dict.fromkeys(take_ids)) if t)
+            if best is None:
+                log.info("shot %s: no take of this render has a camera score", shot_id)
+                continue
+            command = pick_take(shot, best.id)
+            if command is not None:
+                apply(command)
+                changed = True
+            picked.append((shot_id, best))
+        return changed
+
+    if candidates:
+        update_project(folder, pick)
+    return picked
 
 
 def _log_plan(plan) -> None:

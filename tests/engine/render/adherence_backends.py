@@ -21,8 +21,9 @@ class StillBackend(PrevizBackend):
 
 
 class BySeedBackend(PrevizBackend):
-    """Seed % 3 == 0: a still take; 1: the rig at half its speed (the take ends half way);
-    2: the rig's own frames with film grain. So of three seeds in a row, exactly one
+    """Seed % 3 == 0: a still take; 1: the rig's path slowed down (its frames at 70 % of
+    their time, so the take ends short of the move); 2: the rig's own frames with film
+    grain. So of three seeds in a row, exactly one
     follows its rig, one half follows it, and one ignores it."""
 
     name = "by-seed"
@@ -33,7 +34,7 @@ class BySeedBackend(PrevizBackend):
         if kind == 0:
             frames[1:] = frames[0]
         elif kind == 1:
-            frames = frames[np.arange(len(frames)) // 2].copy()
+            frames = frames[np.round(np.arange(len(frames)) * 0.7).astype(int)]
         else:
             grain = np.random.default_rng(request.seed).normal(0.0, 4.0, frames.shape)
             frames = np.clip(frames + grain, 0, 255).astype(np.uint8)
