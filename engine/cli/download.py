@@ -61,7 +61,7 @@ class DownloadPrinter:
             self._progress = Progress(
                 TextColumn("{task.description}", markup=False),
                 BarColumn(),
-                DownloadColumn(),
+                DownloadColumn(binary_units=True),
                 TransferSpeedColumn(),
                 TextColumn("{task.fields[eta]}", markup=False),
                 console=Console(file=self.stream, highlight=False),

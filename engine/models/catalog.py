@@ -29,8 +29,6 @@ SHOW_TEST_MODELS = "GALLOP_SHOW_TEST_MODELS"  # 1 or 0: overrides the preference
 # the same id): models of your own, or the test server's models.
 EXTRA_CATALOG = "GALLOP_CATALOG"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-# What a download fetches: weights, configs, tokenizer files and chat templates.
-DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
 
 
 @dataclass(frozen=True)
@@ -253,7 +251,7 @@ def resolve(entry: ModelEntry, *, allow_download: bool = False) -> Path:
         return found.path
     if not allow_download or entry.repo is None:
         raise RenderError(f"model {entry.id} is not available: {found.reason}")
-    return _download(entry.repo)
+    return _download(entry)
 
 
 def locate_upsampler(entry: ModelEntry) -> Availability:
@@ -274,12 +272,15 @@ def resolve_upsampler(entry: ModelEntry, *, allow_download: bool = False) -> Pat
     repo = (entry.upsampler or {}).get("repo")
     if not allow_download or repo is None:
         return None
-    return _download(repo)
+    _download(entry)  # the pipeline and its upsampler
+    found = locate_upsampler(entry)
+    return found.path if found.available else None
 
 
-def _download(repo: str) -> Path:
-    from huggingface_hub import snapshot_download
+def _download(entry: ModelEntry) -> Path:
+    """Fetch the pipeline's files (and its upsampler's) as the Models window does."""
+    from engine.models.download import download
 
-    folder = Path(snapshot_download(repo, allow_patterns=DOWNLOAD_PATTERNS))
+    folder = download(entry)
     check_safetensors(folder)
     return folder

@@ -98,7 +98,7 @@ class DownloadProgress:
 
     @property
     def eta_seconds(self) -> float | None:
-        if not self.speed:
+        if not self.speed or self.done >= self.total:
             return None
         return (self.total - self.done) / self.speed
 

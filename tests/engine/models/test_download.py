@@ -5,6 +5,7 @@ was killed), a corrupted file caught by verify, the disk and licence refusals, d
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.backends.base import RenderError
 from engine.cli import Exit, run_subcommand
-from engine.models.catalog import Catalog, locate
+from engine.models.catalog import Catalog, locate, locate_upsampler, resolve, resolve_upsampler
 from engine.models.download import (
     DiskSpaceError,
     DownloadControl,
@@ -37,7 +39,16 @@ from engine.models.settings import licence_accepted
 from engine.render.reporter import eta_text
 from studio.project.io import load_project
 from studio.project.takes import TakeStore
-from tests.engine.models.hub_server import HELD, LICENSED, MODEL, NOT_PIPELINE, REPO, TINY, serve
+from tests.engine.models.hub_server import (
+    HELD,
+    LICENSED,
+    MODEL,
+    NOT_PIPELINE,
+    REPO,
+    TINY,
+    Repo,
+    serve,
+)
 from tests.projects import small_project
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -345,3 +356,37 @@ def test_a_downloaded_model_renders_and_its_takes_name_the_commit(hub, tmp_path)
         "commit": hub.repos[REPO].commit,
     }
     assert manifest.request["model_id"] == MODEL  # the take's id is the request's alone
+
+
+def test_an_upsampler_comes_with_its_pipeline_and_resolve_downloads_only_when_asked(
+    hub, tmp_path, monkeypatch
+):
+    upscaler = "gallop-test/upscaler"
+    hub.repos[upscaler] = Repo(
+        upscaler,
+        {
+            "latent_upsampler/config.json": b'{"_class_name": "LTXLatentUpsamplerModel"}',
+            "latent_upsampler/diffusion_pytorch_model.safetensors": bytes(5000),
+            "latent_upsampler/diffusion_pytorch_model.bin": bytes(5000),
+            "other/diffusion_pytorch_model.safetensors": bytes(9000),
+        },
+    )
+    catalog = json.loads(Path(os.environ["GALLOP_CATALOG"]).read_text())
+    raw = {**catalog["models"][0], "id": "hub-staged"}
+    raw["upsampler"] = {"repo": upscaler, "path": None, "subfolder": "latent_upsampler"}
+    Path(os.environ["GALLOP_CATALOG"]).write_text(json.dumps({"models": [raw]}))
+    staged = Catalog().get("hub-staged")
+    with pytest.raises(RenderError, match="not available"):
+        resolve(staged)
+    assert hub.log.requests == []  # nothing goes online unless asked
+    folder = resolve(staged, allow_download=True)
+    assert folder == model_status(staged).folder and model_status(staged).available
+    marker = f"/{upscaler}/resolve/"
+    second = {p.split(marker, 1)[1].split("/", 1)[1] for p in hub.log.paths() if marker in p}
+    assert second == {
+        "latent_upsampler/config.json",
+        "latent_upsampler/diffusion_pytorch_model.safetensors",
+    }
+    found = locate_upsampler(staged)
+    assert found.available and found.path == Path(os.environ["GALLOP_MODELS"]) / "upscaler"
+    assert resolve_upsampler(staged) == found.path
