@@ -20,6 +20,7 @@ ends the download between two chunks, keeping what was fetched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import time
@@ -119,15 +120,30 @@ class DownloadProgress:
 
 
 class DownloadControl:
-    """Stops a download (or a check) from another thread; what was fetched stays."""
+    """Stops a download (or a check) from another thread; what was fetched stays. A
+    transfer waiting for data ends at once: its connection is closed."""
 
     def __init__(self) -> None:
         import threading
 
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._response = None
 
     def stop(self) -> None:
         self._stop.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            with contextlib.suppress(Exception):  # closing a stream mid-read may complain
+                response.close()
+
+    def watch(self, response) -> None:
+        """The response being read (None when done), for `stop` to close."""
+        with self._lock:
+            self._response = response
+        if response is not None and self.stopped:
+            self.stop()
 
     @property
     def stopped(self) -> bool:
@@ -231,6 +247,8 @@ def _fetch(
         url = file_url(plan.repo, file.path, plan.commit)
         try:
             with session().stream("GET", url, headers=request, timeout=TIMEOUT_S) as response:
+                if control is not None:
+                    control.watch(response)
                 hf_raise_for_status(response)
                 if have and response.status_code != 206:  # the server sent it all again
                     have, meter.done = 0, meter.done - have
@@ -245,13 +263,20 @@ def _fetch(
                         meter.done += len(data)
                         meter.fetched += len(data)
                         meter.report(file, have)
-        except (DownloadStopped, OSError):
+                if control is not None and control.stopped:  # its connection was closed
+                    raise DownloadStopped
+        except DownloadStopped:
             raise
         except Exception as exc:  # noqa: BLE001 - network and HTTP errors
             if control is not None and control.stopped:  # stopped while waiting for data
                 raise DownloadStopped from exc
+            if isinstance(exc, OSError):  # the disk, not the network
+                raise
             error = hub_error(plan.repo, plan.revision, exc)
             raise HubError(f"{error}; what was fetched is kept, download again to resume") from exc
+        finally:
+            if control is not None:
+                control.watch(None)
     expected = file.sha256 or file.blob_id
     if have != file.size or (expected is not None and digest.hexdigest() != expected):
         part.unlink(missing_ok=True)
