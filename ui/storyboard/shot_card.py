@@ -1,5 +1,6 @@
 """The storyboard's shot card: how one shot is painted in the grid (picture, title, duration
-and camera move, status chip, render progress), and the model roles the card reads."""
+and camera move, status chip with the take's camera score beside it, render progress), and
+the model roles the card reads."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ StatusRole = Qt.UserRole + 4  # "queued", "rendering 42%", "failed", "not render
 StatusKeyRole = Qt.UserRole + 5  # the status without its number: picks the chip colour
 ProgressRole = Qt.UserRole + 6  # 0..1 while rendering, else 0
 HasTakeImageRole = Qt.UserRole + 7  # the picture is the selected take, not a previz still
+CameraScoreRole = Qt.UserRole + 8  # "camera 94": the selected take's camera score, or ""
 
 # Chips are saturated mid-tones with light text: readable on dark and light palettes.
 CHIP_COLOURS = {
@@ -95,6 +97,13 @@ class ShotCardDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
             painter.setPen(QColor(245, 245, 245))
             painter.drawText(chip, Qt.AlignCenter, status)
+            score = index.data(CameraScoreRole) or ""
+            if score:
+                beside = QRectF(chip.right() + 6, chip.top(), box.right() - chip.right() - 6, 0)
+                beside.setHeight(chip.height())
+                painter.setPen(palette.color(QPalette.PlaceholderText))
+                elided = metrics.elidedText(score, Qt.ElideRight, int(beside.width()))
+                painter.drawText(beside, Qt.AlignLeft | Qt.AlignVCenter, elided)
 
         if option.state & QStyle.State_HasFocus:
             pen = painter.pen()

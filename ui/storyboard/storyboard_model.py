@@ -32,6 +32,7 @@ from ui.bridge import FAILED, QUEUED, RUNNING, WAITING, EngineBridge
 from ui.document import Document
 from ui.storyboard.shot_card import (
     CameraMoveRole,
+    CameraScoreRole,
     DurationRole,
     HasTakeImageRole,
     ProgressRole,
@@ -114,6 +115,11 @@ class StoryboardModel(QAbstractListModel):
             return self._take_image(shot) or self._previz_still(shot)
         if role == HasTakeImageRole:
             return self._take_image(shot) is not None
+        if role == CameraScoreRole:
+            take = shot.take(shot.selected_take) if shot.selected_take else None
+            if take is None or take.adherence is None:
+                return ""
+            return f"camera {round(take.adherence.score)}"
         if role == Qt.ToolTipRole:
             return self._tooltip(shot)
         return None
@@ -179,6 +185,9 @@ class StoryboardModel(QAbstractListModel):
             if reasons:
                 status += f": {'; '.join(reasons)}"
         lines.append(f"Status: {_escape(status)}")
+        take = shot.take(shot.selected_take) if shot.selected_take else None
+        if take is not None and take.adherence is not None:
+            lines.append(_escape(take.adherence.summary()))
         return "<br>".join(lines)
 
     def _take_image(self, shot: Shot) -> QImage | None:

@@ -1,5 +1,8 @@
 """The takes of the current shot: pick the one the timeline uses, discard the others,
 compare two frame by frame, read a take's manifest, and render more seeds to choose from.
+Each take shows its camera score (how closely its camera followed the shot's rig, measured
+by the engine: `studio.camera.adherence`); the list can be sorted by it, and "Pick best
+camera" picks the best-scoring take.
 
 Every change goes through the document's undo stack. Discarding a take drops it from the
 shot only; its file stays in the take store (undo brings it back) until garbage collection.
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.camera.adherence import best_scoring
 from studio.commands import RemoveItem, pick_take, set_field
 from studio.errors import StudioError
 from studio.project.model import Shot, Take
@@ -51,6 +55,29 @@ def created_text(created: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone()
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def camera_text(take: Take) -> str:
+    """ "camera 94" for a take whose camera was measured, else "" (the third line of its
+    entry, with the colour jump at a chained take's join)."""
+    return f"camera {round(take.adherence.score)}" if take.adherence is not None else ""
+
+
+def camera_tooltip(take: Take) -> str:
+    """What the engine measured on the take, in words (one line each), or ""."""
+    lines = []
+    if take.adherence is not None:
+        lines.append(take.adherence.summary())
+    if take.colour_jump is not None:
+        lines.append(f"colour jump from the take it continues: ΔE {take.colour_jump:.1f}")
+    return "\n".join(lines)
+
+
+def by_camera_score(takes: list[Take]) -> list[Take]:
+    """Best camera score first; takes with none keep their order after the others."""
+    scored = [t for t in takes if t.adherence is not None]
+    scored.sort(key=lambda t: -t.adherence.score)  # type: ignore[union-attr]
+    return scored + [t for t in takes if t.adherence is None]
 
 
 def manifest_text(take: Take) -> str:
@@ -128,12 +155,28 @@ class TakesPanel(QWidget):
         self.manifest_action = self._action(
             "Show manifest", self.show_manifest, "Everything that made this take", "Ctrl+I"
         )
+        self.pick_camera_action = self._action(
+            "Pick best camera",
+            self.pick_best_camera,
+            "Pick the take whose camera followed the rig best (and its seed)",
+            "B",
+        )
+        self.sort_action = self._action(
+            "Sort by camera",
+            lambda: None,
+            "List the takes by camera score, best first, instead of in render order",
+            "S",
+        )
+        self.sort_action.setCheckable(True)
+        self.sort_action.toggled.connect(lambda _on: self.refresh())
         actions = FlowLayout()  # wraps in a narrow dock instead of widening it
         for action in (
             self.pick_action,
             self.discard_action,
             self.compare_action,
             self.manifest_action,
+            self.pick_camera_action,
+            self.sort_action,
         ):
             button = QToolButton()
             button.setDefaultAction(action)
@@ -221,8 +264,9 @@ class TakesPanel(QWidget):
     def refresh(self) -> None:
         """Rebuild the list when the shot, its takes or its pick changed."""
         shot = self.shot
+        sort = self.sort_action.isChecked()
         shown = (
-            (shot.id, tuple(t.id for t in shot.takes), shot.selected_take, shot.title)
+            (shot.id, tuple(t.id for t in shot.takes), shot.selected_take, shot.title, sort)
             if shot is not None
             else None
         )
@@ -242,7 +286,7 @@ class TakesPanel(QWidget):
                 if count
                 else f"{name} has no takes yet: render it, or render a few seeds below"
             )
-            for take in shot.takes:
+            for take in by_camera_score(shot.takes) if sort else shot.takes:
                 self.list.addItem(self._item(shot, take))
         self.list.blockSignals(False)
         self.select_takes([t for t in self.take_ids() if t in keep])
@@ -256,9 +300,17 @@ class TakesPanel(QWidget):
             f"{created_text(take.created)} · {request.width}x{request.height}, "
             f"{request.frames} frames",
         ]
+        measured = [camera_text(take)] if take.adherence is not None else []
+        if take.colour_jump is not None:
+            measured.append(f"join ΔE {take.colour_jump:.1f}")
+        if measured:
+            lines.append(" · ".join(measured))
         item = QListWidgetItem("\n".join(lines))
         item.setData(TAKE_ROLE, take.id)
-        item.setToolTip(f"take {take.id[:12]}\n{request.prompt}")
+        details = camera_tooltip(take)
+        item.setToolTip(
+            f"take {take.id[:12]}\n{request.prompt}" + (f"\n{details}" if details else "")
+        )
         if picked:
             font = item.font()
             font.setBold(True)
@@ -292,6 +344,9 @@ class TakesPanel(QWidget):
         self.discard_action.setEnabled(bool(selected))
         self.compare_action.setEnabled(len(selected) == 2)
         self.manifest_action.setEnabled(len(selected) == 1)
+        shot = self.shot
+        scored = shot is not None and best_scoring(shot.takes) is not None
+        self.pick_camera_action.setEnabled(scored)
         self.render_button.setEnabled(self.bridge is not None and self.shot is not None)
 
     def _update_render_text(self, count: int) -> None:
@@ -320,6 +375,18 @@ class TakesPanel(QWidget):
         command = pick_take(shot, take_id)
         if command is not None:
             self.document.push(command)
+
+    def pick_best_camera(self) -> Take | None:
+        """Pick the take whose camera scored best (one undo step, as `pick`); says which."""
+        shot = self.shot
+        best = best_scoring(shot.takes) if shot is not None else None
+        if shot is None or best is None:
+            self._show_message("No take of this shot has a camera score yet.", warning=True)
+            return None
+        self.pick(best.id)
+        assert best.adherence is not None
+        self._show_message(f"Picked seed {best.request.seed}: {best.adherence.summary()}.")
+        return best
 
     def discard(self, take_ids: list[str] | None = None) -> None:
         """Drop takes from the shot in one undo step; when the picked take goes, the next
