@@ -157,6 +157,7 @@ class ShotWorker:
             result = {"status": "finished", "ext": media.suffix.lstrip(".")}
             if not self._shared:
                 result["data"] = media.read_bytes()
+                result["measures"] = self.store.measures(req.hash)  # the camera, the join
                 self.store.remove(req.hash)  # the project's store keeps it now
             return result
         if isinstance(event, Failed):
@@ -466,6 +467,8 @@ class FarmEngine:
                 self.take_store.insert_bytes(
                     job.request.hash, result["data"], job.request.canonical_json(), result["ext"]
                 )
+                if result.get("measures"):
+                    self.take_store.record_measures(job.request.hash, result["measures"])
             take = stored_take(self.take_store, job.request)
             if take is None:
                 self._emit(Failed(job.id, "the finished take did not reach the take store"))

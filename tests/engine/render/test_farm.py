@@ -73,6 +73,12 @@ def test_farm_takes_match_the_local_engine(cluster, tmp_path):
     a, b = frames_of(local), frames_of(farm)
     for shot_id in a:
         assert np.array_equal(a[shot_id], b[shot_id]), shot_id
+    # The nodes measured each take's camera, and the driver's manifests and takes have it.
+    local_takes = {s.id: s.current_take for s in load_project(local).shots}
+    for shot in load_project(farm).shots:
+        assert shot.current_take.adherence is not None, shot.id
+        assert shot.current_take.adherence == local_takes[shot.id].adherence
+        assert TakeStore(farm / "takes").measures(shot.selected_take)["adherence"]
     assert (
         load_project(farm).shot("s2").selected_take == load_project(local).shot("s2").selected_take
     )
