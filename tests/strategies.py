@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
+from studio.camera.adherence import Adherence, CameraMove
 from studio.camera.easing import Easing
 from studio.camera.rig import AXES, CameraRig, Keyframe, Shake
 from studio.jobs import CameraMode, GenerationRequest, Profile
@@ -82,6 +83,37 @@ def takes(draw):
         request=request,
         media=f"takes/{request.hash}.mp4",
         created="2026-11-21T12:00:00+00:00",
+        adherence=draw(st.none() | adherences()),
+        colour_jump=draw(st.none() | st.floats(0, 200)),
+    )
+
+
+def _steps(low: float, high: float, digits: int):
+    """Numbers from low to high with `digits` decimals, as an adherence stores them."""
+    scale = 10**digits
+    return st.integers(round(low * scale), round(high * scale)).map(lambda n: n / scale)
+
+
+@st.composite
+def camera_moves(draw):
+    angle = _steps(-360, 360, 4)
+    return CameraMove(draw(angle), draw(angle), draw(angle), draw(_steps(0.001, 1000, 6)))
+
+
+@st.composite
+def adherences(draw):
+    move = draw(camera_moves())
+    return Adherence(
+        move.pan_deg,
+        move.tilt_deg,
+        move.roll_deg,
+        move.zoom,
+        score=draw(_steps(0, 100, 2)),
+        expected=draw(camera_moves()),
+        path_error=draw(_steps(0, 1, 6)),
+        end_error=draw(_steps(0, 1, 6)),
+        coverage=draw(_steps(0, 1, 4)),
+        frames=draw(st.integers(0, 400)),
     )
 
 
