@@ -129,6 +129,8 @@ class GenerationRequest(_Request):
     camera: CameraRig = field(default_factory=CameraRig)
     camera_mode: CameraMode = CameraMode.PROMPT
     keyframe_hash: str | None = None
+    # The shot's end keyframe, for a model that ends on a given frame.
+    end_keyframe_hash: str | None = None
     reference_hashes: tuple[str, ...] = ()
     continuity_source: str | None = None
     steps: int | None = None
@@ -175,6 +177,7 @@ class GenerationRequest(_Request):
             "strength": None if self.strength is None else _norm_float(self.strength),
             # Written only when on, so requests made before the option keep their hashes.
             **({"colour_match": True} if self.colour_match else {}),
+            **({"end_keyframe_hash": self.end_keyframe_hash} if self.end_keyframe_hash else {}),
             **({"loras": [lora.to_dict() for lora in self.loras]} if self.loras else {}),
         }
 
@@ -185,7 +188,8 @@ class GenerationRequest(_Request):
     def from_dict(cls, data: Any, path: str = "$.request") -> GenerationRequest:
         keys = (
             "version kind prompt negative_prompt model_id backend profile width height frames "
-            "fps seed camera camera_mode keyframe_hash reference_hashes continuity_source "
+            "fps seed camera camera_mode keyframe_hash end_keyframe_hash reference_hashes "
+            "continuity_source "
             "steps guidance strength colour_match loras"
         ).split()
         d = v.expect_dict(data, path, keys)
@@ -210,6 +214,7 @@ class GenerationRequest(_Request):
             camera=rig_from_dict(d.get("camera", {}), f"{path}.camera"),
             camera_mode=v.get_enum(d, "camera_mode", path, CameraMode),
             keyframe_hash=v.get_optional_str(d, "keyframe_hash", path),
+            end_keyframe_hash=v.get_optional_str(d, "end_keyframe_hash", path),
             reference_hashes=tuple(
                 v.get_list_of(d, "reference_hashes", path, _read_str, default=())
             ),

@@ -47,6 +47,8 @@ class ModelRules:
     guidance: float | None = None
     # The camera modes in which the model can continue a clip, so a long shot extends.
     extends: frozenset[CameraMode] = frozenset()
+    # Whether the model can end on a given frame (a shot's end keyframe).
+    last_frame: bool = False
     # Whose prompt guide's camera words the prompt ends with (`studio.camera.words`).
     family: str = ""
 
@@ -110,6 +112,7 @@ class RenderPlan:
     continuity: Take | None = None  # the upstream take whose last frame starts the shot
     notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
     loras: tuple[Lora, ...] = ()  # the files of `request.loras`, in the same order
+    end_keyframe: str | None = None  # project-relative: the picture the shot ends on
 
 
 def bible_prompt(project: Project, shot: Shot) -> str:
@@ -212,6 +215,10 @@ def plan_shot(
     keyframe = shot.keyframe or character_keyframe(project, shot)
     keyframe_hash = files.file_hash(keyframe) if keyframe else None
     reference_hashes = tuple(files.file_hash(r) for r in shot.references)
+    end_keyframe = shot.end_keyframe if rules.last_frame else None
+    if shot.end_keyframe and not rules.last_frame:
+        notes.append(f"end keyframe not used: {rules.name} cannot end on a given frame")
+    end_keyframe_hash = files.file_hash(end_keyframe) if end_keyframe else None
 
     if shot.continue_from_previous and project.shot_index(shot.id) == 0:
         notes.append("first shot: nothing to continue from")
@@ -238,6 +245,7 @@ def plan_shot(
         camera=shot.camera,
         camera_mode=shot.camera_mode,
         keyframe_hash=keyframe_hash,
+        end_keyframe_hash=end_keyframe_hash,
         reference_hashes=reference_hashes,
         continuity_source=continuity_source,
         steps=None if rules.backend == "previz" else rules.steps,
@@ -245,7 +253,7 @@ def plan_shot(
         colour_match=continuity_source is not None and shot.match_colour,
         loras=lora_weights,
     )
-    return RenderPlan(request, keyframe, take, tuple(notes), loras)
+    return RenderPlan(request, keyframe, take, tuple(notes), loras, end_keyframe=end_keyframe)
 
 
 # What a difference in each field of a request means to the user, in the order said.
@@ -261,6 +269,7 @@ _CHANGE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("camera",), "camera move changed"),
     (("camera_mode",), "camera mode changed"),
     (("keyframe_hash",), "keyframe changed"),
+    (("end_keyframe_hash",), "end keyframe changed"),
     (("reference_hashes",), "reference images changed"),
     (("loras",), "LoRAs changed"),
     (("colour_match",), "colour matching changed"),

@@ -93,7 +93,7 @@ def gather(
     elif mode == "v2v" and request.camera_mode == CameraMode.GUIDED:
         frames = inputs.guide if inputs.guide is not None else guide()
         found.guide = [pil(frame, w, h) for frame in frames]
-    if inputs.last_frame is not None and entry.last_frame and inputs.lead_in is None:
+    if inputs.last_frame is not None and entry.last_frame:
         found.last = picture(inputs.last_frame, w, h)
     if inputs.references:
         found.references = [picture(path, w, h) for path in inputs.references]

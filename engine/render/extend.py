@@ -198,12 +198,15 @@ def render_extended(
     while index < len(plan):
         segment = plan[index]
         if out is None:
-            part_inputs = inputs
+            # The end keyframe is the shot's last frame: the last segment's only.
+            part_inputs = inputs if len(plan) == 1 else replace(inputs, last_frame=None)
         else:
             lead = out[segment.start : plan[index - 1].end].copy()
             part_inputs = RenderInputs(
                 references=inputs.references, loras=inputs.loras, lead_in=lead
             )
+        if out is not None and index == len(plan) - 1:
+            part_inputs.last_frame = inputs.last_frame
         sub = SegmentContext(ctx, index, len(plan))
         frames = np.asarray(backend.generate(segment_request(request, segment), part_inputs, sub))
         ctx.check_cancelled()

@@ -85,6 +85,9 @@ def pack_inputs(inputs: RenderInputs) -> dict[str, Any]:
         "loras": [(p.name, p.read_bytes()) for p in inputs.loras],
         "continuity": inputs.continuity,
         "guide": inputs.guide,
+        "last_frame": None
+        if inputs.last_frame is None
+        else (inputs.last_frame.name, inputs.last_frame.read_bytes()),
     }
 
 
@@ -106,6 +109,7 @@ def unpack_inputs(payload: dict[str, Any], folder: Path) -> RenderInputs:
         ),
         continuity=payload["continuity"],
         guide=payload["guide"],
+        last_frame=None if payload.get("last_frame") is None else write(-1, payload["last_frame"]),
     )
 
 

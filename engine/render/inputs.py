@@ -160,5 +160,6 @@ def model_rules(entry: ModelEntry) -> ModelRules:
         steps=entry.steps,
         guidance=entry.guidance,
         extends=frozenset(mode for mode in CameraMode if can_extend(entry, mode)),
+        last_frame=entry.last_frame,
         family=entry.family,
     )

@@ -51,6 +51,7 @@ class PlannedShot:
     keyframe: Path | None = None
     references: tuple[Path, ...] = ()
     continuity: Take | None = None  # the upstream take whose last frame starts the shot
+    end_keyframe: Path | None = None  # the picture the shot ends on
     loras: tuple[Path, ...] = ()  # the files of `request.loras`, in the same order
 
 
@@ -121,6 +122,7 @@ def plan_shot(
         references=tuple(files.path(r) for r in shot.references),
         continuity=plan.continuity,
         loras=tuple(files.lora_path(lora.file) for lora in plan.loras),
+        end_keyframe=files.path(plan.end_keyframe) if plan.end_keyframe else None,
     )
 
 
@@ -133,6 +135,7 @@ def plan_render(
     inputs = RenderInputs()
     inputs.keyframe = planned.keyframe
     inputs.references = planned.references
+    inputs.last_frame = planned.end_keyframe
     inputs.loras = planned.loras
     if planned.continuity is not None:
         from engine.media.video import last_frame

@@ -223,6 +223,8 @@ class Shot:
     camera_mode: CameraMode = CameraMode.PROMPT
     profile: Profile = Profile.QUALITY
     keyframe: str | None = None
+    # The picture the shot ends on, for a model that renders from a first to a last frame.
+    end_keyframe: str | None = None
     references: list[str] = field(default_factory=list)
     characters: list[str] = field(default_factory=list)
     style: str | None = None
@@ -251,7 +253,8 @@ class Shot:
 
 _SHOT_KEYS = (
     "id title prompt negative_prompt seed seed_locked duration fps width height model_id "
-    "camera camera_mode profile keyframe references characters style continue_from_previous "
+    "camera camera_mode profile keyframe end_keyframe references characters style "
+    "continue_from_previous "
     "match_colour "
     "takes selected_take notes dialogue loras"
 ).split()
@@ -274,6 +277,8 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         "camera_mode": shot.camera_mode.value,
         "profile": shot.profile.value,
         "keyframe": shot.keyframe,
+        # Written only when set: a shot without one keeps the file it had.
+        **({"end_keyframe": shot.end_keyframe} if shot.end_keyframe else {}),
         "references": list(shot.references),
         "characters": list(shot.characters),
         "style": shot.style,
@@ -291,6 +296,7 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
 def shot_from_dict(data: Any, path: str) -> Shot:
     d = v.expect_dict(data, path, _SHOT_KEYS)
     keyframe = d.get("keyframe")
+    end_keyframe = d.get("end_keyframe")
     style = d.get("style")
     takes = v.get_list_of(d, "takes", path, Take.from_dict, default=())
     _check_unique([t.id for t in takes], f"{path}.takes", "take")
@@ -313,6 +319,9 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         camera_mode=v.get_enum(d, "camera_mode", path, CameraMode, CameraMode.PROMPT),
         profile=v.get_enum(d, "profile", path, Profile, Profile.QUALITY),
         keyframe=None if keyframe is None else check_relative_path(keyframe, f"{path}.keyframe"),
+        end_keyframe=None
+        if end_keyframe is None
+        else check_relative_path(end_keyframe, f"{path}.end_keyframe"),
         references=v.get_list_of(d, "references", path, _read_path, default=()),
         characters=v.get_list_of(d, "characters", path, _read_id, default=()),
         style=None if style is None else _read_id(style, f"{path}.style"),
@@ -381,6 +390,8 @@ class Project:
             paths.update(lora.file for lora in s.loras if not lora.in_models_folder)
             if s.keyframe:
                 paths.add(s.keyframe)
+            if s.end_keyframe:
+                paths.add(s.end_keyframe)
             paths.update(t.media for t in s.takes)
         for track in self.timeline.audio_tracks:
             paths.update(c.media for c in track.clips)

@@ -124,6 +124,15 @@ def test_ltx_continues_an_extension_from_all_its_lead_in_frames(backend):
     assert condition.frame_index == 0 and len(condition.video) == 5
 
 
+def test_ltx_last_segment_continues_the_lead_in_and_ends_on_the_end_keyframe(backend, tmp_path):
+    lead = np.zeros((5, 64, 64, 3), np.uint8)
+    inputs = RenderInputs(lead_in=lead, last_frame=png(tmp_path, "last.png", 200))
+    _, kwargs = call(backend, "tiny-ltx-condition", inputs, frames=17)
+    first, last = kwargs["conditions"]
+    assert (first.frame_index, len(first.video)) == (0, 5)
+    assert last.frame_index == 16 and grey_levels([last.image]) == [200]
+
+
 def test_skyreels_windows_only_a_clip_longer_than_one_window(backend):
     _, short = call(backend, "tiny-skyreels-df", frames=9)
     assert short["overlap_history"] is None and short["base_num_frames"] == 9

@@ -476,8 +476,8 @@ def test_the_wan_continues_from_the_lead_in(wan, monkeypatch):
     seen = threading.Event()
     original = wan._call_kwargs
 
-    def spy(entry, mode, request, inputs, ctx):
-        kwargs = original(entry, mode, request, inputs, ctx)
+    def spy(entry, mode, request, inputs, ctx, pipe=None):
+        kwargs = original(entry, mode, request, inputs, ctx, pipe)
         if inputs.lead_in is not None:
             assert mode == "i2v" and kwargs["image"].size == (32, 32)
             assert np.array_equal(np.asarray(kwargs["image"]), inputs.lead_in[0])
@@ -496,8 +496,8 @@ def test_ltx_continues_from_every_lead_in_frame(monkeypatch):
     seen: list[dict] = []
     original = backend._call_kwargs
 
-    def spy(entry, mode, request, inputs, ctx):
-        kwargs = original(entry, mode, request, inputs, ctx)
+    def spy(entry, mode, request, inputs, ctx, pipe=None):
+        kwargs = original(entry, mode, request, inputs, ctx, pipe)
         seen.append(kwargs)
         return kwargs
 
