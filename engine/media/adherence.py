@@ -20,7 +20,8 @@ pan, tilt, roll and zoom, and a 0-100 score). `colour_jump` is the CIEDE2000 dif
 between two frames (the upstream take's last and a chained take's first), averaged over
 the picture at `COLOUR_WIDTH` pixels wide. `record_measures` writes both into a take's
 manifest after the engine has stored the take, and `measured` reads them back for the
-take's `studio.project.model.Take`.
+take's `studio.project.model.Take` (measuring a take stored before there were
+measurements, from its file).
 """
 
 from __future__ import annotations
@@ -390,14 +391,34 @@ def take_measures(
     return out
 
 
-def measured(store: TakeStore, take_id: str) -> dict[str, Any]:
-    """The `Take` fields (`adherence`, `colour_jump`) of what the take's manifest records;
-    a record that does not read (edited by hand) is left out."""
+def measured(store: TakeStore, request: GenerationRequest) -> dict[str, Any]:
+    """The `Take` fields (`adherence`, `colour_jump`) that the manifest of the request's
+    stored take records. A take stored before cameras were measured is measured now from
+    its file, once (its colour jump stays unknown: the frame it continued from is not at
+    hand). A record that does not read (edited by hand) is left out."""
+    take_id = request.hash
+    recorded = store.measures(take_id)
+    if "adherence" not in recorded:
+        recorded = {**recorded, **_measure_file(store, request)}
     try:
-        return measures_from_dict(store.measures(take_id), "manifest")
+        return measures_from_dict(recorded, "manifest")
     except ProjectError as exc:
         log.warning("take %s: its measurements do not read: %s", take_id[:12], exc)
         return {}
+
+
+def _measure_file(store: TakeStore, request: GenerationRequest) -> dict[str, Any]:
+    from engine.media.video import read_frames
+
+    media = store.find(request.hash)
+    if media is None:
+        return {}
+    try:
+        frames = read_frames(media)
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is the take's own problem
+        log.warning("could not read take %s to measure it: %s", request.hash[:12], exc)
+        return {}
+    return record_measures(store, request, frames) if len(frames) else {}
 
 
 def record_measures(

@@ -219,7 +219,7 @@ def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
         request=request,
         media=f"{store.folder.name}/{media.name}",
         created=created.isoformat(timespec="seconds"),
-        **measured(store, take_id),
+        **measured(store, request),
     )
 
 

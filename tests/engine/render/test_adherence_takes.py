@@ -1,7 +1,8 @@
 """The engine measures every take's camera against its rig as it stores the take: previz
 takes of pure moves over a photograph score high, a still take of a moving rig scores
 low, chained takes get their colour jump, and all of it lands in the manifest and on the
-Take (a cached take too); a measurement that fails never fails the render."""
+Take (a cached take too, and one stored before takes were measured gets measured); a
+measurement that fails never fails the render."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import numpy as np
 import pytest
 
 from engine.backends.pictures import fit_cover, load_image
+from engine.backends.previz import render_previz
 from engine.media import adherence as measuring
 from engine.media.adherence import colour_jump
-from engine.media.video import first_frame
+from engine.media.video import first_frame, write_video
 from engine.protocol import RenderInputs
 from engine.render.worker import default_backend_factory
 from studio.camera.rig import CameraRig, preset, with_move
@@ -99,6 +101,21 @@ def test_a_cached_take_comes_back_with_its_measurements(make_engine, recorder, s
     first = render(make_engine, recorder, request)
     again = render(make_engine, recorder, request)
     assert again.id == first.id and again.adherence == first.adherence
+
+
+def test_a_take_stored_before_measurements_is_measured_when_found(
+    make_engine, recorder, store, tmp_path
+):
+    request = photo_request(preset("zoom_in"))
+    frames = render_previz(fit_cover(load_image(PHOTO), W, H), request.camera, request.frames)
+    older = write_video(tmp_path / "older.mp4", frames, request.fps)
+    store.insert_file(request.hash, older, request.canonical_json())
+    assert store.measures(request.hash) == {}
+    take = render(make_engine, recorder, request)  # in the store already: nothing renders
+    assert take.adherence is not None and take.adherence.score >= 95
+    assert take.colour_jump is None  # the frame it would continue from is not known
+    assert store.measures(request.hash) == {"adherence": take.adherence.to_dict()}
+    assert store.verify(take.id) == store.find(take.id)
 
 
 def test_a_chained_take_records_the_colour_jump_from_its_upstream(make_engine, recorder, store):
