@@ -153,7 +153,8 @@ class Adherence:
     def summary(self) -> str:
         """One line for people: "camera 94: pan +29.4° (rig +30.0°), zoom ×1.00 (rig
         ×1.20)", naming the axes that the rig moves or the take moves otherwise (by half a
-        degree, or a zoom of 1 %)."""
+        degree, or a zoom of 1 %), and how much of the take could be followed when the
+        track was lost on the way."""
         parts = []
         expected, measured = self.expected, self.measured
         for key, name in (("pan_deg", "pan"), ("tilt_deg", "tilt"), ("roll_deg", "roll")):
@@ -164,6 +165,8 @@ class Adherence:
         if abs(want) >= 0.001 or abs(got - want) >= 0.01:
             parts.append(f"zoom ×{measured.zoom:.2f} (rig ×{expected.zoom:.2f})")
         moves = ", ".join(parts) if parts else "no camera move (the rig has none)"
+        if self.coverage < 0.95:
+            moves += f"; followed over {self.coverage:.0%} of the take"
         return f"camera {round(self.score)}: {moves}"
 
 

@@ -112,6 +112,9 @@ def test_a_static_take_of_a_zoom_scores_under_50():
     result = assess(np.tile(np.eye(3), (FRAMES, 1, 1)), range(FRAMES), rig, FRAMES, W, H)
     assert result.score < 50 and result.expected.zoom == pytest.approx(1.6)
     assert "zoom ×1.00 (rig ×1.60)" in result.summary()
+    assert "followed" not in result.summary()
+    lost = Adherence(**{**result.to_dict(), "expected": result.expected, "coverage": 0.5})
+    assert lost.summary().endswith("; followed over 50% of the take")
 
 
 def adherence(score: float) -> Adherence:
