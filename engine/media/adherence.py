@@ -49,11 +49,11 @@ SAMPLES = 40  # at most this many frames of a take are measured
 COLOUR_WIDTH = 160  # pixels: the colour jump is measured at this width
 MIN_POINTS = 24  # fewer tracked points than this start a new anchor
 _MIN_FIT = 8  # points needed for a homography; fewer take a similarity
-_MAX_CORNERS = 300
+_MAX_CORNERS = 200
 _RANSAC_PIXELS = 1.0  # at the tracking width
 _BACK_PIXELS = 0.5  # forward-backward tolerance of a tracked point
 _MAX_DISTORTION = 0.1  # the anchor is renewed once the picture scaled or turned this much
-_FAST_PIXELS = 8.0  # a camera expected to move more between two samples goes frame by frame
+_FAST_PIXELS = 24.0  # a camera expected to move more between two samples goes frame by frame
 _LK = {
     "winSize": (11, 11),
     "maxLevel": 3,
@@ -87,7 +87,9 @@ def sample_indices(count: int, samples: int = SAMPLES) -> np.ndarray:
 
 class _Grey:
     """Frames as small grey pictures, made once each, and the maps between their pixels and
-    the frame's (pixel centres at integers in both)."""
+    the frame's (pixel centres at integers in both). A frame at least twice the tracking
+    width is halved by Gaussian pyramid steps first (much faster than an area resize, and
+    as free of aliasing), then scaled the rest of the way."""
 
     def __init__(self, frames: Sequence[np.ndarray], width: int) -> None:
         self.frames = frames
@@ -98,9 +100,18 @@ class _Grey:
         small_w = min(self.width, max(16, int(width)))
         small_h = max(8, round(self.height * small_w / self.width))
         self.size = (small_w, small_h)
-        sx, sy = small_w / self.width, small_h / self.height
-        # x_small = s * (x + 0.5) - 0.5, the map of cv2.resize
-        self.to_small = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1.0]])
+        self.halvings = 0
+        w, h = self.width, self.height
+        to_small = np.eye(3)
+        while w >= 2 * small_w and h >= 2 * small_h:
+            # cv2.pyrDown: pixel i of the result is centred on pixel 2i of its source.
+            w, h = (w + 1) // 2, (h + 1) // 2
+            to_small = np.diag([0.5, 0.5, 1.0]) @ to_small
+            self.halvings += 1
+        sx, sy = small_w / w, small_h / h
+        # cv2.resize: x_small = s * (x + 0.5) - 0.5
+        scale = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1.0]])
+        self.to_small = scale @ to_small
         self.to_full = np.linalg.inv(self.to_small)
         self._cache: dict[int, np.ndarray] = {}
 
@@ -112,7 +123,9 @@ class _Grey:
                 frame = np.clip(frame, 0, 255).astype(np.uint8)
             if frame.ndim == 3:
                 frame = cv2.cvtColor(frame[..., :3], cv2.COLOR_RGB2GRAY)
-            grey = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+            for _ in range(self.halvings):
+                frame = cv2.pyrDown(frame)
+            grey = cv2.resize(frame, self.size, interpolation=cv2.INTER_LINEAR)
             if len(self._cache) > 4:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[index] = grey
