@@ -57,6 +57,16 @@ def portable(keys) -> list[str]:
     return [k.toString(QKeySequence.PortableText) for k in keys]
 
 
+def claims(widget, sequence: str) -> bool:
+    """Whether the widget claims the key before the window's shortcuts (it accepts the
+    ShortcutOverride event Qt sends the focused widget first)."""
+    combo = QKeySequence(sequence)[0]
+    event = QKeyEvent(QEvent.ShortcutOverride, combo.key(), combo.keyboardModifiers())
+    event.ignore()
+    widget.event(event)
+    return event.isAccepted()
+
+
 def press(widget, sequence: str) -> bool:
     """Give the widget one key press of `sequence`; whether it took it (its parents, which
     would get a key it leaves, are not asked)."""
@@ -178,7 +188,7 @@ def test_each_panel_handles_the_keys_it_declares_and_no_other_plain_key(qtbot, w
     for area, widget in widgets.items():
         if area == "Camera":  # keyframes on the curve; Left / Right select one for Up / Down
             widget.set_axis(widget.axis, (Keyframe(0.0, 0.0), Keyframe(1.0, 10.0)))
-        window_keys = set(live_keys(window, widget))
+        window_keys = {k for k in live_keys(window, widget) if not claims(widget, k)}
         declared = set()
         for entry in (e for e in PANEL_KEYS if e.area == area):
             for key in entry.keys:
