@@ -102,6 +102,9 @@ class RenderInputs:
     # The picture the clip ends on (the shot's end keyframe), for a model that can end on a
     # given frame (first and last frame to video).
     last_frame: Path | None = None
+    # Keyframes inside the clip: the pictures, and the frame each is shown at (as many).
+    middle: tuple[Path, ...] = ()
+    middle_frames: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

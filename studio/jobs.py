@@ -140,6 +140,9 @@ class GenerationRequest(_Request):
     colour_match: bool = False
     # The LoRAs the model renders with, in the order they are applied.
     loras: tuple[LoraWeight, ...] = ()
+    # Keyframes inside the clip, for a model that takes pictures at any frame: (frame, the
+    # SHA-256 of the picture), in frame order.
+    middle_keyframes: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -179,6 +182,11 @@ class GenerationRequest(_Request):
             **({"colour_match": True} if self.colour_match else {}),
             **({"end_keyframe_hash": self.end_keyframe_hash} if self.end_keyframe_hash else {}),
             **({"loras": [lora.to_dict() for lora in self.loras]} if self.loras else {}),
+            **(
+                {"middle_keyframes": [{"frame": f, "hash": h} for f, h in self.middle_keyframes]}
+                if self.middle_keyframes
+                else {}
+            ),
         }
 
     def canonical_json(self) -> str:
@@ -190,7 +198,7 @@ class GenerationRequest(_Request):
             "version kind prompt negative_prompt model_id backend profile width height frames "
             "fps seed camera camera_mode keyframe_hash end_keyframe_hash reference_hashes "
             "continuity_source "
-            "steps guidance strength colour_match loras"
+            "steps guidance strength colour_match loras middle_keyframes"
         ).split()
         d = v.expect_dict(data, path, keys)
         version = v.get_int(d, "version", path)
@@ -226,7 +234,15 @@ class GenerationRequest(_Request):
             else v.check_float(strength, f"{path}.strength", min_value=0.0, max_value=1.0),
             colour_match=v.get_bool(d, "colour_match", path, False),
             loras=tuple(v.get_list_of(d, "loras", path, LoraWeight.from_dict, default=())),
+            middle_keyframes=tuple(
+                v.get_list_of(d, "middle_keyframes", path, _read_frame_hash, default=())
+            ),
         )
+
+
+def _read_frame_hash(value: Any, path: str) -> tuple[int, str]:
+    d = v.expect_dict(value, path, ("frame", "hash"))
+    return v.get_int(d, "frame", path, min_value=0, max_value=100_000), v.get_str(d, "hash", path)
 
 
 def _read_str(value: Any, path: str) -> str:

@@ -51,6 +51,10 @@ class ModelRules:
     last_frame: bool = False
     # Whose prompt guide's camera words the prompt ends with (`studio.camera.words`).
     family: str = ""
+    # Whether the model takes pictures at any frame of the clip (keyframes inside a shot).
+    middle_frames: bool = False
+    # Whether the model takes reference images (those of the shot's characters too).
+    reference_images: bool = False
 
     @property
     def frame_rule(self) -> str:
@@ -113,6 +117,10 @@ class RenderPlan:
     notes: tuple[str, ...] = ()  # adjustments the user should know about (snapped frames...)
     loras: tuple[Lora, ...] = ()  # the files of `request.loras`, in the same order
     end_keyframe: str | None = None  # project-relative: the picture the shot ends on
+    # Keyframes inside the clip: (frame, project-relative picture), in frame order.
+    middle: tuple[tuple[int, str], ...] = ()
+    # The reference images of the request, project-relative, in its order.
+    references: tuple[str, ...] = ()
 
 
 def bible_prompt(project: Project, shot: Shot) -> str:
@@ -137,6 +145,59 @@ def character_keyframe(project: Project, shot: Shot) -> str | None:
         if character is not None and character.references:
             return character.references[0]
     return None
+
+
+def end_picture(project: Project, shot: Shot) -> str | None:
+    """The picture the shot ends on: its end keyframe, or with `end_on_next` the start
+    picture of the shot after it (its keyframe or its character's)."""
+    if not shot.end_on_next:
+        return shot.end_keyframe
+    index = project.shot_index(shot.id)
+    if index + 1 >= len(project.shots):
+        return None
+    after = project.shots[index + 1]
+    return after.keyframe or character_keyframe(project, after)
+
+
+def _end_notes(project: Project, shot: Shot, end: str | None) -> list[str]:
+    """Why a shot that ends on the next shot's start picture has none to end on."""
+    if not shot.end_on_next or end is not None:
+        return []
+    index = project.shot_index(shot.id)
+    if index + 1 >= len(project.shots):
+        return ["last shot: no next shot to end on"]
+    after = project.shots[index + 1]
+    return [f"the next shot {after.title or after.id!r} has no start picture to end on"]
+
+
+def middle_keyframes(
+    shot: Shot, rules: ModelRules, frames: int, fps: Fraction, end: str | None, notes: list[str]
+) -> tuple[tuple[int, str], ...]:
+    """The shot's keyframes inside the clip as (frame, picture), for a model that takes
+    pictures at any frame; what is left out, and why, goes to `notes`."""
+    if not shot.keyframes:
+        return ()
+    if not rules.middle_frames:
+        ends = " and an end" if rules.last_frame else ""
+        notes.append(
+            f"keyframes inside the shot not used: {rules.name} takes only a start{ends} picture"
+        )
+        return ()
+    placed: dict[int, str] = {}
+    for key in shot.keyframes:
+        frame = round(key.time * fps)
+        at = f"keyframe at {key.time:g} s"
+        if frame >= frames:
+            notes.append(f"{at} not used: the shot ends at {float(frames / fps):g} s")
+        elif frame == 0:
+            notes.append(f"{at} not used: it is the first frame (make it the start picture)")
+        elif frame == frames - 1 and end is not None:
+            notes.append(f"{at} not used: the end picture is shown at that frame")
+        elif frame in placed:
+            notes.append(f"{at} not used: another keyframe is at frame {frame}")
+        else:
+            placed[frame] = key.image
+    return tuple(sorted(placed.items()))
 
 
 def upstream_take(project: Project, shot: Shot) -> Take | None:
@@ -214,11 +275,21 @@ def plan_shot(
 
     keyframe = shot.keyframe or character_keyframe(project, shot)
     keyframe_hash = files.file_hash(keyframe) if keyframe else None
-    reference_hashes = tuple(files.file_hash(r) for r in shot.references)
-    end_keyframe = shot.end_keyframe if rules.last_frame else None
-    if shot.end_keyframe and not rules.last_frame:
+    references = tuple(shot.references)
+    if rules.reference_images:  # the shot's characters' pictures from the bible too
+        for char_id in shot.characters:
+            character = project.character(char_id)
+            references += tuple(character.references) if character is not None else ()
+        references = tuple(dict.fromkeys(references))
+    reference_hashes = tuple(files.file_hash(r) for r in references)
+    wanted_end = end_picture(project, shot)
+    notes.extend(_end_notes(project, shot, wanted_end))
+    end_keyframe = wanted_end if rules.last_frame else None
+    if wanted_end and not rules.last_frame:
         notes.append(f"end keyframe not used: {rules.name} cannot end on a given frame")
     end_keyframe_hash = files.file_hash(end_keyframe) if end_keyframe else None
+    middle = middle_keyframes(shot, rules, frames, fps, end_keyframe, notes)
+    middle_hashes = tuple((frame, files.file_hash(image)) for frame, image in middle)
 
     if shot.continue_from_previous and project.shot_index(shot.id) == 0:
         notes.append("first shot: nothing to continue from")
@@ -252,8 +323,18 @@ def plan_shot(
         guidance=rules.guidance,
         colour_match=continuity_source is not None and shot.match_colour,
         loras=lora_weights,
+        middle_keyframes=middle_hashes,
     )
-    return RenderPlan(request, keyframe, take, tuple(notes), loras, end_keyframe=end_keyframe)
+    return RenderPlan(
+        request,
+        keyframe,
+        take,
+        tuple(notes),
+        loras,
+        end_keyframe=end_keyframe,
+        middle=middle,
+        references=references,
+    )
 
 
 # What a difference in each field of a request means to the user, in the order said.
@@ -270,6 +351,7 @@ _CHANGE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("camera_mode",), "camera mode changed"),
     (("keyframe_hash",), "keyframe changed"),
     (("end_keyframe_hash",), "end keyframe changed"),
+    (("middle_keyframes",), "keyframes inside the shot changed"),
     (("reference_hashes",), "reference images changed"),
     (("loras",), "LoRAs changed"),
     (("colour_match",), "colour matching changed"),

@@ -3,7 +3,9 @@
 The source picture is the keyframe image, else the first frame an extension segment must
 begin with, else the previous shot's last frame (continuity), else a title card that shows
 the prompt over a textured background (`engine.backends.pictures` reads and fits pictures,
-`engine.backends.title_card` draws the card). It is fitted to the request's size (cover and centre
+`engine.backends.title_card` draws the card). Keyframes inside the shot and an end picture
+are each seen from their frame's camera, and the previz dissolves from picture to picture
+(`engine.backends.previz_keys`). It is fitted to the request's size (cover and centre
 crop) and each frame is the source seen through that frame's camera: the homography of
 `studio.camera.rig.homographies`, exact for a picture standing on the plane at the subject
 distance in front of frame 0's camera.
@@ -93,7 +95,14 @@ class PrevizBackend:
     ) -> np.ndarray:
         """Frames as RGB uint8 of shape (frames, height, width, 3)."""
         source = source_image(request, inputs)
-        renderer = PrevizRenderer(source, request.camera, request.frames, float(request.fps))
+        fps = float(request.fps)
+        from engine.backends.previz_keys import KeyedPreviz, key_pictures  # it imports this
+
+        keys = key_pictures(request, inputs)
+        if keys:  # keyframes inside the shot, an end picture: dissolves through them
+            renderer = KeyedPreviz([(0, source), *keys], request.camera, request.frames, fps)
+        else:
+            renderer = PrevizRenderer(source, request.camera, request.frames, fps)
         total = request.frames
         try:
             frames = np.empty((total, request.height, request.width, 3), np.uint8)
@@ -189,6 +198,10 @@ def _fill_holes(frame: np.ndarray, holes: np.ndarray, colour: np.ndarray) -> Non
 class PrevizRenderer:
     """Renders frame i of the previz of `source` (RGB uint8, already the output size).
 
+    The picture is what the camera of frame `anchor` sees (frame 0's, a start keyframe,
+    by default; the last frame's for an end keyframe): it stands on the plane at the
+    subject distance in front of that camera, so that frame shows it exactly.
+
     Frames can be rendered in any order; each only depends on the arguments and `i`.
     """
 
@@ -199,7 +212,10 @@ class PrevizRenderer:
         frames: int,
         fps: float = 24.0,
         depth: float | None = None,
+        anchor: int = 0,
     ) -> None:
+        if not 0 <= anchor < max(1, frames):
+            raise ValueError(f"anchor frame {anchor} of a {frames}-frame previz")
         if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
             raise ValueError(f"source must be RGB uint8 (h, w, 3), got {source.shape}")
         self.height, self.width = source.shape[:2]
@@ -209,10 +225,16 @@ class PrevizRenderer:
         self.source = np.ascontiguousarray(source)
         w, h = self.width, self.height
         self.depth = float(rig.subject_distance if depth is None else depth)
-        self.homographies = camera.homographies(rig, frames, w, h, depth=self.depth, fps=fps)
         self.poses = camera.poses(rig, frames, fps)
+        self.anchor = anchor
+        first = self.poses[anchor]
+        if anchor == 0:
+            self.homographies = camera.homographies(rig, frames, w, h, depth=self.depth, fps=fps)
+        else:
+            self.homographies = np.stack(
+                [camera.homography(first, pose, w, h, self.depth) for pose in self.poses]
+            )
         self._identity = np.all(np.abs(self.homographies - np.eye(3)) <= 1e-12, axis=(1, 2))
-        first = self.poses[0]
         self._r0 = first.rotation_matrix
         self._c0 = first.centre
         # Horizontal field of view of frame 0: the angular width of one prism face.
@@ -257,7 +279,7 @@ class PrevizRenderer:
             pose = CameraPose(
                 rotation=tuple(tuple(row) for row in rotation),
                 translation=tuple(self._c0.tolist()),
-                focal=self.poses[0].focal,
+                focal=self.poses[self.anchor].focal,
             )
             self._face_poses[face] = pose
         return camera.homography(pose, self.poses[i], self.width, self.height, self.depth)

@@ -107,6 +107,23 @@ def segment_request(request: GenerationRequest, segment: Segment) -> GenerationR
     )
 
 
+def segment_pictures(inputs: RenderInputs, segment: Segment) -> dict:
+    """The `RenderInputs` fields of one segment's own pictures: the keyframes inside it past
+    its lead-in, at its own frames, and its part of a guided render's guide video."""
+    first = segment.start + (segment.overlap if segment.index else 0)
+    kept = [
+        (frame - segment.start, path)
+        for frame, path in zip(inputs.middle_frames, inputs.middle, strict=True)
+        if first <= frame < segment.end
+    ]
+    guide = None if inputs.guide is None else inputs.guide[segment.start : segment.end]
+    return {
+        "middle": tuple(path for _, path in kept),
+        "middle_frames": tuple(frame for frame, _ in kept),
+        "guide": guide,
+    }
+
+
 # --- joining ------------------------------------------------------------------------------
 
 
@@ -207,6 +224,8 @@ def render_extended(
             )
         if out is not None and index == len(plan) - 1:
             part_inputs.last_frame = inputs.last_frame
+        if len(plan) > 1:
+            part_inputs = replace(part_inputs, **segment_pictures(inputs, segment))
         sub = SegmentContext(ctx, index, len(plan))
         frames = np.asarray(backend.generate(segment_request(request, segment), part_inputs, sub))
         ctx.check_cancelled()

@@ -83,6 +83,8 @@ def pack_inputs(inputs: RenderInputs) -> dict[str, Any]:
         else (inputs.keyframe.name, inputs.keyframe.read_bytes()),
         "references": [(p.name, p.read_bytes()) for p in inputs.references],
         "loras": [(p.name, p.read_bytes()) for p in inputs.loras],
+        "middle": [(p.name, p.read_bytes()) for p in inputs.middle],
+        "middle_frames": list(inputs.middle_frames),
         "continuity": inputs.continuity,
         "guide": inputs.guide,
         "last_frame": None
@@ -107,6 +109,8 @@ def unpack_inputs(payload: dict[str, Any], folder: Path) -> RenderInputs:
             write(len(payload["references"]) + i + 1, lora)
             for i, lora in enumerate(payload.get("loras", ()))
         ),
+        middle=tuple(write(-2 - i, m) for i, m in enumerate(payload.get("middle", ()))),
+        middle_frames=tuple(payload.get("middle_frames", ())),
         continuity=payload["continuity"],
         guide=payload["guide"],
         last_frame=None if payload.get("last_frame") is None else write(-1, payload["last_frame"]),

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from engine.backends.base import RenderError
+from engine.backends.pipeline_calls import FRAME_CONDITIONED, VACE
 from engine.models.catalog import ModelEntry
 from engine.models.settings import models_folder
 from engine.render.extend import can_extend
@@ -148,7 +149,12 @@ class ProjectFiles:
 
 
 def model_rules(entry: ModelEntry) -> ModelRules:
-    """What the planner needs of a catalog entry, as values."""
+    """What the planner needs of a catalog entry, as values. The previz shows every picture
+    of a shot (dissolving from one to the next); a diffusion model takes pictures inside
+    the clip when each of its pipelines does (VACE, LTX-Video's condition pipeline), and
+    reference images when it is VACE."""
+    previz = entry.backend == "previz"
+    classes = set(entry.pipelines.values())
     return ModelRules(
         id=entry.id,
         name=entry.name,
@@ -160,6 +166,8 @@ def model_rules(entry: ModelEntry) -> ModelRules:
         steps=entry.steps,
         guidance=entry.guidance,
         extends=frozenset(mode for mode in CameraMode if can_extend(entry, mode)),
-        last_frame=entry.last_frame,
+        last_frame=entry.last_frame or previz,
         family=entry.family,
+        middle_frames=previz or bool(classes) and classes <= set(FRAME_CONDITIONED),
+        reference_images=VACE in classes,
     )

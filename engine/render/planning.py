@@ -53,6 +53,7 @@ class PlannedShot:
     continuity: Take | None = None  # the upstream take whose last frame starts the shot
     end_keyframe: Path | None = None  # the picture the shot ends on
     loras: tuple[Path, ...] = ()  # the files of `request.loras`, in the same order
+    middle: tuple[tuple[int, Path], ...] = ()  # keyframes inside the clip: (frame, picture)
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,11 @@ def plan_shot(
         entry,
         plan.notes,
         keyframe=files.path(plan.keyframe) if plan.keyframe else None,
-        references=tuple(files.path(r) for r in shot.references),
+        references=tuple(files.path(r) for r in plan.references),
         continuity=plan.continuity,
         loras=tuple(files.lora_path(lora.file) for lora in plan.loras),
         end_keyframe=files.path(plan.end_keyframe) if plan.end_keyframe else None,
+        middle=tuple((frame, files.path(image)) for frame, image in plan.middle),
     )
 
 
@@ -137,6 +139,8 @@ def plan_render(
     inputs.references = planned.references
     inputs.last_frame = planned.end_keyframe
     inputs.loras = planned.loras
+    inputs.middle = tuple(path for _, path in planned.middle)
+    inputs.middle_frames = tuple(frame for frame, _ in planned.middle)
     if planned.continuity is not None:
         from engine.media.video import last_frame
 
@@ -178,8 +182,8 @@ class StatusCache:
         return self._files
 
     def invalidate(self, shot_ids=None) -> None:
-        """Forget the status of these shots and of the shots chained after them (of every
-        shot with None)."""
+        """Forget the status of these shots, of the shots chained after them and of a shot
+        that ends on one's start picture (of every shot with None)."""
         if shot_ids is None:
             self._current.clear()
             self._status.clear()
@@ -191,6 +195,9 @@ class StatusCache:
             if project is None:
                 continue
             row = self._row(project, shot_id)
+            if row and project.shots[row - 1].end_on_next:  # it ends on this one's picture
+                self._current.pop(project.shots[row - 1].id, None)
+                self._status.pop(project.shots[row - 1].id, None)
             while row is not None and row + 1 < len(project.shots):
                 row += 1
                 if not project.shots[row].continue_from_previous:

@@ -19,6 +19,7 @@ from studio.errors import ProjectError
 from studio.ids import new_id
 from studio.jobs import CameraMode, GenerationRequest, Profile
 from studio.project import validate as v
+from studio.project.keyframes import ShotKeyframe, keyframes_to_json, read_keyframes
 from studio.project.loras import Lora, loras_to_json, read_loras
 from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
 
@@ -238,6 +239,10 @@ class Shot:
     dialogue: tuple[Dialogue, ...] = ()
     # The shot's own LoRAs, after its style's and its characters' (replaced whole).
     loras: tuple[Lora, ...] = ()
+    # Pictures the shot passes through, in time order (`studio.project.keyframes`).
+    keyframes: tuple[ShotKeyframe, ...] = ()
+    # End on the next shot's start picture (instead of `end_keyframe`).
+    end_on_next: bool = False
 
     @property
     def frames(self) -> int:
@@ -256,7 +261,7 @@ _SHOT_KEYS = (
     "camera camera_mode profile keyframe end_keyframe references characters style "
     "continue_from_previous "
     "match_colour "
-    "takes selected_take notes dialogue loras"
+    "takes selected_take notes dialogue loras keyframes end_on_next"
 ).split()
 
 
@@ -290,6 +295,8 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         # Written only when there is some: a shot without dialogue keeps the file it had.
         **({"dialogue": [d.to_dict() for d in shot.dialogue]} if shot.dialogue else {}),
         **({"loras": loras_to_json(shot.loras)} if shot.loras else {}),
+        **({"keyframes": keyframes_to_json(shot.keyframes)} if shot.keyframes else {}),
+        **({"end_on_next": True} if shot.end_on_next else {}),
     }
 
 
@@ -332,6 +339,8 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         notes=v.get_str(d, "notes", path, ""),
         dialogue=tuple(v.get_list_of(d, "dialogue", path, Dialogue.from_dict, default=())),
         loras=read_loras(d, "loras", path),
+        keyframes=read_keyframes(d, "keyframes", path),
+        end_on_next=v.get_bool(d, "end_on_next", path, False),
     )
 
 
@@ -387,6 +396,7 @@ class Project:
             paths.update(lora.file for lora in item.loras if not lora.in_models_folder)
         for s in self.shots:
             paths.update(s.references)
+            paths.update(k.image for k in s.keyframes)
             paths.update(lora.file for lora in s.loras if not lora.in_models_folder)
             if s.keyframe:
                 paths.add(s.keyframe)

@@ -84,6 +84,7 @@ class NullCtx:
 def test_only_the_last_segment_of_a_long_shot_ends_on_the_end_keyframe(tmp_path):
     backend = Recording()
     end = tmp_path / "last.png"
+    cv2.imwrite(str(end), np.full((8, 8, 3), 200, np.uint8))  # the previz shows it
     request = GenerationRequest(
         prompt="a lighthouse",
         model_id="previz",
