@@ -7,10 +7,15 @@ arguments; this module turns the render's inputs into the conditioning each clas
 - image-to-video classes take `image`, and `last_image` when the model can end on a given
   frame (Wan FLF2V, SkyReels-V2 diffusion forcing);
 - `WanVACEPipeline` takes a conditioning `video` and its `mask` (black: keep this frame,
-  white: generate it) and `reference_images`: a keyframe is a kept first frame, an end
-  keyframe a kept last one, the previz a control video, the shot's references references;
+  white: generate it) and `reference_images`: a keyframe is a kept first frame, a keyframe
+  inside the shot a kept frame at its place, an end keyframe a kept last one, the previz a
+  control video (a guided render: its frames are generated, shaped by it, except the kept
+  keyframes), the shot's references and its characters' references from the bible are
+  reference images;
 - `LTXConditionPipeline` takes `conditions`, each a picture or a run of frames at a frame
-  index: the keyframe at 0, the end keyframe at the last frame, an extension's lead-in;
+  index: the keyframe at 0, keyframes inside the shot at their frames, the end keyframe at
+  the last frame, an extension's lead-in;
+- a class that takes none of these refuses pictures inside the shot before it renders;
 - HunyuanVideo 1.5 has no `guidance_scale`: its guider is replaced by one with the scale;
 - `call` settings of the catalog entry go to the call when the class takes them, or to the
   pipeline's configuration when they are one of its settings (Wan 2.2's `boundary_ratio`);
@@ -41,7 +46,8 @@ from studio.jobs import CameraMode, GenerationRequest
 CONDITIONING = ("image", "last_image", "video", "mask", "reference_images", "conditions")
 VACE = "WanVACEPipeline"
 LTX_CONDITION = "LTXConditionPipeline"
-# The pipelines that continue a clip from several frames rather than from one picture.
+# The pipelines that continue a clip from several frames rather than from one picture; they
+# also take pictures at any frame of the clip (keyframes inside a shot).
 FRAME_CONDITIONED = (LTX_CONDITION, VACE)
 GREY = 128  # VACE's neutral value for the frames it is to generate
 
@@ -75,6 +81,7 @@ class Pictures:
     lead: list | None = None  # an extension's lead-in frames
     guide: list | None = None  # the structure video of a guided render
     references: list | None = None  # the shot's reference images
+    middle: list | None = None  # (frame, picture): keyframes inside the clip
 
 
 def gather(
@@ -93,10 +100,19 @@ def gather(
     elif mode == "v2v" and request.camera_mode == CameraMode.GUIDED:
         frames = inputs.guide if inputs.guide is not None else guide()
         found.guide = [pil(frame, w, h) for frame in frames]
+        start = inputs.keyframe
+        if entry.pipelines.get(mode) == VACE and (start or inputs.continuity is not None):
+            # The control video starts on the start picture: VACE keeps it as it is.
+            found.first = picture(start, w, h) if start else pil(inputs.continuity, w, h)
     if inputs.last_frame is not None and entry.last_frame:
         found.last = picture(inputs.last_frame, w, h)
     if inputs.references:
         found.references = [picture(path, w, h) for path in inputs.references]
+    if inputs.middle:
+        found.middle = [
+            (frame, picture(path, w, h))
+            for frame, path in zip(inputs.middle_frames, inputs.middle, strict=True)
+        ]
     return found
 
 
@@ -111,6 +127,12 @@ def conditioning(
         return _vace(request, pictures, strength)
     if class_name == LTX_CONDITION:
         return _ltx(request, pictures, strength)
+    if pictures.middle:
+        frames = ", ".join(str(frame) for frame, _ in pictures.middle)
+        raise RenderError(
+            f"{class_name} cannot take pictures inside the clip (keyframes at frames {frames}):"
+            " render the shot with a VACE or LTX-Video 0.9.8 model, or remove those keyframes"
+        )
     kwargs: dict[str, Any] = {}
     if pictures.first is not None:
         kwargs["image"] = pictures.first
@@ -128,20 +150,32 @@ def _vace(request: GenerationRequest, pictures: Pictures, strength: float) -> di
     kwargs: dict[str, Any] = {}
     if pictures.references:
         kwargs["reference_images"] = pictures.references
-    if pictures.guide is not None:
-        # A control video: every frame is generated, shaped by it; `strength` scales the
-        # control blocks' contribution.
-        kwargs.update(video=pictures.guide[:n], conditioning_scale=strength)
-        return kwargs
-    kept = list(pictures.lead or ([pictures.first] if pictures.first is not None else []))
-    if not kept and pictures.last is None:
-        return kwargs
-    grey = Image.new("RGB", (w, h), (GREY, GREY, GREY))
-    black, white = Image.new("L", (w, h), 0), Image.new("L", (w, h), 255)
-    video = kept[:n] + [grey] * (n - len(kept[:n]))
-    mask = [black] * len(kept[:n]) + [white] * (n - len(kept[:n]))
+    # Pictures kept at their frames: the start (a guided render's), those inside the clip
+    # and the end.
+    keys = list(pictures.middle or [])
     if pictures.last is not None:
-        video[-1], mask[-1] = pictures.last, black
+        keys.append((n - 1, pictures.last))
+    black, white = Image.new("L", (w, h), 0), Image.new("L", (w, h), 255)
+    if pictures.guide is not None:
+        # A control video: every frame is generated, shaped by it, but the keyframes;
+        # `strength` scales the control blocks' contribution.
+        video = list(pictures.guide[:n])
+        kwargs.update(video=video, conditioning_scale=strength)
+        if pictures.first is not None:
+            keys.insert(0, (0, pictures.first))
+        if not keys:
+            return kwargs
+        mask = [white] * len(video)
+    else:
+        kept = list(pictures.lead or ([pictures.first] if pictures.first is not None else []))
+        if not kept and not keys:
+            return kwargs
+        grey = Image.new("RGB", (w, h), (GREY, GREY, GREY))
+        video = kept[:n] + [grey] * (n - len(kept[:n]))
+        mask = [black] * len(kept[:n]) + [white] * (n - len(kept[:n]))
+    for frame, image in keys:
+        if 0 <= frame < len(video):
+            video[frame], mask[frame] = image, black
     kwargs.update(video=video, mask=mask)
     return kwargs
 
@@ -159,6 +193,8 @@ def _ltx(request: GenerationRequest, pictures: Pictures, strength: float) -> dic
         conditions.append(LTXVideoCondition(video=pictures.lead, frame_index=0, strength=1.0))
     elif pictures.first is not None:
         conditions.append(LTXVideoCondition(image=pictures.first, frame_index=0, strength=1.0))
+    for frame, image in pictures.middle or []:
+        conditions.append(LTXVideoCondition(image=image, frame_index=frame, strength=1.0))
     if pictures.last is not None:
         last = request.frames - 1
         conditions.append(LTXVideoCondition(image=pictures.last, frame_index=last, strength=1.0))
