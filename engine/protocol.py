@@ -19,10 +19,15 @@ all implement it, and tests/engine/render/test_service_contract.py holds each of
 - `shutdown` cancels everything, frees the models and stops the service; a later
   `submit` raises `StudioError`. It is called once.
 
-The engine thread also takes an `ExportRequest` with its `ExportInputs`: the export is a
-job like a render, in the same queue (final priority unless told), with the same events,
+Each service also takes an `ExportRequest` with its `ExportInputs`: the export is a job
+like a render, in the same queue (final priority unless told), with the same events,
 progress at `Stage.EXPORTING` and `Finished(ExportResult)`; a cancelled or failed export
-leaves nothing at its output. The engine process and the farm take renders only.
+leaves nothing at its output. The engine process writes it in its child, the farm on the
+machine that drives it (where the project and the output are).
+
+The three implementations subclass `RenderService` and inherit its `submit`, which settles
+a request's job id, inputs and priority and hands the resulting `Submit` to their own
+`_enqueue`: the rules of submitting are written once.
 
 A `Backend` turns a `GenerationRequest` plus its input images into frames. It is loaded
 and unloaded by the engine thread only; device and dtype are chosen in `load`, never at
@@ -33,15 +38,25 @@ import. While it works it reports through the `RenderContext` and calls
 
 from __future__ import annotations
 
+import os
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from studio.errors import StudioError
-from studio.jobs import Event, GenerationRequest, Priority, Profile, Stage
+from studio.jobs import (
+    Event,
+    ExportRequest,
+    GenerationRequest,
+    Priority,
+    Profile,
+    Stage,
+    new_job_id,
+)
 from studio.project.model import Project
 from studio.project.takes import TakeStore
 from studio.render_plan import snap_frames
@@ -155,7 +170,8 @@ class Backend(Protocol):
 
     def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
         """Make `model_id` ready in `profile` (no-op when it already is); choose device and
-        dtype here."""
+        dtype here. A backend that quantizes (diffusers) also takes the request's
+        `Quantization` as a fourth argument, given only when it is not NONE."""
         ...
 
     def generate(
@@ -176,10 +192,12 @@ BackendFactory = Callable[[str], Backend]
 
 @runtime_checkable
 class RenderService(Protocol):
-    """What renders requests into takes: the engine thread, the engine process, the farm.
+    """What renders requests into takes and exports into films: the engine thread, the
+    engine process, the farm.
 
     Every method may be called from any thread. The members are methods and the cheap
-    `alive` and `take_store` (a runtime `isinstance` reads them all)."""
+    `alive` and `take_store` (a runtime `isinstance` reads them all). An implementation
+    subclasses this protocol, inherits `submit` and implements `_enqueue`."""
 
     take_store: TakeStore
 
@@ -190,17 +208,37 @@ class RenderService(Protocol):
 
     def submit(
         self,
-        request: GenerationRequest,
-        inputs: RenderInputs | None = None,
+        request: GenerationRequest | ExportRequest,
+        inputs: RenderInputs | ExportInputs | None = None,
         *,
         priority: Priority | None = None,
         label: str = "",
         job_id: str | None = None,
     ) -> str:
-        """Queue a request; returns its job id (`job_id` when given). With no `priority`,
-        previz renders are drafts and everything else final. `label` is the `Started`
-        event's description. Raises `StudioError` once the service has shut down."""
-        ...
+        """Queue a render, or an export with its `ExportInputs`; returns its job id
+        (`job_id` when given). With no `priority`, previz renders are drafts and everything
+        else final. `label` is the `Started` event's description. Raises `StudioError` once
+        the service has shut down, `TypeError` for an export without its inputs."""
+        if isinstance(request, ExportRequest):
+            if not isinstance(inputs, ExportInputs):
+                raise TypeError("an export request needs its ExportInputs")
+            default = Priority.FINAL
+        else:
+            default = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
+        job = Submit(
+            job_id or new_job_id(),
+            request,
+            inputs or RenderInputs(),
+            default if priority is None else priority,
+            label,
+        )
+        self._enqueue(job)
+        return job.job_id
+
+    @abstractmethod
+    def _enqueue(self, job: Submit) -> None:
+        """Queue a job whose id, inputs and priority `submit` has settled, reporting it
+        `Queued`; raise `StudioError` once the service has shut down."""
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job at once or a running one at its next step; whether the
@@ -247,11 +285,43 @@ ServiceFactory = Callable[[TakeStore, EventSink], RenderService]
 
 @dataclass(frozen=True)
 class Submit:
+    """A request with its job id, inputs and priority settled: what `RenderService.submit`
+    hands to `_enqueue`, and the command that carries it to the engine process."""
+
     job_id: str
-    request: GenerationRequest
-    inputs: RenderInputs
-    priority: Priority | None = None
+    request: GenerationRequest | ExportRequest
+    inputs: RenderInputs | ExportInputs
+    priority: Priority
     label: str = ""
+
+    def absolute(self) -> Submit:
+        """This job with every file it names made absolute, for a process that works in
+        another folder: each path of a render's inputs (keyframe, references...), an
+        export's project folder and output."""
+        request, inputs = self.request, self.inputs
+        if isinstance(inputs, ExportInputs):
+            assert isinstance(request, ExportRequest)
+            request = replace(request, output=os.path.abspath(request.output))
+            inputs = replace(inputs, folder=_absolute(inputs.folder))
+        else:
+            inputs = replace(inputs, **_absolute_paths(inputs))
+        return replace(self, request=request, inputs=inputs)
+
+
+def _absolute(path: os.PathLike[str]) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def _absolute_paths(inputs: RenderInputs) -> dict[str, Any]:
+    """The fields of `inputs` that hold a path or a tuple of paths, made absolute."""
+    changed: dict[str, Any] = {}
+    for name in (f.name for f in fields(inputs)):
+        value = getattr(inputs, name)
+        if isinstance(value, os.PathLike):
+            changed[name] = _absolute(value)
+        elif isinstance(value, tuple) and all(isinstance(v, os.PathLike) for v in value):
+            changed[name] = tuple(_absolute(v) for v in value)
+    return changed
 
 
 @dataclass(frozen=True)

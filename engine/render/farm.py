@@ -11,45 +11,41 @@ out-of-memory ladder runs where the GPU is. Finished takes come back as bytes an
 the project's take store with an atomic insert (or are written straight into a shared
 take folder when one is given). An actor that dies mid-shot is replaced and the shot is
 retried on another actor, up to `max_retries` times; nothing partial is ever stored.
+
+Exports share the queue but not the actors: each is written by an engine thread of the
+driver (the process that made the farm), one at a time, while the actors go on rendering.
+An export needs no GPU, and it reads the project's takes and writes the film where the
+driver is: on the machine with the project folder. On an actor it would need every take
+shipped to it and the film shipped back, and would hold a GPU it does not use.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import tempfile
 import threading
 import traceback
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.protocol import EventSink, RenderInputs, ServiceFactory
 from engine.render.process import DEFAULT_BACKENDS, load_factory
-from engine.render.worker import (
-    deliver,
-    queued_in_order,
-    reorder_queued,
-    reprioritise_queued,
-    stored_take,
-    take_queued,
-)
+from engine.render.worker import Engine, Job, QueuedService, stored_take
 from studio.errors import StudioError
 from studio.jobs import (
     TERMINAL_EVENTS,
     Cancelled,
     Event,
+    ExportRequest,
     Failed,
     Finished,
     GenerationRequest,
-    Priority,
     Queued,
     Started,
-    new_job_id,
 )
 from studio.project.takes import TakeStore
 
@@ -186,28 +182,26 @@ class ShotWorker:
 
 
 @dataclass
-class _FarmJob:
-    id: str
-    request: GenerationRequest
-    inputs: RenderInputs
-    label: str
-    priority: Priority
-    order: int
+class _FarmJob(Job):
+    """A job of the farm: also the actor rendering it, that render's call, and its tries."""
+
     attempts: int = 0
-    cancelled: bool = False
     actor: Any = None
     ref: Any = None
-    extra: dict = field(default_factory=dict)
 
     @property
-    def sort_key(self) -> tuple[int, int]:
-        return (int(self.priority), self.order)
+    def export(self) -> bool:
+        return isinstance(self.request, ExportRequest)
 
 
-class FarmEngine:
-    """Renders requests on Ray actors, one GPU each; a `RenderService` with the engine's
-    events. `backends` names the actors' backend factory as 'module:function'. It starts
-    working as it is made (`start` returns it); after `shutdown` a submit raises."""
+class FarmEngine(QueuedService):
+    """Renders requests on Ray actors, one GPU each, and writes exports on the driver; a
+    `RenderService` with the engine's events. `backends` names the actors' backend factory
+    as 'module:function'. It starts working as it is made (`start` returns it); after
+    `shutdown` a submit raises."""
+
+    job_class = _FarmJob
+    name = "farm"
 
     def __init__(
         self,
@@ -226,7 +220,6 @@ class FarmEngine:
         ray = require_ray()
         self._ray = ray
         self.take_store = take_store
-        self._on_event = on_event
         self.max_retries = max_retries
         self._started_ray = False
         if not ray.is_initialized():
@@ -250,13 +243,13 @@ class FarmEngine:
         log.info("Ray cluster %s: %g GPUs, %d render actors", address, gpus, count)
         self._actors = [self._new_actor() for _ in range(count)]
         self._idle: deque[Any] = deque(self._actors)
-        self._pending: list[_FarmJob] = []
-        self._order = itertools.count()
+        self._lock = threading.Lock()
+        super().__init__(self._lock, on_event)
         self._to_unload: set[Any] = set()  # actors to free before their next job
         self._running: dict[Any, _FarmJob] = {}
-        self._lock = threading.Lock()
+        self._exporter: Engine | None = None  # the driver's engine, made for the first export
+        self._exporting: _FarmJob | None = None  # the export it is writing
         self._wake = threading.Event()
-        self._stopping = False
         self._thread = threading.Thread(target=self._dispatch, name="gallop-farm", daemon=True)
         self._thread.start()
 
@@ -274,69 +267,38 @@ class FarmEngine:
         """The farm starts as it is made: nothing more to do."""
         return self
 
-    def submit(
-        self,
-        request: GenerationRequest,
-        inputs: RenderInputs | None = None,
-        *,
-        priority: Priority | None = None,
-        label: str = "",
-        job_id: str | None = None,
-    ) -> str:
-        if priority is None:
-            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
-        job = _FarmJob(
-            job_id or new_job_id(),
-            request,
-            inputs or RenderInputs(),
-            label,
-            priority,
-            next(self._order),
-        )
-        with self._lock:
-            if self._stopping:
-                raise StudioError("the farm has shut down")
-            self._pending.append(job)
-            position = queued_in_order(self._pending).index(job)
-            self._emit(Queued(job.id, position))
-        self._wake.set()
-        return job.id
-
     def cancel(self, job_id: str) -> bool:
         with self._lock:
-            if take_queued(self._pending, job_id) is not None:
-                self._emit(Cancelled(job_id))
+            if self._cancel_queued(job_id):
                 return True
             for job in self._running.values():
                 if job.id == job_id:
-                    job.cancelled = True
+                    job.cancel.set()
                     job.actor.cancel.remote(job_id)
                     return True
-        return False
+            export, exporter = self._exporting, self._exporter
+            if export is None or export.id != job_id:
+                return False
+            export.cancel.set()  # for `_start_export`, should it be handing it over
+        # Outside the lock: the exporter holds its own while it reports a job's end.
+        if exporter is not None:
+            exporter.cancel(job_id)
+        return True
 
     def cancel_all(self) -> None:
         with self._lock:
             ids = [job.id for job in self._pending] + [j.id for j in self._running.values()]
+            if self._exporting is not None:
+                ids.append(self._exporting.id)
         for job_id in ids:
             self.cancel(job_id)
 
-    def reprioritise(self, job_id: str, priority: Priority) -> bool:
-        with self._lock:
-            return reprioritise_queued(self._pending, job_id, priority)
-
-    def reorder(self, job_ids: Sequence[str]) -> None:
-        """Queued jobs start in this order (within their priority); others keep theirs."""
-        with self._lock:
-            reorder_queued(self._pending, job_ids, self._order)
-
-    def pending(self) -> list[str]:
-        with self._lock:
-            return [job.id for job in queued_in_order(self._pending)]
-
     def running_jobs(self) -> list[str]:
-        """The jobs the actors are rendering now (several at once, one per actor)."""
+        """The jobs the actors are rendering now (several at once, one per actor), and the
+        export the driver is writing."""
         with self._lock:
-            return [job.id for job in self._running.values()]
+            running = [job.id for job in self._running.values()]
+            return running + ([self._exporting.id] if self._exporting is not None else [])
 
     def unload(self) -> None:
         """Free every actor's models: an idle actor's at once, a busy one's once its job
@@ -359,6 +321,10 @@ class FarmEngine:
             self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
+        with self._lock:
+            exporter = self._exporter
+        if exporter is not None:  # its export, cancelled above, ends as Cancelled
+            exporter.shutdown(timeout)
         for actor in self._actors:
             with contextlib.suppress(Exception):
                 self._ray.get(actor.shutdown.remote(), timeout=30)
@@ -369,13 +335,9 @@ class FarmEngine:
         if self._started_ray:
             self._ray.shutdown()
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     # -- the dispatcher thread ----------------------------------------------------------------
-    def _emit(self, event: Event) -> None:
-        deliver(self._on_event, event)
+    def _queued(self) -> None:
+        self._wake.set()
 
     def _drain_events(self) -> None:
         while True:
@@ -403,10 +365,19 @@ class FarmEngine:
                 log.warning("a render node could not free its models: %s", exc)
 
     def _start_ready(self) -> None:
+        """Start the queued jobs in order, each where there is room for it: a render on an
+        idle actor, an export on the driver when it is writing none."""
         self._unload_idle()
+        export = None
         with self._lock:
-            while self._pending and self._idle:
-                job = min(self._pending, key=lambda j: j.sort_key)
+            for job in self._in_order():
+                if job.export:
+                    if self._exporting is None:
+                        self._pending.remove(job)
+                        self._exporting = export = job
+                    continue
+                if not self._idle:
+                    continue
                 self._pending.remove(job)
                 cached = stored_take(self.take_store, job.request)
                 if cached is not None:
@@ -419,6 +390,33 @@ class FarmEngine:
                     job.id, job.request.to_dict(), pack_inputs(job.inputs), job.label
                 )
                 self._running[job.ref] = job
+        if export is not None:
+            self._start_export(export)
+
+    # -- exports, on the driver -------------------------------------------------------------
+    def _start_export(self, job: _FarmJob) -> None:
+        """Hand an export to the driver's engine (outside the farm's lock: the engine
+        reports a job's end holding its own, and that report takes the farm's)."""
+        with self._lock:
+            if self._exporter is None:
+                self._exporter = Engine(self.take_store, self._export_event).start()
+            exporter = self._exporter
+        exporter.submit(
+            job.request, job.inputs, priority=job.priority, label=job.label, job_id=job.id
+        )
+        if job.cancel.is_set():  # cancelled as it was handed over, before the engine knew it
+            exporter.cancel(job.id)
+
+    def _export_event(self, event: Event) -> None:
+        """The driver's engine reports an export: its place in the farm's queue was
+        reported already; its end makes room for the next export."""
+        if isinstance(event, Queued):
+            return
+        if isinstance(event, TERMINAL_EVENTS):
+            with self._lock:
+                self._exporting = None
+            self._wake.set()
+        self._emit(event)
 
     def _dispatch(self) -> None:
         ray = self._ray
@@ -448,7 +446,7 @@ class FarmEngine:
             result = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
             self._replace(job.actor)
-            if job.cancelled:
+            if job.cancel.is_set():
                 self._emit(Cancelled(job.id))
             elif job.attempts <= self.max_retries:
                 log.warning(

@@ -33,7 +33,6 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -45,7 +44,8 @@ from engine.protocol import (
     CancelAll,
     Command,
     EventSink,
-    RenderInputs,
+    ExportInputs,
+    RenderService,
     Reorder,
     Reply,
     Reprioritise,
@@ -55,17 +55,9 @@ from engine.protocol import (
     Unload,
 )
 from engine.render.faults import disable_fault_log, enable_fault_log, fault_report
-from engine.render.worker import BACKGROUND_NICENESS, deliver
+from engine.render.worker import background_niceness, deliver, set_niceness
 from studio.errors import StudioError
-from studio.jobs import (
-    TERMINAL_EVENTS,
-    Cancelled,
-    Event,
-    Failed,
-    GenerationRequest,
-    Priority,
-    new_job_id,
-)
+from studio.jobs import TERMINAL_EVENTS, Cancelled, Event, Failed, Priority
 from studio.project.takes import TakeStore
 
 if TYPE_CHECKING:
@@ -126,32 +118,28 @@ def load_factory(spec: str) -> BackendFactory:
     return getattr(importlib.import_module(module), name)
 
 
-def _send(stream: BinaryIO, lock: threading.Lock, message: object) -> bool:
+def _pack(message: object) -> bytes:
+    """The message as the other side reads it; StudioError when it cannot be pickled."""
+    try:
+        return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - pickling raises many kinds of errors
+        raise StudioError(f"cannot send {type(message).__name__} to the engine: {exc}") from exc
+
+
+def _send(stream: BinaryIO, lock: threading.Lock, message: object | bytes) -> bool:
+    """Write one message (or one `_pack`ed already), whole: one that cannot be pickled is
+    never half written. False when the other side has gone or it cannot be pickled."""
+    try:
+        data = message if isinstance(message, bytes) else _pack(message)
+    except StudioError:
+        log.exception("a message to the other side of the engine's pipe was dropped")
+        return False
     with lock:
         try:
-            pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            stream.write(data)
             stream.flush()
         except (OSError, ValueError):  # the other side has gone
             return False
-    return True
-
-
-def background_niceness() -> int | None:
-    """The niceness of an engine below this thread (`BACKGROUND_NICENESS` more), or None
-    where the system has none."""
-    if not hasattr(os, "getpriority"):
-        return None
-    try:
-        return min(19, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS)
-    except OSError:
-        return None
-
-
-def set_niceness(niceness: int, pid: int = 0) -> bool:
-    try:
-        os.setpriority(os.PRIO_PROCESS, pid, niceness)
-    except (OSError, AttributeError):
-        return False
     return True
 
 
@@ -227,7 +215,7 @@ class _Child:
     def running(self) -> bool:
         return not self.ended and self.proc.poll() is None and self._reader.is_alive()
 
-    def send(self, command: Command) -> bool:
+    def send(self, command: Command | bytes) -> bool:
         return _send(self.proc.stdin, self._write_lock, command)
 
     def close(self) -> None:
@@ -319,9 +307,10 @@ class _Child:
         self.host._answer_all_missing()
 
 
-class EngineProcess:
+class EngineProcess(RenderService):
     """The engine in a child process, a `engine.protocol.RenderService`: `start()` it,
-    `submit()` requests, `shutdown()` once (a later submit raises `StudioError`).
+    `submit()` renders and exports, `shutdown()` once (a later submit raises `StudioError`).
+    An export's project crosses the pipe as a pickle and is written in the child.
 
     `backends` names the child's backend factory as 'module:function'. `low_priority` runs
     the child, and every thread it starts, below the window (`BACKGROUND_NICENESS`).
@@ -393,25 +382,16 @@ class EngineProcess:
             child.wait(timeout)
 
     # -- commands, any thread -----------------------------------------------------------
-    def submit(
-        self,
-        request: GenerationRequest,
-        inputs: RenderInputs | None = None,
-        *,
-        priority: Priority | None = None,
-        label: str = "",
-        job_id: str | None = None,
-    ) -> str:
-        job_id = job_id or new_job_id()
+    def _enqueue(self, job: Submit) -> None:
+        command = _pack(job.absolute())  # before the job is the child's: it may not pickle
         while True:
             child = self._current()
             with child.state:
                 if not child.ended:
-                    child.live.add(job_id)
+                    child.live.add(job.job_id)
                     break
         # Should the child die before it reads this, its reader fails the job (in `live`).
-        child.send(Submit(job_id, request, _absolute(inputs or RenderInputs()), priority, label))
-        return job_id
+        child.send(command)
 
     def _owner(self, job_id: str) -> _Child | None:
         child = self._child
@@ -487,15 +467,6 @@ class EngineProcess:
             self._answered.notify_all()
 
 
-def _absolute(inputs: RenderInputs) -> RenderInputs:
-    """The inputs with their files named absolutely: the child runs in another folder."""
-    keyframe = None if inputs.keyframe is None else Path(os.path.abspath(inputs.keyframe))
-    references = tuple(Path(os.path.abspath(p)) for p in inputs.references)
-    if keyframe == inputs.keyframe and references == tuple(inputs.references):
-        return inputs
-    return replace(inputs, keyframe=keyframe, references=references)
-
-
 def process_engine_factory(
     backends: str = DEFAULT_BACKENDS, *, low_priority: bool = False
 ) -> ServiceFactory:
@@ -521,13 +492,15 @@ def serve(
     from engine.render.worker import Engine
 
     lock = threading.Lock()
+    exports: set[str] = set()  # the jobs that are exports, for the log
 
     def send(message: object) -> None:
         _send(replies, lock, message)
 
     def emit(event: Event) -> None:
         if isinstance(event, TERMINAL_EVENTS):
-            _log_end(event)
+            _log_end(event, "export" if event.job_id in exports else "render")
+            exports.discard(event.job_id)
         send(event)
 
     engine = Engine(store, emit, backend_factory).start()
@@ -537,28 +510,30 @@ def serve(
                 command = pickle.load(commands)
             except (EOFError, OSError):
                 break
-            if not handle(engine, command, send):
+            if not handle(engine, command, send, exports):
                 break
     finally:
         engine.shutdown()
 
 
-def handle(engine: Engine, command: Command, send: Callable[[object], None]) -> bool:
+def handle(
+    engine: Engine, command: Command, send: Callable[[object], None], exports: set[str]
+) -> bool:
     """Carry out one command of the parent on the child's engine; False once it says to
-    stop."""
+    stop. The ids of the exports it queues go into `exports`."""
     match command:
         case Submit(job_id, request, inputs, priority, label):
-            log.info(
-                "render %s queued: %s, %s, seed %s",
-                job_id,
-                label or "-",
-                request.model_id,
-                request.seed,
-            )
+            if isinstance(inputs, ExportInputs):
+                work, what = "export", f"to {request.output}"
+                exports.add(job_id)
+            else:
+                work, what = "render", f"{request.model_id}, seed {request.seed}"
+            log.info("%s %s queued: %s, %s", work, job_id, label or "-", what)
             try:
                 engine.submit(request, inputs, priority=priority, label=label, job_id=job_id)
             except Exception as exc:  # noqa: BLE001 - the job fails, the engine goes on
-                send(Failed(job_id, f"could not queue the render: {exc}", ""))
+                exports.discard(job_id)
+                send(Failed(job_id, f"could not queue the {work}: {exc}", ""))
         case Cancel(job_id):
             engine.cancel(job_id)
         case CancelAll():
@@ -582,13 +557,13 @@ def handle(engine: Engine, command: Command, send: Callable[[object], None]) -> 
     return True
 
 
-def _log_end(event: Event) -> None:
+def _log_end(event: Event, work: str) -> None:
     if isinstance(event, Failed):
-        log.warning("render %s failed: %s", event.job_id, event.message)
+        log.warning("%s %s failed: %s", work, event.job_id, event.message)
     elif isinstance(event, Cancelled):
-        log.info("render %s cancelled", event.job_id)
+        log.info("%s %s cancelled", work, event.job_id)
     else:
-        log.info("render %s finished", event.job_id)
+        log.info("%s %s finished", work, event.job_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,11 +21,13 @@ import sys
 import threading
 import time
 import traceback
+from abc import abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -39,6 +41,8 @@ from engine.protocol import (
     JobCancelled,
     OutOfMemory,
     RenderInputs,
+    RenderService,
+    Submit,
 )
 from engine.render.extend import SegmentFiles, render
 from studio.errors import StudioError
@@ -55,7 +59,6 @@ from studio.jobs import (
     Queued,
     Stage,
     Started,
-    new_job_id,
 )
 from studio.project.files import DiskFullError, is_disk_full
 from studio.project.model import Take
@@ -68,6 +71,9 @@ PREVIEW_INTERVAL = 0.25
 
 @dataclass
 class Job:
+    """A submitted job in a service's queue: its place (`order`, within its priority) and
+    its cancel flag."""
+
     id: str
     request: GenerationRequest | ExportRequest
     inputs: RenderInputs | ExportInputs
@@ -75,6 +81,17 @@ class Job:
     order: int
     label: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def of(cls, submitted: Submit, order: int) -> Self:
+        return cls(
+            submitted.job_id,
+            submitted.request,
+            submitted.inputs,
+            submitted.priority,
+            order,
+            submitted.label,
+        )
 
     @property
     def sort_key(self) -> tuple[int, int]:
@@ -89,35 +106,76 @@ def deliver(sink: EventSink, event: Event) -> None:
         traceback.print_exc()
 
 
-def take_queued(queue, job_id: str):
-    """Remove and return the queued job with this id (from a list or deque), or None."""
-    for job in queue:
-        if job.id == job_id:
-            queue.remove(job)
-            return job
-    return None
+class QueuedService(RenderService):
+    """A render service that keeps its queue of jobs itself (the engine thread, the farm):
+    they start by priority, then by their order, which `reorder` and `reprioritise`
+    change. The queue is guarded by the service's one lock (`guard`), also held while a job
+    is reported queued or cancelled (to `on_event`); `_queued` wakes the service's thread,
+    which starts the jobs and lives as long as the service works."""
 
+    job_class: type[Job] = Job
+    name = "engine"  # as the error of a submit after `shutdown` calls it
+    _thread: threading.Thread
 
-def queued_in_order(queue) -> list:
-    """The queued jobs in the order they start: by priority, then by their order."""
-    return sorted(queue, key=lambda j: j.sort_key)
+    def __init__(self, guard: threading.Lock | threading.Condition, on_event: EventSink) -> None:
+        self._guard = guard
+        self._on_event = on_event
+        self._pending: list[Job] = []
+        self._order = itertools.count()
+        self._stopping = False
 
+    def _emit(self, event: Event) -> None:
+        deliver(self._on_event, event)
 
-def reprioritise_queued(queue, job_id: str, priority: Priority) -> bool:
-    """Give the queued job with this id a new priority; False when it is not queued."""
-    for job in queue:
-        if job.id == job_id:
-            job.priority = priority
-            return True
-    return False
+    @abstractmethod
+    def _queued(self) -> None:
+        """A job was queued (called holding the guard)."""
 
+    def _enqueue(self, submitted: Submit) -> None:
+        job = self.job_class.of(submitted, next(self._order))
+        with self._guard:
+            if self._stopping:
+                raise StudioError(f"the {self.name} has shut down")
+            self._pending.append(job)
+            self._emit(Queued(job.id, self._in_order().index(job)))
+            self._queued()
 
-def reorder_queued(queue, job_ids: Sequence[str], order: Iterator[int]) -> None:
-    """Queued jobs start in this order (within their priority); others keep theirs."""
-    by_id = {job.id: job for job in queue}
-    for job_id in job_ids:
-        if job_id in by_id:
-            by_id[job_id].order = next(order)
+    def _in_order(self) -> list[Job]:
+        """The queued jobs in the order they start (called holding the guard)."""
+        return sorted(self._pending, key=lambda j: j.sort_key)
+
+    def _cancel_queued(self, job_id: str) -> bool:
+        """Cancel the queued job with this id, if there is one (called holding the guard)."""
+        for job in self._pending:
+            if job.id == job_id:
+                self._pending.remove(job)
+                self._emit(Cancelled(job_id))
+                return True
+        return False
+
+    def reprioritise(self, job_id: str, priority: Priority) -> bool:
+        with self._guard:
+            for job in self._pending:
+                if job.id == job_id:
+                    job.priority = priority
+                    return True
+        return False
+
+    def reorder(self, job_ids: Sequence[str]) -> None:
+        """Queued jobs start in this order (within their priority); others keep theirs."""
+        with self._guard:
+            by_id = {job.id: job for job in self._pending}
+            for job_id in job_ids:
+                if job_id in by_id:
+                    by_id[job_id].order = next(self._order)
+
+    def pending(self) -> list[str]:
+        with self._guard:
+            return [job.id for job in self._in_order()]
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
 
 def default_backend_factory(name: str) -> Backend:
@@ -149,6 +207,25 @@ def lower_thread_priority(steps: int = BACKGROUND_NICENESS) -> bool:
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def background_niceness() -> int | None:
+    """The niceness of an engine below this thread (`BACKGROUND_NICENESS` more), or None
+    where the system has none."""
+    if not hasattr(os, "getpriority"):
+        return None
+    try:
+        return min(19, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS)
+    except OSError:
+        return None
+
+
+def set_niceness(niceness: int, pid: int = 0) -> bool:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
     except (OSError, AttributeError):
         return False
     return True
@@ -272,9 +349,9 @@ class _Context:
         )
 
 
-class Engine:
+class Engine(QueuedService):
     """The render engine, a `engine.protocol.RenderService`: `start()` it, `submit()`
-    requests, `shutdown()` once.
+    renders and exports, `shutdown()` once.
 
     `low_priority` (the window's engine) runs the engine thread, and the compute threads
     it starts, at a lower CPU priority than the window (`lower_thread_priority`).
@@ -291,15 +368,12 @@ class Engine:
     ) -> None:
         self.take_store = take_store
         self.low_priority = low_priority
-        self._on_event = on_event
         self._backend_factory = backend_factory
         self.clock = clock
         self._cond = threading.Condition()
-        self._pending: list[Job] = []
+        super().__init__(self._cond, on_event)
         self._commands: deque[threading.Event] = deque()  # unloads, set once done
         self._current: Job | None = None
-        self._stopping = False
-        self._order = itertools.count()
         self._backends: dict[str, Backend] = {}
         self._thread = threading.Thread(target=self._run, name="gallop-engine", daemon=True)
 
@@ -309,45 +383,10 @@ class Engine:
             self._thread.start()
         return self
 
-    def submit(
-        self,
-        request: GenerationRequest | ExportRequest,
-        inputs: RenderInputs | ExportInputs | None = None,
-        *,
-        priority: Priority | None = None,
-        label: str = "",
-        job_id: str | None = None,
-    ) -> str:
-        """Queue a render, or an export (`ExportRequest` with its `ExportInputs`)."""
-        if isinstance(request, ExportRequest):
-            if not isinstance(inputs, ExportInputs):
-                raise TypeError("an export request needs its ExportInputs")
-            if priority is None:
-                priority = Priority.FINAL
-        elif priority is None:
-            priority = Priority.DRAFT if request.backend == "previz" else Priority.FINAL
-        job = Job(
-            id=job_id or new_job_id(),
-            request=request,
-            inputs=inputs or RenderInputs(),
-            priority=priority,
-            order=next(self._order),
-            label=label,
-        )
-        with self._cond:
-            if self._stopping:
-                raise StudioError("the engine has shut down")
-            self._pending.append(job)
-            position = queued_in_order(self._pending).index(job)
-            self._emit(Queued(job.id, position))
-            self._cond.notify()
-        return job.id
-
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job at once or a running one at its next step."""
         with self._cond:
-            if take_queued(self._pending, job_id) is not None:
-                self._emit(Cancelled(job_id))
+            if self._cancel_queued(job_id):
                 return True
             if self._current is not None and self._current.id == job_id:
                 self._current.cancel.set()
@@ -361,19 +400,6 @@ class Engine:
                 self._emit(Cancelled(job.id))
             if self._current is not None:
                 self._current.cancel.set()
-
-    def reprioritise(self, job_id: str, priority: Priority) -> bool:
-        with self._cond:
-            return reprioritise_queued(self._pending, job_id, priority)
-
-    def reorder(self, job_ids: Sequence[str]) -> None:
-        """Queued jobs run in this order (within their priority); others keep theirs."""
-        with self._cond:
-            reorder_queued(self._pending, job_ids, self._order)
-
-    def pending(self) -> list[str]:
-        with self._cond:
-            return [job.id for job in queued_in_order(self._pending)]
 
     @property
     def running(self) -> str | None:
@@ -408,13 +434,9 @@ class Engine:
         elif self._backends:
             self._unload_all()
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     # -- the engine thread ---------------------------------------------------------------
-    def _emit(self, event: Event) -> None:
-        deliver(self._on_event, event)
+    def _queued(self) -> None:
+        self._cond.notify()
 
     def _run(self) -> None:
         if self.low_priority:
