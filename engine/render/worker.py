@@ -45,6 +45,7 @@ from engine.protocol import (
     Submit,
 )
 from engine.render.extend import SegmentFiles, render
+from engine.render.guide import record_camera, with_guide
 from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
@@ -525,7 +526,9 @@ class Engine(QueuedService):
             ctx.progress(0, 1, Stage.LOADING)
             backend.load(job.request.model_id, ctx, job.request.profile)
             ctx.check_cancelled()
-            frames = render(backend, job.request, job.inputs, ctx, on_segment=partials.write)
+            # A guided render's previz is made here, so its manifest names what it followed.
+            inputs = with_guide(job.request, job.inputs)
+            frames = render(backend, job.request, inputs, ctx, on_segment=partials.write)
             ctx.check_cancelled()
             if job.request.colour_match and job.inputs.continuity is not None:
                 from engine.media.continuity import match_join
@@ -544,6 +547,7 @@ class Engine(QueuedService):
             tmp = None
             # The camera against its rig (and a chained take's colour jump), in its manifest.
             record_measures(self.take_store, job.request, frames, job.inputs.continuity)
+            record_camera(self.take_store, job.request, inputs)
             ctx.progress(1, 1, Stage.WRITING)
             take = self.cached_take(job.request)
             if take is None:

@@ -60,6 +60,10 @@ MEASURE_KEYS = ("adherence", "colour_jump")
 _CHUNK = 1024 * 1024
 # ISO base media files (MP4 and kin): a file of boxes, each with its size in front.
 _BOX_SUFFIXES = {".mp4", ".mov", ".m4v", ".m4a", ".3gp"}
+# Beside a take's manifest: its camera matrices and ray maps (`studio.camera.rays`).
+CAMERA_SUFFIX = ".camera.npz"
+# Added to a take's manifest besides its measures: the guide video a guided render followed.
+RECORDED_KEYS = ("guide",)
 
 
 class TakeStoreError(StudioError):
@@ -227,6 +231,10 @@ class TakeStore:
         self._check(take_id)
         return self.folder / f"{take_id}.json"
 
+    def camera_path(self, take_id: str) -> Path:
+        self._check(take_id)
+        return self.folder / f"{take_id}{CAMERA_SUFFIX}"
+
     def relative_media(self, take_id: str, ext: str = "mp4") -> str:
         """The path as stored in `project.json` (relative to the project folder)."""
         self._check(take_id, ext)
@@ -250,7 +258,9 @@ class TakeStore:
         if not self._real():
             return None
         for path in sorted(self.folder.glob(f"{take_id}.*")):
-            if path.suffix not in (".json", ".tmp") and not path.name.startswith("."):
+            if path.suffix in (".json", ".tmp") or path.name.endswith(CAMERA_SUFFIX):
+                continue
+            if not path.name.startswith("."):
                 self._entry(path)
                 return path
         return None
@@ -522,10 +532,11 @@ class TakeStore:
         return {key: data[key] for key in MEASURE_KEYS if key in data}
 
     def record_measures(self, take_id: str, measures: dict[str, Any]) -> None:
-        """Add measurements (keys of `MEASURE_KEYS`, JSON data) to a stored take's manifest,
-        atomically and under the store's lock; the request and the file's hash stay as
-        they are. `TakeMissingError` when the take has no manifest with a file hash."""
-        unknown = set(measures) - set(MEASURE_KEYS)
+        """Add measurements (keys of `MEASURE_KEYS` or `RECORDED_KEYS`, JSON data) to a
+        stored take's manifest, atomically and under the store's lock; the request and the
+        file's hash stay as they are. `TakeMissingError` when the take has no manifest with
+        a file hash."""
+        unknown = set(measures) - set(MEASURE_KEYS) - set(RECORDED_KEYS)
         if unknown:
             raise ValueError(f"not a measurement of a take: {', '.join(sorted(unknown))}")
         path = self.manifest_path(take_id)
