@@ -320,20 +320,24 @@ def record_take(shot: Any, take: Any, *, select: bool) -> Command | None:
 # (the window's "Render N variations", `gallop render --variations`) count the seed up from
 # the shot's and change nothing else.
 VARIATION_FIELDS = ("seed",)
+# What else a take may have been rendered with besides the shot's own settings (`gallop
+# render --profile draft`, a draft finalized): picking the take adopts these too.
+RENDER_FIELDS = ("profile", "quantization")
 
 
 def pick_take(shot: Any, take_id: str) -> Command | None:
     """Make `take_id` the shot's take, as one undo step, wherever it is picked: the shot
-    selects it and adopts what a variation changes (the take's seed), so rendering the
-    shot again gives this take (it stays 'rendered') instead of the seed it had. None
-    when the shot already has it so. Raises EditError when the shot has no such take."""
+    selects it and adopts what a variation changes (the take's seed) and how it was
+    rendered (its profile and quantization), so rendering the shot again gives this take
+    (it stays 'rendered') instead of the seed it had. None when the shot already has it
+    so. Raises EditError when the shot has no such take."""
     take = shot.take(take_id)
     if take is None:
         raise EditError(f"shot {shot.title or shot.id!r} has no take {str(take_id)[:12]!r}")
     commands: list[Command] = []
     if shot.selected_take != take.id:
         commands.append(SetAttribute(shot, "selected_take", take.id, text="Pick take"))
-    for name in VARIATION_FIELDS:
+    for name in VARIATION_FIELDS + RENDER_FIELDS:
         value = getattr(take.request, name)
         if getattr(shot, name) != value:
             commands.append(SetAttribute(shot, name, value, text="Pick take"))

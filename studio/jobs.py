@@ -36,6 +36,19 @@ class Profile(StrEnum):
     QUALITY = "quality"
     FAST = "fast"
     LOWVRAM = "lowvram"
+    # A quick look before the final: the model's draft recipe from the catalog (a
+    # step-distillation LoRA or the distilled model's first stage), a few steps without
+    # guidance, at a reduced size. `finalize` renders the same shot at quality.
+    DRAFT = "draft"
+
+
+class Quantization(StrEnum):
+    """How a diffusion model's weights are stored while it renders, to fit a smaller GPU."""
+
+    NONE = "none"
+    INT8 = "int8"  # int8 weight-only (torchao): transformer and text encoder
+    NF4 = "nf4"  # 4-bit NormalFloat (bitsandbytes, CUDA only): transformer and text encoder
+    GGUF = "gguf"  # the transformer from the catalog's GGUF file (block-wise quantized)
 
 
 class Priority(IntEnum):
@@ -140,6 +153,8 @@ class GenerationRequest(_Request):
     colour_match: bool = False
     # The LoRAs the model renders with, in the order they are applied.
     loras: tuple[LoraWeight, ...] = ()
+    # How the weights are stored while rendering (a smaller GPU); NONE: as published.
+    quantization: Quantization = Quantization.NONE
     # Keyframes inside the clip, for a model that takes pictures at any frame: (frame, the
     # SHA-256 of the picture), in frame order.
     middle_keyframes: tuple[tuple[int, str], ...] = ()
@@ -187,6 +202,11 @@ class GenerationRequest(_Request):
                 if self.middle_keyframes
                 else {}
             ),
+            **(
+                {"quantization": self.quantization.value}
+                if self.quantization != Quantization.NONE
+                else {}
+            ),
         }
 
     def canonical_json(self) -> str:
@@ -198,7 +218,7 @@ class GenerationRequest(_Request):
             "version kind prompt negative_prompt model_id backend profile width height frames "
             "fps seed camera camera_mode keyframe_hash end_keyframe_hash reference_hashes "
             "continuity_source "
-            "steps guidance strength colour_match loras middle_keyframes"
+            "steps guidance strength colour_match loras middle_keyframes quantization"
         ).split()
         d = v.expect_dict(data, path, keys)
         version = v.get_int(d, "version", path)
@@ -234,6 +254,7 @@ class GenerationRequest(_Request):
             else v.check_float(strength, f"{path}.strength", min_value=0.0, max_value=1.0),
             colour_match=v.get_bool(d, "colour_match", path, False),
             loras=tuple(v.get_list_of(d, "loras", path, LoraWeight.from_dict, default=())),
+            quantization=v.get_enum(d, "quantization", path, Quantization, Quantization.NONE),
             middle_keyframes=tuple(
                 v.get_list_of(d, "middle_keyframes", path, _read_frame_hash, default=())
             ),

@@ -21,8 +21,9 @@ from fractions import Fraction
 from typing import Protocol
 
 from studio.camera.rig import with_camera_words
+from studio.drafts import DraftRules, as_draft
 from studio.errors import StudioError
-from studio.jobs import CameraMode, GenerationRequest, LoraWeight, Profile
+from studio.jobs import CameraMode, GenerationRequest, LoraWeight, Profile, Quantization
 from studio.project.loras import Lora, combine, effective_loras
 from studio.project.model import Project, Shot, Take
 from studio.segments import plan_segments
@@ -51,6 +52,8 @@ class ModelRules:
     last_frame: bool = False
     # Whose prompt guide's camera words the prompt ends with (`studio.camera.words`).
     family: str = ""
+    # How the model drafts (`studio.drafts`); None: the draft is the quality render.
+    draft: DraftRules | None = None
     # Whether the model takes pictures at any frame of the clip (keyframes inside a shot).
     middle_frames: bool = False
     # Whether the model takes reference images (those of the shot's characters too).
@@ -264,9 +267,12 @@ def plan_shot(
     files: InputResolver,
     profile: Profile | None = None,
     extra_loras: Sequence[Lora] = (),
+    quantization: Quantization | None = None,
 ) -> RenderPlan:
     """The request that rendering `shot` with the model of `rules` makes now;
-    `extra_loras` join the shot's own (a render's command line adds them to every shot)."""
+    `extra_loras` join the shot's own (a render's command line adds them to every shot);
+    `profile` and `quantization` replace the shot's own when given. A draft follows the
+    model's draft recipe (`studio.drafts.as_draft`)."""
     notes: list[str] = []
     width, height = rules.snap_size(shot.width, shot.height)
     if (width, height) != (shot.width, shot.height):
@@ -323,8 +329,14 @@ def plan_shot(
         guidance=rules.guidance,
         colour_match=continuity_source is not None and shot.match_colour,
         loras=lora_weights,
+        quantization=Quantization.NONE
+        if rules.backend == "previz"
+        else (quantization or shot.quantization),
         middle_keyframes=middle_hashes,
     )
+    if request.profile == Profile.DRAFT and rules.draft is not None:
+        request, loras, said = as_draft(request, rules.draft, rules.size_multiple, files, loras)
+        notes.extend(said)
     return RenderPlan(
         request,
         keyframe,

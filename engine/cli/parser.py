@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
-from studio.jobs import ExportPreset, Profile
+from studio.jobs import ExportPreset, Profile, Quantization
 from studio.project.loras import MAX_SCALE, MIN_SCALE, Lora, check_lora_file
 
 
@@ -38,7 +38,16 @@ class Exit(IntEnum):
 
 
 WINDOW = "open"  # the subcommand of the studio window
-SUBCOMMANDS = ("validate", "info", "render", "models", "plan", "export", "install-desktop")
+SUBCOMMANDS = (
+    "validate",
+    "info",
+    "render",
+    "finalize",
+    "models",
+    "plan",
+    "export",
+    "install-desktop",
+)
 UI_SUBCOMMANDS = ("install-desktop",)  # handled by the ui layer (see `run_subcommand`)
 
 Handler = Callable[[argparse.Namespace], int]
@@ -227,7 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--shots", help="comma-separated shot ids (default: all)")
     render.add_argument("--backend", choices=["previz", "diffusers"])
     render.add_argument("--model", help="a model id of `gallop models list`")
-    render.add_argument("--profile", choices=[p.value for p in Profile])
+    render.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        help="quality, fast, lowvram, or draft: a quick look at a reduced size with the "
+        "model's draft recipe, to finalize later (default: each shot's own)",
+    )
+    render.add_argument(
+        "--quantization",
+        choices=[q.value for q in Quantization],
+        help="store the weights as int8 (torchao), nf4 (bitsandbytes, CUDA only) or load the "
+        "catalog's GGUF transformer, to fit a smaller GPU (default: each shot's own)",
+    )
     render.add_argument(
         "--variations", type=int, default=1, metavar="N", help="N takes per shot, seeds in a row"
     )
@@ -255,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE[:SCALE]",
         help="render every shot with this LoRA (a .safetensors file) as well, at SCALE "
         "(default 1); repeat for several",
+    )
+    finalize = command(
+        "finalize", "render the final of each draft: quality profile, the draft's seed"
+    )
+    _project_argument(finalize)
+    finalize.add_argument(
+        "--shots",
+        help="comma-separated shot ids (default: every shot whose picked take is a draft)",
     )
     plan = command("plan", "turn a Fountain screenplay or prose into a storyboard")
     plan.add_argument("script", type=Path, help="a .fountain screenplay or a plain text file")

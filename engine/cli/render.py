@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.cli.parser import Exit
-from studio.jobs import Failed, Finished, Profile
+from studio.jobs import Failed, Finished, Profile, Quantization
 from studio.project.model import Take
 
 log = logging.getLogger("engine.cli")
@@ -42,6 +42,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         backend=args.backend,
         model_id=args.model,
         profile=Profile(args.profile) if args.profile else None,
+        quantization=Quantization(args.quantization) if args.quantization else None,
         variations=args.variations,
         loras=tuple(args.lora),
         engine_factory=engine_factory,

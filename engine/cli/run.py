@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping
 
 from engine.cli.export import cmd_export
+from engine.cli.finalize import cmd_finalize
 from engine.cli.info import cmd_info
 from engine.cli.parser import (
     UI_SUBCOMMANDS,
@@ -63,6 +64,7 @@ def run_subcommand(
         "validate": cmd_validate,
         "info": cmd_info,
         "render": cmd_render,
+        "finalize": cmd_finalize,
         "models": cmd_models,
         "plan": cmd_plan,
         "export": cmd_export,

@@ -67,6 +67,12 @@ class ModelEntry:
     upsampler: dict[str, Any] | None = field(default=None, hash=False)
     # The repository's revision a download fetches: a commit where one is pinned.
     revision: str = "main"
+    # How it drafts (`engine.models.recipes`): a step-distillation LoRA or its own distilled
+    # first stage, the steps, guidance and share of the area; None: fewer steps.
+    draft: dict[str, Any] | None = field(default=None, hash=False)
+    # A GGUF file of its transformer (repository, file, quantization type, size) for the
+    # `gguf` quantization; None where none was found published.
+    gguf: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -11,7 +11,8 @@ from there). A take that cannot be recorded (a full disk, its shot deleted meanw
 removed again unless another shot names it, so the project never names a take it lacks. A
 take whose file no longer matches its recorded hash counts as missing and renders again.
 With `variations`, each shot renders that many takes with consecutive seeds; `loras` join
-every shot's own LoRAs.
+every shot's own LoRAs. `FinalizeRenderer` renders the final of each shot whose take is a
+draft (`gallop finalize`), linking the two.
 
 Ctrl+C (SIGINT), wherever it lands, is taken up between two events: the waiting shots are
 dropped, the running one is cancelled at its next step and every take that finished is
@@ -39,12 +40,13 @@ from engine.backends.base import RenderError
 from engine.models.catalog import Catalog
 from engine.protocol import RenderService, ServiceFactory
 from engine.render.inputs import ProjectFiles
-from engine.render.planning import PlannedRender, plan_render
+from engine.render.planning import PlannedRender, plan_finalize, plan_render
 from engine.render.worker import BackendFactory, Engine, EventSink, default_backend_factory
 from studio.commands import apply
 from studio.commands import record_take as take_command
+from studio.drafts import FinalizeError, finalize_take
 from studio.errors import StudioError
-from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile
+from studio.jobs import TERMINAL_EVENTS, Event, Failed, Finished, Profile, Quantization
 from studio.project.files import DiskFullError
 from studio.project.io import ProjectSession, load_project, project_lock, update_project
 from studio.project.loras import Lora
@@ -139,6 +141,7 @@ class BatchRenderer:
         profile: Profile | None = None,
         variations: int = 1,
         loras: tuple[Lora, ...] = (),
+        quantization: Quantization | None = None,
         engine_factory: EngineFactory | None = None,
         on_event: Callable[[PlannedRender, Event], None] | None = None,
         on_plan: Callable[[int, int, PlannedRender], None] | None = None,
@@ -151,6 +154,7 @@ class BatchRenderer:
         self.profile = profile
         self.variations = variations
         self.loras = tuple(loras)  # added to every shot's own
+        self.quantization = quantization  # instead of every shot's own, when given
         self.on_event = on_event or (lambda plan, event: None)
         self.on_plan = on_plan or (lambda i, n, plan: None)
         self._events: queue.Queue[Event] = queue.Queue()
@@ -168,7 +172,7 @@ class BatchRenderer:
         self.interrupted = self._ctrl_c = False
         with ProjectSession(self.folder, shared=True) as session:
             project = load_project(self.folder)
-            shots = select_shots(project, shot_ids)
+            shots = self._select(project, shot_ids, result)
             self._project, self._session, self._result = project, session, result
             self._catalog = Catalog()
             # One file-hash cache for the run: a keyframe shared by many shots is read once.
@@ -210,6 +214,27 @@ class BatchRenderer:
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def _select(self, project: Project, shot_ids: list[str] | None, result: BatchResult):
+        return select_shots(project, shot_ids)
+
+    def _plan(self, shot: Shot) -> PlannedRender:
+        return plan_render(
+            self._project,
+            self.folder,
+            shot,
+            catalog=self._catalog,
+            backend=self.backend,
+            model_id=self.model_id,
+            profile=self.profile,
+            files=self._files,
+            loras=self.loras,
+            quantization=self.quantization,
+        )
+
+    def _adopt(self, shot: Shot, take: Take, *, select: bool) -> bool:
+        """Record `take` into `shot` (on disk or in memory); True when that changed it."""
+        return record_take(shot, take, select=select)
+
     # -- scheduling -------------------------------------------------------------------------
     def _blocked(self, work: _Work) -> bool:
         """A chained shot waits while the shot it continues from is still to render."""
@@ -233,17 +258,7 @@ class BatchRenderer:
     def _start(self, work: _Work) -> None:
         shot, result = work.shot, self._result
         try:
-            plan = plan_render(
-                self._project,
-                self.folder,
-                shot,
-                catalog=self._catalog,
-                backend=self.backend,
-                model_id=self.model_id,
-                profile=self.profile,
-                files=self._files,
-                loras=self.loras,
-            )
+            plan = self._plan(shot)
         except (RenderError, StudioError) as exc:
             result.failed[shot.id] = str(exc)
             return
@@ -364,14 +379,14 @@ class BatchRenderer:
                 raise StudioError("the shot was deleted from the project while it rendered")
             if store.find(take.id) is None:
                 raise StudioError(f"take {take.id[:12]} vanished from the take store")
-            return record_take(current, take, select=select)
+            return self._adopt(current, take, select=select)
 
         try:
             update_project(self.folder, add, session=self._session)
         except (StudioError, OSError) as exc:
             self._result.failed[shot.id] = f"the take was rendered but not recorded: {exc}"
             return False
-        record_take(shot, take, select=select)
+        self._adopt(shot, take, select=select)
         return True
 
     def _forget(self, take: Take) -> bool:
@@ -400,3 +415,51 @@ class BatchRenderer:
         except (StudioError, OSError) as exc:
             log.warning("could not remove the unrecorded take %s: %s", take.id[:12], exc)
         return False
+
+
+class FinalizeRenderer(BatchRenderer):
+    """Renders the final of each draft (`gallop finalize`): every shot whose picked take is
+    a draft, or the shots named, each with the quality profile and its draft's seed
+    (`engine.render.planning.plan_finalize`). The final's manifest names its draft, and the
+    shot adopts the final (`studio.drafts.finalize_take`). A named shot whose take is not a
+    draft, or that changed since its draft, fails with the reason."""
+
+    def __init__(self, folder: Path, **options) -> None:
+        super().__init__(folder, **options)
+        self._drafts: dict[str, str] = {}  # shot id -> the draft take it finalizes
+
+    def _select(self, project: Project, shot_ids: list[str] | None, result: BatchResult):
+        chosen = select_shots(project, shot_ids)
+        self._drafts = {}
+        for shot in chosen:
+            take = shot.current_take
+            if take is not None and take.is_draft:
+                self._drafts[shot.id] = take.id
+            elif shot_ids:
+                why = "has no take" if take is None else "its take is not a draft"
+                result.failed[shot.id] = f"nothing to finalize: {why}"
+        return [shot for shot in chosen if shot.id in self._drafts]
+
+    def _plan(self, shot: Shot) -> PlannedRender:
+        try:
+            return plan_finalize(
+                self._project,
+                self.folder,
+                shot,
+                self._drafts[shot.id],
+                catalog=self._catalog,
+                files=self._files,
+                loras=self.loras,
+            )
+        except FinalizeError as exc:
+            raise StudioError(str(exc)) from None
+
+    def _adopt(self, shot: Shot, take: Take, *, select: bool) -> bool:
+        draft = self._drafts[shot.id]
+        if self._store.measures(take.id).get("draft") != draft:
+            self._store.record_measures(take.id, {"draft": draft})  # the final's manifest
+        command = finalize_take(shot, take, draft)
+        if command.is_obsolete():
+            return False
+        apply(command)
+        return True

@@ -19,6 +19,7 @@ from pathlib import Path
 from engine.backends.base import RenderError
 from engine.backends.pipeline_calls import FRAME_CONDITIONED, VACE
 from engine.models.catalog import ModelEntry
+from engine.models.recipes import draft_rules
 from engine.models.settings import models_folder
 from engine.render.extend import can_extend
 from studio.errors import StudioError
@@ -168,6 +169,7 @@ def model_rules(entry: ModelEntry) -> ModelRules:
         extends=frozenset(mode for mode in CameraMode if can_extend(entry, mode)),
         last_frame=entry.last_frame or previz,
         family=entry.family,
+        draft=draft_rules(entry),
         middle_frames=previz or bool(classes) and classes <= set(FRAME_CONDITIONED),
         reference_images=VACE in classes,
     )

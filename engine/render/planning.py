@@ -11,16 +11,18 @@ so a take made by the render is the one the status calls rendered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypedDict, Unpack
 
 from engine.backends.base import RenderError, RenderInputs
 from engine.models.catalog import Catalog, ModelEntry
+from engine.models.recipes import check_draft_files
 from engine.render.inputs import FileHashes, ProjectFiles, file_hash, model_rules, regular_file
 from studio import render_plan
+from studio.drafts import check_draft, draft_matches, final_request
 from studio.errors import StudioError
-from studio.jobs import GenerationRequest, Profile
+from studio.jobs import GenerationRequest, Profile, Quantization
 from studio.project.loras import Lora
 from studio.project.model import Project, Shot, Take
 from studio.render_plan import bible_prompt, character_keyframe
@@ -33,6 +35,7 @@ __all__ = [
     "character_keyframe",
     "choose_model",
     "file_hash",
+    "plan_finalize",
     "plan_render",
     "plan_shot",
     "regular_file",
@@ -80,8 +83,9 @@ def choose_model(shot: Shot, backend: str | None, model_id: str | None, catalog:
 
 class PlanOptions(TypedDict, total=False):
     """How a shot is planned: the catalog, a backend or model named by the user (else the
-    shot's own), the profile, the project's files read once for a whole batch, and LoRAs
-    added to the shot's own (`gallop render --lora`)."""
+    shot's own), the profile and the quantization (else the shot's own), the project's
+    files read once for a whole batch, and LoRAs added to the shot's own (`gallop render
+    --lora`)."""
 
     catalog: Catalog | None
     backend: str | None
@@ -89,6 +93,7 @@ class PlanOptions(TypedDict, total=False):
     profile: Profile | None
     files: ProjectFiles | None
     loras: Sequence[Lora]
+    quantization: Quantization | None
 
 
 def plan_shot(
@@ -102,15 +107,24 @@ def plan_shot(
     profile: Profile | None = None,
     files: ProjectFiles | None = None,
     loras: Sequence[Lora] = (),
+    quantization: Quantization | None = None,
 ) -> PlannedShot:
     """The request rendering `shot` makes now, for the estimate and the status. Raises
     StudioError (RenderError, ProjectError) with a message when it cannot be planned."""
     catalog = catalog or Catalog()
     entry = catalog.get(choose_model(shot, backend, model_id, catalog))
     files = files if files is not None else ProjectFiles(folder)
+    if (profile or shot.profile) == Profile.DRAFT:
+        check_draft_files(entry)  # the draft recipe's LoRA must be here
     try:
         plan = render_plan.plan_shot(
-            project, shot, model_rules(entry), files, profile, extra_loras=loras
+            project,
+            shot,
+            model_rules(entry),
+            files,
+            profile,
+            extra_loras=loras,
+            quantization=quantization,
         )
     except render_plan.PlanError as exc:
         raise RenderError(str(exc)) from None
@@ -146,6 +160,29 @@ def plan_render(
 
         inputs.continuity = last_frame(regular_file(files.path(planned.continuity.media)))
     return PlannedRender(shot, planned.request, inputs, planned.entry, planned.notes)
+
+
+def plan_finalize(
+    project: Project, folder: Path, shot: Shot, draft_id: str, **options: Unpack[PlanOptions]
+) -> PlannedRender:
+    """The final of the shot's draft take `draft_id`: the shot planned with the quality
+    profile and the draft's seed, model and quantization, so it shows what the draft did
+    (the same prompt, camera and keyframes). Refused (`studio.drafts.FinalizeError`) when
+    the take is not a draft or the shot changed since it was drafted."""
+    draft = check_draft(shot, draft_id)
+    made = draft.request
+    same = {
+        **options,
+        "backend": made.backend,
+        "model_id": made.model_id,
+        "quantization": made.quantization,
+    }
+    as_drafted = replace(shot, seed=made.seed)
+    again = plan_shot(project, folder, as_drafted, **{**same, "profile": Profile.DRAFT})
+    draft_matches(draft, again.request, render_plan.request_changes(made, again.request))
+    final = plan_render(project, folder, as_drafted, **{**same, "profile": Profile.QUALITY})
+    final_request(made, final.request)
+    return final
 
 
 # --- the status of shots ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from studio.camera.adherence import Adherence
 from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
 from studio.errors import ProjectError
 from studio.ids import new_id
-from studio.jobs import CameraMode, GenerationRequest, Profile
+from studio.jobs import CameraMode, GenerationRequest, Profile, Quantization
 from studio.project import validate as v
 from studio.project.keyframes import ShotKeyframe, keyframes_to_json, read_keyframes
 from studio.project.loras import Lora, loras_to_json, read_loras
@@ -115,7 +115,8 @@ class Take:
     What the engine measured on its frames comes with it from the take's manifest:
     `adherence` (its camera against its rig, `studio.camera.adherence`) and, for a take
     that continues from another, `colour_jump` (CIEDE2000 between the upstream take's last
-    frame and its first). Both are None when not measured (older takes)."""
+    frame and its first). Both are None when not measured (older takes). A final rendered
+    from a draft (`studio.finalize`) names that draft take in `draft`, as its manifest does."""
 
     id: str
     request: GenerationRequest
@@ -123,6 +124,11 @@ class Take:
     created: str  # ISO 8601, UTC
     adherence: Adherence | None = None
     colour_jump: float | None = None
+    draft: str | None = None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.request.profile == Profile.DRAFT
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -136,11 +142,13 @@ class Take:
             out["adherence"] = self.adherence.to_dict()
         if self.colour_jump is not None:
             out["colour_jump"] = self.colour_jump
+        if self.draft is not None:
+            out["draft"] = self.draft
         return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str) -> Take:
-        keys = ("id", "request", "media", "created", "adherence", "colour_jump")
+        keys = ("id", "request", "media", "created", "adherence", "colour_jump", "draft")
         d = v.expect_dict(data, path, keys)
         take_id = v.get_str(d, "id", path)
         if not TAKE_ID.match(take_id):
@@ -158,11 +166,15 @@ class Take:
 
 
 def measures_from_dict(data: dict[str, Any], path: str) -> dict[str, Any]:
-    """`adherence` and `colour_jump` of a take (the keys of `Take`) from JSON data that may
-    have them (a project's take, a take's manifest); absent or null ones are None."""
+    """`adherence`, `colour_jump` and `draft` of a take (the keys of `Take`) from JSON data
+    that may have them (a project's take, a take's manifest); absent or null ones are None."""
     adherence = data.get("adherence")
     jump = data.get("colour_jump")
+    draft = data.get("draft")
+    if draft is not None and not (isinstance(draft, str) and TAKE_ID.match(draft)):
+        raise ProjectError(f"{path}.draft", "expected the 64-digit id of a draft take")
     return {
+        "draft": draft,
         "adherence": None
         if adherence is None
         else Adherence.from_dict(adherence, f"{path}.adherence"),
@@ -223,6 +235,8 @@ class Shot:
     camera: CameraRig = field(default_factory=CameraRig)
     camera_mode: CameraMode = CameraMode.PROMPT
     profile: Profile = Profile.QUALITY
+    # How the model's weights are stored while it renders (`Quantization`): for small GPUs.
+    quantization: Quantization = Quantization.NONE
     keyframe: str | None = None
     # The picture the shot ends on, for a model that renders from a first to a last frame.
     end_keyframe: str | None = None
@@ -255,13 +269,17 @@ class Shot:
     def current_take(self) -> Take | None:
         return self.take(self.selected_take)
 
+    def final_of(self, draft_id: str) -> Take | None:
+        """The take rendered from the draft `draft_id` by finalizing it (the latest)."""
+        return next((t for t in reversed(self.takes) if t.draft == draft_id), None)
+
 
 _SHOT_KEYS = (
     "id title prompt negative_prompt seed seed_locked duration fps width height model_id "
     "camera camera_mode profile keyframe end_keyframe references characters style "
     "continue_from_previous "
     "match_colour "
-    "takes selected_take notes dialogue loras keyframes end_on_next"
+    "takes selected_take notes dialogue loras keyframes end_on_next quantization"
 ).split()
 
 
@@ -295,6 +313,11 @@ def shot_to_dict(shot: Shot) -> dict[str, Any]:
         # Written only when there is some: a shot without dialogue keeps the file it had.
         **({"dialogue": [d.to_dict() for d in shot.dialogue]} if shot.dialogue else {}),
         **({"loras": loras_to_json(shot.loras)} if shot.loras else {}),
+        **(
+            {"quantization": shot.quantization.value}
+            if shot.quantization != Quantization.NONE
+            else {}
+        ),
         **({"keyframes": keyframes_to_json(shot.keyframes)} if shot.keyframes else {}),
         **({"end_on_next": True} if shot.end_on_next else {}),
     }
@@ -325,6 +348,7 @@ def shot_from_dict(data: Any, path: str) -> Shot:
         camera=rig_from_dict(d.get("camera", {}), f"{path}.camera"),
         camera_mode=v.get_enum(d, "camera_mode", path, CameraMode, CameraMode.PROMPT),
         profile=v.get_enum(d, "profile", path, Profile, Profile.QUALITY),
+        quantization=v.get_enum(d, "quantization", path, Quantization, Quantization.NONE),
         keyframe=None if keyframe is None else check_relative_path(keyframe, f"{path}.keyframe"),
         end_keyframe=None
         if end_keyframe is None
