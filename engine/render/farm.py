@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.protocol import EventSink, RenderInputs, ServiceFactory
+from engine.render.guide import record_camera
 from engine.render.process import DEFAULT_BACKENDS, load_factory
 from engine.render.worker import Engine, Job, QueuedService, stored_take
 from studio.errors import StudioError
@@ -475,6 +476,7 @@ class FarmEngine(QueuedService):
                 )
                 if result.get("measures"):
                     self.take_store.record_measures(job.request.hash, result["measures"])
+                record_camera(self.take_store, job.request)  # made from the request alone
             take = stored_take(self.take_store, job.request)
             if take is None:
                 self._emit(Failed(job.id, "the finished take did not reach the take store"))

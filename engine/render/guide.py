@@ -68,12 +68,14 @@ def camera_file_bytes(request: GenerationRequest) -> bytes:
     return buffer.getvalue()
 
 
-def record_camera(store: TakeStore, request: GenerationRequest, inputs: RenderInputs) -> None:
-    """Write the stored take's camera file and, for a guided render, add its guide's record
-    to the manifest."""
+def record_camera(
+    store: TakeStore, request: GenerationRequest, inputs: RenderInputs | None = None
+) -> None:
+    """Write the stored take's camera file and, for a guided render given its `inputs`, add
+    its guide's record to the manifest."""
     try:
         atomic_write(store.camera_path(request.hash), camera_file_bytes(request))
-        if needs_guide(request) and inputs.guide is not None:
+        if needs_guide(request) and inputs is not None and inputs.guide is not None:
             store.record_measures(request.hash, {"guide": guide_record(inputs.guide)})
     except Exception as exc:  # noqa: BLE001 - a take is never lost to its camera file
         log.warning("could not record the camera of take %s: %s", request.hash[:12], exc)

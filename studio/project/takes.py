@@ -522,15 +522,16 @@ class TakeStore:
 
     def measures(self, take_id: str) -> dict[str, Any]:
         """What the engine measured on the take's frames, as its manifest records it
-        (`MEASURE_KEYS`: the camera adherence, the colour jump at a chained take's start);
-        empty when nothing was recorded or the manifest cannot be read."""
+        (`MEASURE_KEYS`: the camera adherence, the colour jump at a chained take's start),
+        and the rest it recorded there (`RECORDED_KEYS`: a guided render's guide); empty
+        when nothing was recorded or the manifest cannot be read."""
         try:
             data = self._manifest_document(self.manifest_path(take_id))
         except (TakeDamagedError, TakeStoreError, OSError):
             return {}
         if not (isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT):
             return {}
-        return {key: data[key] for key in MEASURE_KEYS if key in data}
+        return {key: data[key] for key in (*MEASURE_KEYS, *RECORDED_KEYS) if key in data}
 
     def record_measures(self, take_id: str, measures: dict[str, Any]) -> None:
         """Add measurements (keys of `MEASURE_KEYS` or `RECORDED_KEYS`, JSON data) to a

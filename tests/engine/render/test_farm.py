@@ -79,6 +79,7 @@ def test_farm_takes_match_the_local_engine(cluster, tmp_path):
         assert shot.current_take.adherence is not None, shot.id
         assert shot.current_take.adherence == local_takes[shot.id].adherence
         assert TakeStore(farm / "takes").measures(shot.selected_take)["adherence"]
+        assert TakeStore(farm / "takes").camera_path(shot.selected_take).exists()
     assert (
         load_project(farm).shot("s2").selected_take == load_project(local).shot("s2").selected_take
     )

@@ -122,6 +122,7 @@ def test_vace_follows_the_previz_keeping_the_keyframes(
         "width": 64,
         "height": 64,
     }
+    assert store.measures(request.hash)["guide"] == record  # what a farm node sends back
 
 
 def test_a_family_without_a_control_input_renders_over_the_previz(
