@@ -9,6 +9,9 @@ video of a video-to-video render). An extension segment (`RenderInputs.lead_in`)
 from the previous segment: image-to-video from its first lead-in frame, or for LTX-Video the
 condition pipeline given every lead-in frame. On CUDA out-of-memory the backend steps down
 a ladder (VAE tiling, model CPU offload, group offload, fewer frames), reporting each step.
+A request's quantization (int8, nf4, a GGUF transformer: `engine.backends.quantize`) loads
+the weights quantized; a draft renders the model's draft recipe as its plan wrote it (few
+steps, guidance 1, a step-distillation LoRA among its LoRAs) and skips a second stage.
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ from engine.backends.pipeline_calls import (
     set_guidance,
     upsample_stage,
 )
+from engine.backends.quantize import load_options
 from engine.models.catalog import Catalog, ModelEntry, resolve, resolve_upsampler
 from engine.render.preload import quiet_collector
-from studio.jobs import CameraMode, GenerationRequest, Profile, Stage
+from studio.jobs import CameraMode, GenerationRequest, Profile, Quantization, Stage
 
 DEFAULT_GUIDE_STRENGTH = 0.7
 PREVIEW_EVERY = 2  # steps
@@ -64,6 +68,7 @@ class _Loaded:
     device: str
     dtype: Any
     loras: LoraState = field(default_factory=LoraState)  # what the pipelines hold
+    quantization: Quantization = Quantization.NONE
 
 
 def conditions_on_frames(entry: ModelEntry) -> bool:
@@ -130,10 +135,16 @@ class DiffusersBackend:
             video_to_video=caps.video_to_video or "v2v" in companions,
         )
 
-    def load(self, model_id: str, ctx: RenderContext, profile: Profile = Profile.QUALITY) -> None:
+    def load(
+        self,
+        model_id: str,
+        ctx: RenderContext,
+        profile: Profile = Profile.QUALITY,
+        quantization: Quantization = Quantization.NONE,
+    ) -> None:
         entry = self.catalog.get(model_id)
         mode = next(iter(entry.pipelines))
-        self._ensure(entry, mode, profile, ctx)
+        self._ensure(entry, mode, profile, ctx, quantization)
 
     def unload(self) -> None:
         if self._loaded is None:
@@ -146,9 +157,21 @@ class DiffusersBackend:
                 torch.cuda.empty_cache()
 
     # -- loading -------------------------------------------------------------------------
-    def _ensure(self, entry: ModelEntry, mode: str, profile: Profile, ctx: RenderContext):
+    def _ensure(
+        self,
+        entry: ModelEntry,
+        mode: str,
+        profile: Profile,
+        ctx: RenderContext,
+        quantization: Quantization = Quantization.NONE,
+    ):
         loaded = self._loaded
-        if loaded and loaded.entry.id == entry.id and loaded.profile == profile:
+        if (
+            loaded
+            and loaded.entry.id == entry.id
+            and loaded.profile == profile
+            and loaded.quantization == quantization
+        ):
             if mode not in loaded.pipes:
                 loaded.pipes[mode] = self._derive(loaded, mode, ctx)
             return loaded.pipes[mode]
@@ -165,15 +188,26 @@ class DiffusersBackend:
             _import_components(folder)
         cuda = torch.cuda.is_available()
         device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
-        ctx.progress(0, 1, Stage.LOADING, f"loading {entry.name} on {device}")
+        quantized = "" if quantization == Quantization.NONE else f", {quantization} weights"
+        ctx.progress(0, 1, Stage.LOADING, f"loading {entry.name} on {device}{quantized}")
+        options = load_options(
+            entry, quantization, folder, device, dtype, allow_download=self.allow_download
+        )
         try:
             pipe = cls.from_pretrained(
-                folder, dtype=dtype, use_safetensors=True, local_files_only=not self.allow_download
+                folder,
+                dtype=dtype,
+                use_safetensors=True,
+                local_files_only=not self.allow_download,
+                **options,
             )
         except (OSError, ValueError) as exc:
             raise RenderError(f"cannot load {entry.name} from {folder}: {exc}") from None
         pipe.set_progress_bar_config(disable=True)
         self._loaded = _Loaded(entry, profile, {mode: pipe}, device, dtype)
+        self._loaded.quantization = quantization
+        if quantized:
+            ctx.log(f"{entry.name}: {quantization} quantized weights")
         self._apply_profile(pipe, profile, device, ctx)
         if not (profile == Profile.LOWVRAM and cuda):
             pipe.to(device)
@@ -258,7 +292,7 @@ class DiffusersBackend:
         self, request: GenerationRequest, inputs: RenderInputs, ctx: RenderContext
     ) -> np.ndarray:
         entry, mode = self._plan(request, inputs)
-        pipe = self._ensure(entry, mode, request.profile, ctx)
+        pipe = self._ensure(entry, mode, request.profile, ctx, request.quantization)
         apply_loras(pipe, entry, request, inputs, self._loaded.loras, ctx)
         kwargs = self._call_kwargs(entry, mode, request, inputs, ctx, pipe)
         frames = request.frames

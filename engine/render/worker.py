@@ -57,6 +57,7 @@ from studio.jobs import (
     Preview,
     Priority,
     Progress,
+    Quantization,
     Queued,
     Stage,
     Started,
@@ -524,7 +525,12 @@ class Engine(QueuedService):
             partials = SegmentFiles(self.take_store.folder, job.id, job.request.fps, self._emit)
             backend = self._backend(job.request.backend)
             ctx.progress(0, 1, Stage.LOADING)
-            backend.load(job.request.model_id, ctx, job.request.profile)
+            if job.request.quantization == Quantization.NONE:
+                backend.load(job.request.model_id, ctx, job.request.profile)
+            else:  # only a diffusion model's request is ever quantized
+                backend.load(
+                    job.request.model_id, ctx, job.request.profile, job.request.quantization
+                )
             ctx.check_cancelled()
             # A guided render's previz is made here, so its manifest names what it followed.
             inputs = with_guide(job.request, job.inputs)
