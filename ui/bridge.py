@@ -12,7 +12,9 @@ A shot that continues from the previous one while that shot is still rendering w
 it: its job is held here ("waiting for The ship"), planned and submitted once the
 upstream's take lands (so it starts from that take's last frame), and cancelled, saying
 why, when the upstream fails or is cancelled. `render_shots` queues several shots the way
-"Render all" does: shots already rendered, or already queued, add nothing.
+"Render all" does: shots already rendered, or already queued, add nothing. `finalize`
+renders the final of a draft take; when it lands, the shot adopts it and its manifest
+names the draft (`studio.drafts.finalize_take`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.protocol import RenderService, ServiceFactory
-from engine.render.planning import PlannedRender, plan_render
+from engine.render.planning import PlannedRender, plan_finalize, plan_render
 from engine.render.process import process_engine_factory
 from studio.commands import record_take
+from studio.drafts import finalize_take
 from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
@@ -74,6 +77,7 @@ class JobInfo:
     after: str | None = None  # the upstream's job this one waits for (WAITING)
     seed_offset: int = 0  # a variation: the seed counts up from the shot's
     options: dict[str, Any] = field(default_factory=dict)  # how to plan it (backend...)
+    draft: str | None = None  # the draft take this job renders the final of
 
     @property
     def fraction(self) -> float:
@@ -222,6 +226,22 @@ class EngineBridge(QObject):
                 batch.problems.append(f"{self._shot_name(shot_id)}: {exc}")
         return batch
 
+    def finalize(self, shot_id: str, draft_id: str) -> str:
+        """Queue the final of the shot's draft take `draft_id` (quality profile, the draft's
+        seed, prompt and camera); returns the job id. Raises StudioError (FinalizeError)
+        saying why when the take is not a draft or the shot changed since it."""
+        project = self.document.project
+        shot = project.shot(shot_id)
+        if shot is None:
+            raise StudioError(f"no shot {shot_id!r}")
+        planned = plan_finalize(project, self.document.folder, shot, draft_id)
+        label = f"{shot.title or shot.id} (final)"
+        info = JobInfo(new_job_id(), shot.id, label, None, draft=draft_id)
+        self._submit(info, planned)
+        self.jobAdded.emit(info.id)
+        self.shotStateChanged.emit(shot.id)
+        return info.id
+
     def upstream_job(self, shot_id: str) -> JobInfo | None:
         """The active job whose take the shot will continue from: that of the shot before
         it, when the shot continues from it and its take is on the way."""
@@ -332,6 +352,8 @@ class EngineBridge(QObject):
         if info is None:
             return []
         self.remove(job_id)
+        if info.draft is not None:
+            return [self.finalize(info.shot_id, info.draft)]
         return self.render_shot(info.shot_id, **info.options)
 
     def remove(self, job_id: str) -> None:
@@ -394,10 +416,24 @@ class EngineBridge(QObject):
         info.state, info.stage, info.take_id = DONE, "done", take.id
         info.step = info.total = max(info.total, 1)
         shot = self.document.project.shot(info.shot_id)
-        command = record_take(shot, take, select=info.select) if shot is not None else None
+        if info.draft is not None and shot is not None:
+            command = self._final_landed(shot, take, info.draft)
+        else:
+            command = record_take(shot, take, select=info.select) if shot is not None else None
         if command is not None:
             self.document.push(command)
         self.jobChanged.emit(info.id)
         self.jobFinished.emit(info.id, take.id)
         self.shotStateChanged.emit(info.shot_id)
         self._start_waiting(info)
+
+    def _final_landed(self, shot, take: Take, draft_id: str):
+        """A final's manifest names its draft; the shot adopts the final (one undo step)."""
+        store = self.document.store
+        try:
+            if store.measures(take.id).get("draft") != draft_id:
+                store.record_measures(take.id, {"draft": draft_id})
+        except StudioError as exc:  # the take stays good: only the link is not written
+            log.warning("take %s: cannot name its draft in its manifest: %s", take.id, exc)
+        command = finalize_take(shot, take, draft_id)
+        return None if command.is_obsolete() else command

@@ -271,6 +271,7 @@ class PromptPanel(QWidget, ShotForm):
                 cursor.setPosition(min(position, len(text)))
                 edit.setTextCursor(cursor)
         self._select(self.profile_combo, shot.profile.value)
+        self._select(self.quantization_combo, shot.quantization.value)
         self._select(self.camera_combo, shot.camera_mode.value)
         self.seed_spin.setValue(min(shot.seed, SEED_MAX))
         self.lock_button.setChecked(shot.seed_locked)
@@ -477,6 +478,7 @@ class PromptPanel(QWidget, ShotForm):
         upstream = project.shots[index - 1].selected_take if index > 0 else None
         return (
             shot.id, shot.duration, shot.fps, shot.width, shot.height, shot.model_id,
+            shot.quantization,
             shot.profile, shot.camera_mode, shot.continue_from_previous, upstream,
             shot.keyframe,
             tuple(shot.characters), len(shot.takes), shot.selected_take,

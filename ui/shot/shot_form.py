@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.jobs import CameraMode, Profile
+from studio.jobs import CameraMode, Profile, Quantization
 from ui.shot.dialogue_view import DialogueView
 from ui.shot.lora_list import LoraList
 from ui.shot.model_text import ModelText
@@ -46,8 +46,19 @@ SIZE_STEP = 16
 WARNING = "#ec963c"  # amber: readable on the dark theme and on a light one
 PROFILE_LABELS = {
     Profile.QUALITY: ("Quality", "Full steps at full precision"),
-    Profile.FAST: ("Fast", "Fewer steps: a quick draft"),
+    Profile.FAST: ("Fast", "Caching and faster attention: quicker, at nearly full quality"),
     Profile.LOWVRAM: ("Low VRAM", "Offloads weights to fit small graphics cards (slower)"),
+    Profile.DRAFT: (
+        "Draft",
+        "A quick look: the model's draft recipe (a few steps, no guidance, half the area); "
+        "finalize the take you like from the Takes panel",
+    ),
+}
+QUANTIZATION_LABELS = {
+    Quantization.NONE: ("Full precision", "The weights as published (bf16 on a GPU)"),
+    Quantization.INT8: ("int8", "int8 weight-only (torchao): about half the weights' memory"),
+    Quantization.NF4: ("NF4 4-bit", "4-bit NF4 (bitsandbytes, NVIDIA GPUs only): about a quarter"),
+    Quantization.GGUF: ("GGUF", "The transformer from the model's GGUF file, where one is known"),
 }
 CAMERA_LABELS = {
     CameraMode.PROMPT: ("Prompt", "The camera move is said in words appended to the prompt"),
@@ -125,6 +136,10 @@ class ShotForm:
         self.models_button = QToolButton(text="Models…")
         self.models_button.setToolTip("Download, check and delete models")
         self.profile_combo = self._enum_combo(PROFILE_LABELS, "profile")
+        self.quantization_combo = self._enum_combo(QUANTIZATION_LABELS, "quantization")
+        self.quantization_combo.setToolTip(
+            "How the model's weights are stored while it renders: smaller for small GPUs"
+        )
         self.camera_combo = self._enum_combo(CAMERA_LABELS, "camera_mode")
         self.seed_spin = QSpinBox(minimum=0, maximum=SEED_MAX, keyboardTracking=False)
         self.seed_spin.setToolTip("The noise seed: the same seed and settings give the same take")
@@ -158,6 +173,7 @@ class ShotForm:
         gen.addRow("&Model", self._row(self.model_combo, self.models_button))
         gen.addRow("", self.model_warning)
         gen.addRow("Pro&file", self.profile_combo)
+        gen.addRow("&Quantization", self.quantization_combo)
         gen.addRow("&Camera", self.camera_combo)
         gen.addRow("&Seed", self._row(self.seed_spin, self.lock_button, self.randomise_button))
         gen.addRow("&Duration", self.duration_spin)
@@ -211,7 +227,8 @@ class ShotForm:
         layout.addWidget(self._row(self.job_label, self.variations_spin, self.render_button))
         self._editors = [
             self.title_edit, self.prompt_edit, self.negative_edit, self.characters_list,
-            self.style_combo, self.model_combo, self.profile_combo, self.camera_combo,
+            self.style_combo, self.model_combo, self.profile_combo, self.quantization_combo,
+            self.camera_combo,
             self.seed_spin, self.lock_button, self.duration_spin, self.fps_combo,
             self.width_spin, self.height_spin, self.preset_combo, self.continue_check,
             self.match_check,

@@ -163,6 +163,9 @@ class StoryboardModel(QAbstractListModel):
                 return "failed", "failed", 0.0
         status = self.document.shot_status(shot)
         status = "done" if status == "rendered" else status
+        take = shot.current_take
+        if status == "done" and take is not None and take.is_draft:
+            return "draft", status, 0.0  # rendered as a draft, to finalize
         return status, status, 0.0
 
     def _tooltip(self, shot: Shot) -> str:

@@ -2,7 +2,9 @@
 compare two frame by frame, read a take's manifest, and render more seeds to choose from.
 Each take shows its camera score (how closely its camera followed the shot's rig, measured
 by the engine: `studio.camera.adherence`); the list can be sorted by it, and "Pick best
-camera" picks the best-scoring take.
+camera" picks the best-scoring take. A draft take (the draft profile) is marked so, and
+Finalize (its context menu, the button, F) renders its final: the same shot at quality with
+the draft's seed, which the shot adopts when it lands.
 
 Every change goes through the document's undo stack. Discarding a take drops it from the
 shot only; its file stays in the take store (undo brings it back) until garbage collection.
@@ -161,6 +163,13 @@ class TakesPanel(QWidget):
             "Pick the take whose camera followed the rig best (and its seed)",
             "B",
         )
+        self.finalize_action = self._action(
+            "Finalize",
+            self.finalize,
+            "Render this draft's final: the quality profile with the draft's seed, prompt "
+            "and camera",
+            "F",
+        )
         self.sort_action = self._action(
             "Sort by camera",
             lambda: None,
@@ -176,6 +185,7 @@ class TakesPanel(QWidget):
             self.compare_action,
             self.manifest_action,
             self.pick_camera_action,
+            self.finalize_action,
             self.sort_action,
         ):
             button = QToolButton()
@@ -295,8 +305,9 @@ class TakesPanel(QWidget):
     def _item(self, shot: Shot, take: Take) -> QListWidgetItem:
         request = take.request
         picked = take.id == shot.selected_take
+        draft = " · draft" if take.is_draft else ""
         lines = [
-            f"seed {request.seed} · {request.model_id}" + ("   ✓ picked" if picked else ""),
+            f"seed {request.seed} · {request.model_id}{draft}" + ("   ✓ picked" if picked else ""),
             f"{created_text(take.created)} · {request.width}x{request.height}, "
             f"{request.frames} frames",
         ]
@@ -347,6 +358,10 @@ class TakesPanel(QWidget):
         shot = self.shot
         scored = shot is not None and best_scoring(shot.takes) is not None
         self.pick_camera_action.setEnabled(scored)
+        draft = shot.take(selected[0]) if shot is not None and len(selected) == 1 else None
+        self.finalize_action.setEnabled(
+            self.bridge is not None and draft is not None and draft.is_draft
+        )
         self.render_button.setEnabled(self.bridge is not None and self.shot is not None)
 
     def _update_render_text(self, count: int) -> None:
@@ -461,6 +476,23 @@ class TakesPanel(QWidget):
         self.manifest_dialog = dialog
         dialog.show()
         return dialog
+
+    def finalize(self, take_id: str | None = None) -> str | None:
+        """Queue the final of the selected draft take (or `take_id`); says what happened, or
+        why it cannot be finalized (not a draft, the shot changed since)."""
+        shot = self.shot
+        selected = self.selected_take_ids()
+        take_id = take_id or (selected[0] if len(selected) == 1 else None)
+        if shot is None or self.bridge is None or take_id is None:
+            return None
+        try:
+            job_id = self.bridge.finalize(shot.id, take_id)
+        except StudioError as exc:
+            self._show_message(f"Cannot finalize: {exc}", warning=True)
+            return None
+        seed = shot.take(take_id).request.seed
+        self._show_message(f"Finalizing the draft of seed {seed} at the quality profile.")
+        return job_id
 
     def render_variations(self) -> list[str]:
         """Queue the shot with N seeds; a shot that cannot render says why here."""
