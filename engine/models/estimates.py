@@ -11,7 +11,10 @@ the chosen model:
   shot's pixels x frames, else the nearest row's figure (never extrapolated);
 - profile: a row measured with another profile's setup (CPU offload is 'lowvram') is used as
   it is and said so, unless the source gives a factor between the two (CogVideoX's README
-  does for memory). The 'fast' profile has no published figures: it gets the quality one.
+  does for memory). The 'fast' profile has no published figures: it gets the quality one;
+  a draft gets the quality rows too, scaled to its smaller size and fewer steps;
+- quantization: the weights a quantization saves (`quantized_weights`), computed from the
+  published parameter counts (bytes per weight), never published: said so in the basis.
 
 A shot longer than one clip is estimated segment by segment (engine.render.extend).
 Models without a row (test models, the previz, models whose authors published nothing
@@ -30,7 +33,7 @@ from typing import Any
 from engine.models.catalog import Catalog, ModelEntry
 from engine.render.extend import can_extend, plan_segments
 from engine.render.reporter import duration_text
-from studio.jobs import CameraMode, Profile
+from studio.jobs import CameraMode, Profile, Quantization
 
 ESTIMATES_FILE = Path(__file__).with_name("estimates.json")
 FAMILIES = ("wan", "ltx", "cogvideox", "hunyuan")
@@ -252,9 +255,12 @@ def _for_profile(
 ) -> tuple[list[Figure], ProfileFactor | None, str]:
     """The rows to estimate `profile` from, a factor to apply to them, and what to say."""
     rows = table.of(model_id)
-    wanted = Profile.QUALITY if profile == Profile.FAST else profile
-    fast = profile == Profile.FAST
-    note = "figure for the quality profile (none published for fast)" if fast else ""
+    wanted = Profile.QUALITY if profile in (Profile.FAST, Profile.DRAFT) else profile
+    note = ""
+    if profile == Profile.FAST:
+        note = "figure for the quality profile (none published for fast)"
+    elif profile == Profile.DRAFT:
+        note = "the quality profile's figure at the draft's size and steps (none published)"
     same = [f for f in rows if f.profile == wanted]
     if same:
         return same, None, note
@@ -408,3 +414,82 @@ def frame_note(
     if snapped == wanted_frames:
         return f"{wanted_frames} frames (fits the {entry.frame_rule} rule of {entry.name})"
     return f"{wanted_frames} frames -> {snapped} for the {entry.frame_rule} rule of {entry.name}"
+
+
+# --- quantized weights --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weights a quantization stores, against the bf16 ones, in GB, and how known."""
+
+    full_gb: float
+    quantized_gb: float
+    basis: str
+    source: str
+
+    @property
+    def saved_gb(self) -> float:
+        return max(0.0, self.full_gb - self.quantized_gb)
+
+
+@cache
+def _quantization_table(path: Path = ESTIMATES_FILE) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")).get("quantization", {})
+
+
+def quantized_weights(
+    entry: ModelEntry, quantization: Quantization | str, *, path: Path = ESTIMATES_FILE
+) -> Weights | None:
+    """What `quantization` makes of the model's weights: computed from its published
+    parameter counts (or, for GGUF, the published size of the catalog's file); None where
+    the counts are not known or nothing is quantized."""
+    quantization = Quantization(quantization)
+    if quantization == Quantization.NONE:
+        return None
+    table = _quantization_table(path)
+    row = next((r for r in table.get("models", ()) if entry.id in r["models"]), None)
+    if row is None:
+        return None
+    per = table["bytes_per_weight"]
+    transformer = float(row["transformer_b"])
+    encoder = float(row.get("text_encoder_b", 0.0))
+    full = (transformer + encoder) * per["none"]
+    urls = " ".join(s["url"] for s in row["sources"])
+    counts = f"{transformer:g} B transformer" + (
+        f" + {encoder:g} B text encoder parameters" if encoder else " parameters"
+    )
+    if quantization == Quantization.GGUF:
+        size = (entry.gguf or {}).get("gb")
+        if size is None:
+            return None
+        quantized = float(size) + encoder * per["none"]
+        basis = (
+            f"{entry.gguf['file']}: {size:g} GB (published file size) in place of "
+            f"{transformer * per['none']:.3g} GB of bf16 transformer (computed from {counts})"
+        )
+        return Weights(full, quantized, basis, urls)
+    bytes_per = per[quantization.value]
+    quantized = (transformer + encoder) * bytes_per
+    basis = (
+        f"computed, not published: {counts} x {bytes_per:g} bytes each ({quantization}) = "
+        f"{quantized:.3g} GB of weights instead of {full:.3g} GB in bf16"
+    )
+    return Weights(full, quantized, basis, " ".join([urls, table["bytes_source"]["url"]]))
+
+
+def with_quantization(found: Estimate, entry: ModelEntry, quantization: Quantization) -> Estimate:
+    """`found` (an estimate without quantization) with the memory the quantized weights
+    save taken off its peak, saying it is computed; as it is when nothing is known."""
+    weights = quantized_weights(entry, quantization)
+    if weights is None:
+        if quantization == Quantization.NONE:
+            return found
+        note = f"{quantization} weights: no parameter count known, memory not recomputed"
+        return replace(found, basis=f"{found.basis}; {note}", exact=False)
+    vram = found.vram_gb
+    if vram is not None:
+        vram = max(0.5, vram - weights.saved_gb)
+    source = " ".join(filter(None, [found.source, weights.source]))
+    basis = f"{found.basis}; {quantization} weights: {weights.basis}"
+    return replace(found, vram_gb=vram, basis=basis, source=source, exact=False)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QListWidgetItem, QWidget
 from engine.backends.base import RenderError
 from engine.backends.pictures import load_image
 from engine.models.catalog import SHOW_TEST_MODELS, Availability, Catalog, forced_test_models
-from engine.models.estimates import estimate
+from engine.models.estimates import estimate, with_quantization
 from engine.render.planning import plan_shot
 from studio.commands import set_field
 from studio.errors import StudioError
@@ -518,6 +518,7 @@ class PromptPanel(QWidget, ShotForm):
                 r.steps,
                 camera_mode=r.camera_mode,
             )
+            guess = with_quantization(guess, planned.entry, r.quantization)
             lines.append(f"Estimate: {guess.summary}")
             self.estimate = guess
             self.estimate_label.setText("\n".join(lines))
