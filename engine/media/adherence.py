@@ -35,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.media.continuity import mean_ciede2000
 from studio.camera.adherence import Adherence, assess
 from studio.camera.rig import CameraRig
 from studio.errors import ProjectError
@@ -323,58 +324,13 @@ def measure_adherence(
 # --- colour --------------------------------------------------------------------------------
 
 
-def _lab(frame: np.ndarray, width: int) -> np.ndarray:
-    rgb = np.asarray(frame)[..., :3]
+def _shrunk(frame: np.ndarray, width: int) -> np.ndarray:
+    rgb = np.ascontiguousarray(np.asarray(frame)[..., :3])
     h, w = rgb.shape[:2]
     if w > width:
         size = (width, max(1, round(h * width / w)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    scaled = rgb.astype(np.float32) / 255.0
-    return cv2.cvtColor(scaled, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
-
-
-def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
-    """CIEDE2000 colour differences of CIELAB colours (..., 3), kL = kC = kH = 1 (Sharma,
-    Wu and Dalal's formulation)."""
-    l1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
-    l2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
-    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2.0
-    g = 0.5 * (1.0 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
-    a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
-    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
-    h1p = np.degrees(np.arctan2(b1, a1p)) % 360.0
-    h2p = np.degrees(np.arctan2(b2, a2p)) % 360.0
-    dl = l2 - l1
-    dc = c2p - c1p
-    dh = h2p - h1p
-    dh = np.where(dh > 180.0, dh - 360.0, np.where(dh < -180.0, dh + 360.0, dh))
-    dh = np.where(c1p * c2p == 0.0, 0.0, dh)
-    dhh = 2.0 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh) / 2.0)
-    l_mean = (l1 + l2) / 2.0
-    cp_mean = (c1p + c2p) / 2.0
-    h_sum = h1p + h2p
-    h_mean = np.where(
-        np.abs(h1p - h2p) > 180.0,
-        np.where(h_sum < 360.0, (h_sum + 360.0) / 2.0, (h_sum - 360.0) / 2.0),
-        h_sum / 2.0,
-    )
-    h_mean = np.where(c1p * c2p == 0.0, h_sum, h_mean)
-    t = (
-        1.0
-        - 0.17 * np.cos(np.radians(h_mean - 30.0))
-        + 0.24 * np.cos(np.radians(2.0 * h_mean))
-        + 0.32 * np.cos(np.radians(3.0 * h_mean + 6.0))
-        - 0.20 * np.cos(np.radians(4.0 * h_mean - 63.0))
-    )
-    d_theta = 30.0 * np.exp(-(((h_mean - 275.0) / 25.0) ** 2))
-    r_c = 2.0 * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
-    s_l = 1.0 + 0.015 * (l_mean - 50.0) ** 2 / np.sqrt(20.0 + (l_mean - 50.0) ** 2)
-    s_c = 1.0 + 0.045 * cp_mean
-    s_h = 1.0 + 0.015 * cp_mean * t
-    r_t = -np.sin(np.radians(2.0 * d_theta)) * r_c
-    return np.sqrt(
-        (dl / s_l) ** 2 + (dc / s_c) ** 2 + (dhh / s_h) ** 2 + r_t * (dc / s_c) * (dhh / s_h)
-    )
+    return rgb
 
 
 def colour_jump(before: np.ndarray, after: np.ndarray, *, width: int = COLOUR_WIDTH) -> float:
@@ -384,7 +340,7 @@ def colour_jump(before: np.ndarray, after: np.ndarray, *, width: int = COLOUR_WI
     before, after = np.asarray(before), np.asarray(after)
     if before.shape[:2] != after.shape[:2]:
         after = cv2.resize(after[..., :3], before.shape[1::-1], interpolation=cv2.INTER_AREA)
-    return float(ciede2000(_lab(before, width), _lab(after, width)).mean())
+    return mean_ciede2000(_shrunk(before, width), _shrunk(after, width))
 
 
 # --- the engine's step ---------------------------------------------------------------------

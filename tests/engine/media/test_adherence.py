@@ -15,12 +15,12 @@ import pytest
 
 from engine.backends.pictures import load_image
 from engine.media.adherence import (
-    ciede2000,
     colour_jump,
     measure_adherence,
     sample_indices,
     track_camera,
 )
+from engine.media.continuity import ciede2000
 from studio.camera.adherence import corner_errors
 from studio.camera.easing import Easing
 from studio.camera.rig import CameraRig, with_move
