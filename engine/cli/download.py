@@ -17,10 +17,9 @@ from engine.models.download import (
     DownloadStopped,
     LicenceError,
     download,
-    human_size,
 )
 from engine.models.hub import HubError
-from engine.render.reporter import bar
+from engine.render.reporter import bar, size_text
 
 
 class DownloadPrinter:
@@ -114,5 +113,5 @@ def cmd_download(catalog: Catalog, model_id: str, accept_licence: bool, quiet: b
     from engine.models.installed import model_status
 
     status = model_status(entry)
-    print(f"{entry.id}: ready in {folder} ({human_size(status.size_on_disk)})")
+    print(f"{entry.id}: ready in {folder} ({size_text(status.size_on_disk)})")
     return Exit.OK

@@ -16,15 +16,7 @@ from engine.models.catalog import (
     locate,
 )
 from engine.models.installed import State, model_status, verify
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+from engine.render.reporter import size_text
 
 
 def _vram(entry: ModelEntry) -> str:
@@ -41,7 +33,7 @@ def cmd_list(catalog: Catalog) -> int:
     rows = [("ID", "FAMILY", "HERE", "SIZE", "VRAM", "LICENCE")]
     for entry in catalog:
         status = model_status(entry)
-        size = human_size(status.size_on_disk) if status.size_on_disk else "-"
+        size = size_text(status.size_on_disk) if status.size_on_disk else "-"
         licence = entry.licence + (" (accept first)" if entry.accept_licence else "")
         rows.append(
             (
@@ -83,7 +75,7 @@ def cmd_info(catalog: Catalog, model_id: str) -> int:
     here = f"yes, {found.reason}" if found.available else f"no - {found.reason}"
     print(f"  here:        {here}")
     if found.path is not None:
-        print(f"  folder:      {found.path} ({human_size(found.size_bytes)})")
+        print(f"  folder:      {found.path} ({size_text(found.size_bytes)})")
     return Exit.OK
 
 
@@ -165,7 +157,7 @@ def cmd_verify(catalog: Catalog, model_id: str | None) -> int:
             for problem in problems:
                 print(f"  {problem}")
         else:
-            print(f"{entry.id}: ok ({human_size(status.size_on_disk)})")
+            print(f"{entry.id}: ok ({size_text(status.size_on_disk)})")
     return Exit.FAILED if failed else Exit.OK
 
 

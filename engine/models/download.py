@@ -55,7 +55,7 @@ from engine.models.installed import (
 )
 from engine.models.settings import accept_licence as remember_acceptance
 from engine.models.settings import licence_accepted
-from engine.render.reporter import eta_text
+from engine.render.reporter import eta_text, size_text
 
 SPEED_WINDOW_S = 5.0
 
@@ -70,15 +70,6 @@ class DiskSpaceError(RenderError):
 
 class DownloadStopped(Stop):
     """The download was stopped on request; what it fetched is kept for a resume."""
-
-
-def human_size(size: float) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 @dataclass(frozen=True)
@@ -109,12 +100,12 @@ class DownloadProgress:
 
     @property
     def speed_text(self) -> str:
-        return f"{human_size(self.speed)}/s" if self.speed else ""
+        return f"{size_text(self.speed)}/s" if self.speed else ""
 
     @property
     def text(self) -> str:
         """ "1.2 GB of 28.1 GB · 35.0 MB/s · ~13 min left" """
-        parts = [f"{human_size(self.done)} of {human_size(self.total)}"]
+        parts = [f"{size_text(self.done)} of {size_text(self.total)}"]
         parts += [p for p in (self.speed_text, self.eta) if p]
         return " · ".join(parts)
 
@@ -343,8 +334,8 @@ def download(
     free = space(folder)
     if needed > free:
         raise DiskSpaceError(
-            f"{entry.name} needs {human_size(needed)} more on the disk of {folder.parent}, "
-            f"which has {human_size(free)} free: free some space, or choose another models "
+            f"{entry.name} needs {size_text(needed)} more on the disk of {folder.parent}, "
+            f"which has {size_text(free)} free: free some space, or choose another models "
             "folder in Preferences"
         )
     meter = _Meter(total, sum(len(st.plan.files) for st in stages), entry, on_progress, clock)

@@ -38,6 +38,16 @@ def eta_text(seconds: float | None) -> str:
     return f"~{duration_text(seconds)} left"
 
 
+def size_text(size: float) -> str:
+    """A size in bytes as people read it: "512 B", "1.5 MB" (1024 to a step)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
 def bar(fraction: float, width: int = BAR) -> str:
     filled = int(round(max(0.0, min(1.0, fraction)) * width))
     return "#" * filled + "-" * (width - filled)

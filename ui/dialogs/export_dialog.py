@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from engine.export.job import ExportJob, export_request
 from engine.export.presets import SPECS, destination_problem, output_problem
 from engine.media.sequence import MissingTakeError, clip_media
-from engine.render.reporter import eta_text
+from engine.render.reporter import eta_text, size_text
 from studio.errors import StudioError
 from studio.jobs import Cancelled, Event, ExportPreset, Failed, Finished, Progress, Started
 from ui.dialogs.export_range import RangeChoice
@@ -76,14 +76,6 @@ CANCELLED_TEXT = "Cancelled — no file written"
 def _suffix(preset: ExportPreset) -> str:
     suffixes = SPECS[preset].suffixes
     return suffixes[0] if suffixes else ""
-
-
-def _human_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""
 
 
 def _disk_size(path: Path) -> int:
@@ -525,7 +517,7 @@ class ExportDialog(QDialog):
         self.stage.setText("Done")
         lines = [
             f"Wrote {path}",
-            f"{_human_size(_disk_size(path))} · {result.frames} frames · {result.seconds:.2f} s",
+            f"{size_text(_disk_size(path))} · {result.frames} frames · {result.seconds:.2f} s",
         ]
         copied = getattr(result, "copied_segments", None)
         encoded = getattr(result, "encoded_segments", None)

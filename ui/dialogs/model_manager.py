@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.models.catalog import Catalog, ModelEntry
-from engine.models.download import DownloadProgress, human_size
+from engine.models.download import DownloadProgress
 from engine.models.estimates import estimate
 from engine.models.installed import ModelStatus, State, model_status
 from engine.models.settings import licence_accepted, models_folder
+from engine.render.reporter import size_text
 from studio.jobs import Profile
 from ui.dialogs.model_tasks import ModelTasks, VerifyProgress
 
@@ -179,12 +180,12 @@ class ModelManager(QDialog):
         name = self._item(row, 0, entry.name, entry.repo or entry.path or "built in")
         name.setData(Qt.UserRole, entry.id)
         self._show_status(row, entry, status)
-        disk = human_size(status.size_on_disk) if status.size_on_disk else "—"
+        disk = size_text(status.size_on_disk) if status.size_on_disk else "—"
         self._item(row, 2, disk, str(status.folder or ""))
         if entry.repo is None:
             size, tip = "—", "Comes with the studio"
         elif status.download_size is not None:
-            size, tip = human_size(status.download_size), "The pipeline's files on the Hub"
+            size, tip = size_text(status.download_size), "The pipeline's files on the Hub"
         else:
             size, tip = "?", "Known once a download starts (the Hub says it)"
         self._item(row, 3, size, tip)
@@ -324,26 +325,24 @@ class ModelManager(QDialog):
         return box.clickedButton() is accept
 
     def pause_or_resume(self) -> None:
-        entry = self.selected()
-        if entry is None:
-            return
-        task = self.tasks.task(entry.id)
-        if task is not None and task.kind == "download":
-            task.pause()
-        elif task is None and self.statuses[entry.id].state is State.PARTIAL:
-            self.message.clear()
-            self.tasks.download(entry)  # a licence was accepted when it started
-            self._enable()
+        # Resuming asks no licence: one was accepted when the download started.
+        self._act_on_download(lambda task: task.pause(), self.tasks.download)
 
     def cancel_selected(self) -> None:
+        self._act_on_download(lambda task: task.cancel(), self.tasks.discard)
+
+    def _act_on_download(self, running, partial) -> None:
+        """`running(task)` on the selected model's download while it runs, or
+        `partial(entry)` when the model holds a partial download and nothing runs."""
         entry = self.selected()
         if entry is None:
             return
         task = self.tasks.task(entry.id)
         if task is not None and task.kind == "download":
-            task.cancel()
+            running(task)
         elif task is None and self.statuses[entry.id].state is State.PARTIAL:
-            self.tasks.discard(entry)
+            self.message.clear()
+            partial(entry)
             self._enable()
 
     def verify_selected(self) -> None:
@@ -363,7 +362,7 @@ class ModelManager(QDialog):
         answer = QMessageBox.question(
             self,
             "Delete model",
-            f"Delete {entry.name} ({human_size(status.size_on_disk)}) from\n{status.folder}?\n"
+            f"Delete {entry.name} ({size_text(status.size_on_disk)}) from\n{status.folder}?\n"
             "Downloading it again fetches it all.",
             QMessageBox.Yes | QMessageBox.Cancel,
             QMessageBox.Cancel,

@@ -195,9 +195,9 @@ class ModelTasks(QObject):
     def delete(self, entry: ModelEntry) -> ModelTask:
         def work(task: ModelTask) -> str:
             freed = delete(entry)
-            from engine.models.download import human_size
+            from engine.render.reporter import size_text
 
-            return f"{entry.name} deleted ({human_size(freed)} freed)"
+            return f"{entry.name} deleted ({size_text(freed)} freed)"
 
         return self._start("delete", entry, work)
 
