@@ -43,6 +43,9 @@ class Document(QObject):
     currentShotChanged = Signal(str)  # noqa: N815 - "" when none
     changed = Signal()  # after any edit, undo or redo, for what needs to hear of every one
     cleanChanged = Signal(bool)  # noqa: N815
+    # The moment of the current shot the camera previz stays on (a fraction of the shot):
+    # where the shot panel puts a new keyframe.
+    previzTimeChanged = Signal(float)  # noqa: N815
 
     def __init__(
         self,

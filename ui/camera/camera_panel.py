@@ -48,6 +48,7 @@ from studio.camera.rig import (
 )
 from studio.commands import SetAttribute, set_shot_duration
 from studio.errors import StudioError
+from studio.render_plan import end_picture
 from ui.camera.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
 from ui.widgets.elided_label import ElidedLabel
@@ -55,10 +56,12 @@ from ui.widgets.elided_label import ElidedLabel
 PREVIZ_START_DELAY_MS = 120
 PRESET_COLUMNS = 3  # fifteen presets: five rows, narrow enough for a small window
 DEFAULT_SHAKE_HZ = 1.2  # the handheld preset's rate, used when only the amount is set
-# A shot's fields the panel shows: the rig over the shot's length, and the picture the
-# previz moves over (keyframe, picked take, or a title card of the prompt).
+# A shot's fields the panel shows: the rig over the shot's length, and the pictures the
+# previz moves over (keyframe, picked take, or a title card of the prompt; the end picture
+# and keyframes inside the shot).
 CAMERA_FIELDS = frozenset(
-    "camera duration fps width height title keyframe takes selected_take prompt seed".split()
+    "camera duration fps width height title keyframe takes selected_take prompt seed "
+    "end_keyframe end_on_next keyframes".split()
 )
 
 
@@ -99,8 +102,9 @@ class CameraPanel(QWidget):
             return
         self._source_key = key
         source, note = self._load_source(shot, width, height)
-        self.source_note.setText(note)
-        self.viewport.set_shot(source, shot.camera, shot.frames, float(shot.fps))
+        keys, problem = self._load_keys(shot, width, height)
+        self.source_note.setText(note + problem)
+        self.viewport.set_shot(source, shot.camera, shot.frames, float(shot.fps), keys)
 
     @property
     def source_pending(self) -> bool:
@@ -204,6 +208,8 @@ class CameraPanel(QWidget):
         self.curve_editor.keyframesEdited.connect(self._keyframes_edited)
         self.curve_editor.timeTouched.connect(lambda t: self.viewport.show_time(t))
         self.viewport.timeShown.connect(self.curve_editor.set_playhead)
+        self.viewport.timeShown.connect(self._held_time)
+        self.viewport.playingChanged.connect(self._held_time)
         form = QFormLayout()
         form.addRow("Axis", self.curve_axis)
         curve_layout.addLayout(form)
@@ -312,10 +318,49 @@ class CameraPanel(QWidget):
         self._focus_t = None
         self.path_sketch.set_rig(rig, frames, fps)
 
+    def _held_time(self, *_args) -> None:
+        """A moment the previz stays on is where the shot panel puts a new keyframe."""
+        if self.viewport.still:
+            self.document.previzTimeChanged.emit(self.viewport.t)
+
     # -- the previz source ------------------------------------------------------------
+    def _key_pictures(self, shot) -> tuple[tuple[float, str], ...]:
+        """The pictures the shot passes through after its start: (fraction, path)."""
+        keys = [(k.time / shot.duration, k.image) for k in shot.keyframes]
+        end = end_picture(self.document.project, shot)
+        keys = [(t, image) for t, image in keys if 0.0 < t < 1.0]
+        return (*keys, (1.0, end)) if end else tuple(keys)
+
+    def _load_keys(self, shot, width: int, height: int) -> tuple[list, str]:
+        """The key pictures fitted to the previz, and a note on those that cannot be read."""
+        loaded, missing = [], []
+        for t, image in self._key_pictures(shot):
+            try:
+                loaded.append(
+                    (t, fit_cover(load_image(self.document.folder / image), width, height))
+                )
+            except (StudioError, ValueError, OSError):
+                missing.append(Path(image).name)
+        count = len(loaded)
+        note = f", dissolving into {count} more picture{'s' * (count > 1)}" if count else ""
+        if missing:
+            note += f" ({', '.join(missing)} cannot be read)"
+        return loaded, note
+
     def _source_key_of(self, shot) -> tuple[tuple, int, int]:
         width = PREVIEW_WIDTH
         height = max(2, round(width * shot.height / max(shot.width, 1)))
+        keys = tuple((t, image, self._stamp(image)) for t, image in self._key_pictures(shot))
+        key, width, height = self._own_source_key(shot, width, height)
+        return (*key, keys), width, height
+
+    def _stamp(self, relative: str) -> int | None:
+        try:
+            return (self.document.folder / relative).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _own_source_key(self, shot, width: int, height: int) -> tuple[tuple, int, int]:
         if shot.keyframe:
             path = self.document.folder / shot.keyframe
             try:

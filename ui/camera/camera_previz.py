@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.backends.previz import PrevizRenderer
+from engine.backends.previz_keys import KeyedPreviz
 from studio.camera.easing import Easing, Keyframe
 from studio.camera.rig import AXES, CameraRig, axis_value, poses
 from studio.errors import StudioError
@@ -45,7 +46,9 @@ class PrevizViewport(QWidget):
 
     Keeps one PrevizRenderer for the (source, rig) pair, built when the loop needs it; an
     edit shows its moment at once through a two-frame probe, which costs a few
-    milliseconds whatever the length of the shot. Space or a click plays and pauses.
+    milliseconds whatever the length of the shot. A shot with keyframes inside it or an
+    end picture (`keys`) dissolves through them (`KeyedPreviz`), each moment shown from the
+    loop's nearest sample. Space or a click plays and pauses.
     """
 
     framePainted = Signal()  # noqa: N815
@@ -57,6 +60,7 @@ class PrevizViewport(QWidget):
         self.source = np.zeros((180, PREVIEW_WIDTH, 3), np.uint8)
         self.rig = CameraRig()
         self.frames, self.fps = 1, 24.0
+        self.keys: tuple[tuple[float, np.ndarray], ...] = ()  # (fraction, picture) after 0
         self.renderer: PrevizRenderer | None = None
         self.t = 0.0
         self.playing = True
@@ -77,9 +81,14 @@ class PrevizViewport(QWidget):
         self.setToolTip("Previz of the camera move over the shot. Space or click: play/pause.")
 
     # -- model ------------------------------------------------------------------------
-    def set_shot(self, source: np.ndarray, rig: CameraRig, frames: int, fps: float) -> None:
-        """A new picture (another shot, or its keyframe changed): loop from the start."""
+    def set_shot(
+        self, source: np.ndarray, rig: CameraRig, frames: int, fps: float, keys=()
+    ) -> None:
+        """A new picture (another shot, or its keyframe changed): loop from the start.
+        `keys` are the pictures the shot passes through after it: (fraction of the shot,
+        RGB picture of the source's size), the end picture at 1."""
         self.source = np.ascontiguousarray(source)
+        self.keys = tuple(keys)
         self.rig, self.frames, self.fps = rig, max(1, frames), fps
         self.renderer = None
         self.setMaximumWidth(source.shape[1])
@@ -108,13 +117,24 @@ class PrevizViewport(QWidget):
         self.playingChanged.emit(playing)
 
     # -- frames -----------------------------------------------------------------------
-    def _loop_renderer(self) -> PrevizRenderer:
+    @property
+    def still(self) -> bool:
+        """Whether the previz stays on its moment: paused, or holding an edited one."""
+        return not self.playing or self._hold_until is not None
+
+    def _loop_renderer(self) -> PrevizRenderer | KeyedPreviz:
         if self.renderer is None:
             count = min(self.frames, MAX_LOOP_FRAMES)
             # Fewer samples than frames keep each sample's moment: the shake's time base
             # stretches with them.
             rate = self.fps * (count - 1) / (self.frames - 1) if count > 1 else self.fps
-            self.renderer = PrevizRenderer(self.source, self.rig, count, rate)
+            placed = {round(t * (count - 1)): key for t, key in self.keys if count > 1}
+            placed.pop(0, None)
+            if placed:
+                pictures = [(0, self.source), *sorted(placed.items(), key=lambda k: k[0])]
+                self.renderer = KeyedPreviz(pictures, self.rig, count, rate)
+            else:
+                self.renderer = PrevizRenderer(self.source, self.rig, count, rate)
         return self.renderer
 
     def frame_at(self, t: float) -> np.ndarray:
@@ -122,6 +142,9 @@ class PrevizViewport(QWidget):
         if t <= 0.0 or self.frames < 2:
             return self.source  # frame 0 is the picture itself: the rig's world frame
         renderer = self.renderer
+        if self.keys:  # the pictures' dissolves: from the loop's nearest sample
+            renderer = self._loop_renderer()
+            return renderer.render(round(t * (renderer.frames - 1)))
         if renderer is not None and renderer.frames > 1:
             index = t * (renderer.frames - 1)
             if abs(index - round(index)) < 1e-9:

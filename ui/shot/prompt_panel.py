@@ -480,7 +480,7 @@ class PromptPanel(QWidget, ShotForm):
             shot.id, shot.duration, shot.fps, shot.width, shot.height, shot.model_id,
             shot.quantization,
             shot.profile, shot.camera_mode, shot.continue_from_previous, upstream,
-            shot.keyframe,
+            shot.keyframe, shot.end_keyframe, shot.keyframes, shot.end_on_next,
             tuple(shot.characters), len(shot.takes), shot.selected_take,
             effective_loras(project, shot),
         )  # fmt: skip

@@ -1,6 +1,6 @@
 """The prompt panel's form: its widgets in groups (prompt, bible, generation, what the model
-reads, LoRAs, image, continuity), built once, each change wired to one undoable edit of the
-current shot.
+reads, LoRAs, image: the start, end and inner keyframes, continuity), built once, each
+change wired to one undoable edit of the current shot.
 
 `PromptPanel` builds it through `ShotForm`; the choices it offers (rates, sizes, profiles,
 camera modes) are here too.
@@ -35,6 +35,7 @@ from studio.jobs import CameraMode, Profile, Quantization
 from ui.shot.dialogue_view import DialogueView
 from ui.shot.lora_list import LoraList
 from ui.shot.model_text import ModelText
+from ui.shot.shot_pictures import ShotPictures
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.keyframe_drop import KeyframeDrop
 
@@ -199,6 +200,9 @@ class ShotForm:
         image.addRow("&Keyframe", self.keyframe_drop)
         image.addRow("", self._row(self.browse_button, self.clear_button))
         image.addRow("", self.image_message)
+        # The end picture and the keyframes inside the shot.
+        self.pictures = ShotPictures(self.document)
+        image.addRow(self.pictures)
 
         continuity = self._group(column, "Continuity")
         self.continue_check = QCheckBox("Continue from the previous shot")

@@ -108,7 +108,9 @@ def action_label(action: QAction) -> str:
 
 
 def action_rows(actions: Iterable[QAction]) -> list[Row]:
-    """One row per action with a shortcut, submenus included, each action once."""
+    """One row per action with a shortcut, submenus included, each action once; actions
+    on the same keys (each in a list of its own) share a row: "Remove LoRA / Remove
+    keyframe"."""
     rows: list[Row] = []
     seen: set[int] = set()
 
@@ -124,7 +126,10 @@ def action_rows(actions: Iterable[QAction]) -> list[Row]:
                 rows.append((", ".join(keys), action_label(action)))
 
     walk(actions)
-    return rows
+    shared: dict[str, list[str]] = {}
+    for keys, label in rows:
+        shared.setdefault(keys, []).append(label)
+    return [(keys, " / ".join(dict.fromkeys(labels))) for keys, labels in shared.items()]
 
 
 def widget_actions(widget: QWidget) -> list[QAction]:
