@@ -109,6 +109,20 @@ def as_tuple(value: object, field: str) -> tuple[Any, ...]:
     raise InvalidValue(field, f"{field} must be a tuple, not {type(value).__name__}")
 
 
+def distinct(value: object, field: str, kind: type, what: str) -> tuple[Any, ...]:
+    """`value` as a tuple of `kind` items whose ids are all different, else InvalidValue
+    naming the first item at fault (`what` names the items in the message)."""
+    items = as_tuple(value, field)
+    seen: set[str] = set()
+    for k, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise InvalidValue(f"{field}[{k}]", f"expected a {kind.__name__}, not {item!r}")
+        if item.id in seen:
+            raise InvalidValue(f"{field}[{k}].id", f"{what} id {item.id!r} is used twice")
+        seen.add(item.id)
+    return items
+
+
 def frame_arg(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise EditError(f"{what} must be a whole number of frames, not {value!r}")
@@ -281,15 +295,9 @@ class AudioTrack:
         check_id(self.id)
         if not isinstance(self.name, str):
             raise InvalidValue("name", f"a track name must be a string, not {self.name!r}")
-        clips = as_tuple(self.clips, "clips")
+        clips = distinct(self.clips, "clips", AudioClip, "audio clip")
         object.__setattr__(self, "clips", clips)
-        seen: set[str] = set()
         for j, clip in enumerate(clips):
-            if not isinstance(clip, AudioClip):
-                raise InvalidValue(f"clips[{j}]", f"expected an AudioClip, not {clip!r}")
-            if clip.id in seen:
-                raise InvalidValue(f"clips[{j}].id", f"id {clip.id!r} is used twice")
-            seen.add(clip.id)
             if j and clip.start < clips[j - 1].end:
                 prev = clips[j - 1]
                 raise InvalidValue(

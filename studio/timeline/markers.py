@@ -25,9 +25,9 @@ from studio.timeline.items import (
     MAX_FRAMES,
     InvalidValue,
     _check_frames,
-    as_tuple,
     build,
     check_id,
+    distinct,
     frame_arg,
 )
 
@@ -73,14 +73,7 @@ class Marker:
 
 def check_markers(markers: object) -> tuple[Marker, ...]:
     """The markers sorted by frame (then id), each a `Marker` with an id of its own."""
-    items = as_tuple(markers, "markers")
-    seen: set[str] = set()
-    for k, marker in enumerate(items):
-        if not isinstance(marker, Marker):
-            raise InvalidValue(f"markers[{k}]", f"expected a Marker, not {marker!r}")
-        if marker.id in seen:
-            raise InvalidValue(f"markers[{k}].id", f"marker id {marker.id!r} is used twice")
-        seen.add(marker.id)
+    items = distinct(markers, "markers", Marker, "marker")
     return tuple(sorted(items, key=lambda m: (m.frame, m.id)))
 
 
