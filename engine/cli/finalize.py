@@ -9,7 +9,7 @@ from engine.cli.parser import Exit
 
 
 def cmd_finalize(args: argparse.Namespace) -> int:
-    from engine.cli.render import _log_event, _log_plan
+    from engine.cli.render import _log_event, _log_plan, run_shots
     from engine.render.batch import FinalizeRenderer
     from engine.render.reporter import ProgressPrinter
 
@@ -24,13 +24,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
         printer.event(plan, event)
 
     renderer = FinalizeRenderer(args.project, on_event=on_event, on_plan=on_plan)
-    shots = [s.strip() for s in args.shots.split(",") if s.strip()] if args.shots else None
-    try:
-        result = renderer.run(shots)
-    finally:
-        printer.close()
-    for shot_id, message in result.failed.items():
-        print(f"gallop: shot {shot_id} not finalized: {message}", file=sys.stderr)
+    result = run_shots(renderer, args.shots, printer, "not finalized")
     finals = len(result.rendered) + len(result.up_to_date)
     if not finals and not result.failed and not result.cancelled:
         print("nothing to finalize: no shot's take is a draft")

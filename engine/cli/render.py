@@ -54,13 +54,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     for lora in args.lora:
         log.info("every shot with the LoRA %s at %g", lora.file, lora.scale)
-    shots = [s.strip() for s in args.shots.split(",") if s.strip()] if args.shots else None
-    try:
-        result = renderer.run(shots)
-    finally:
-        printer.close()
-    for shot_id, message in result.failed.items():
-        print(f"gallop: shot {shot_id} failed: {message}", file=sys.stderr)
+    result = run_shots(renderer, args.shots, printer, "failed")
     summary = (
         f"{len(result.rendered)} rendered, {len(result.up_to_date)} up to date, "
         f"{len(result.failed)} failed, {len(result.cancelled)} cancelled"
@@ -74,6 +68,19 @@ def cmd_render(args: argparse.Namespace) -> int:
             assert adherence is not None
             print(f"shot {shot_id}: picked seed {take.request.seed}, {adherence.summary()}")
     return Exit.OK if result.ok else Exit.FAILED
+
+
+def run_shots(renderer, shots: str | None, printer, failed: str):
+    """Run `renderer` over the shots `--shots` names (every shot when None), close the
+    progress printer however it ends, and say on stderr why each failed shot `failed`."""
+    names = [s.strip() for s in shots.split(",") if s.strip()] if shots else None
+    try:
+        result = renderer.run(names)
+    finally:
+        printer.close()
+    for shot_id, message in result.failed.items():
+        print(f"gallop: shot {shot_id} {failed}: {message}", file=sys.stderr)
+    return result
 
 
 def pick_best_cameras(folder: Path, candidates: dict[str, list[str]]) -> list[tuple[str, Take]]:

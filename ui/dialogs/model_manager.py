@@ -113,15 +113,17 @@ class ModelManager(QDialog):
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         close = self._button("Close", self.close)
 
-        buttons = QHBoxLayout()
-        for button in (
+        # The buttons in the order of the row and of the right-click menu.
+        self._actions = (
             self.download_button,
             self.pause_button,
             self.cancel_button,
             self.verify_button,
             self.delete_button,
             self.open_button,
-        ):
+        )
+        buttons = QHBoxLayout()
+        for button in self._actions:
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(close)
@@ -384,14 +386,7 @@ class ModelManager(QDialog):
             return
         self.table.selectRow(self.table.itemAt(pos).row())
         menu = QMenu(self)
-        for button in (
-            self.download_button,
-            self.pause_button,
-            self.cancel_button,
-            self.verify_button,
-            self.delete_button,
-            self.open_button,
-        ):
+        for button in self._actions:
             action = menu.addAction(button.text(), button.click)
             action.setEnabled(button.isEnabled())
         menu.exec(self.table.viewport().mapToGlobal(pos))
