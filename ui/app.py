@@ -3,7 +3,7 @@ the panels, and wires menus and shortcuts (`ui.menus`), settings and the project
 
 `gallop` opens the bundled example (copied to the user's data folder so the bundled one
 stays pristine), `gallop PATH` a project folder, `gallop --new [PATH]` an empty project.
-`gallop --screenshot` saves a grab once the window has settled (`ui.settle`). torch and
+`gallop --screenshot` saves a grab once the window has settled (`ui.system.settle`). torch and
 diffusers are not imported here: the engine thread loads them on first use.
 """
 
@@ -31,7 +31,6 @@ from ui.bridge import EngineBridge
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.preferences import PreferencesDialog, engine_factory_from_settings, show_test_models
 from ui.document import Document
-from ui.identity import set_up_application, start_logging
 from ui.menus import WindowMenus
 from ui.project_life import (
     app_settings,
@@ -39,8 +38,9 @@ from ui.project_life import (
     save_project_as,
     user_example_copy,
 )
-from ui.qt_runtime import freeze_settled_objects
-from ui.settle import (
+from ui.system.identity import set_up_application, start_logging
+from ui.system.qt_runtime import freeze_settled_objects
+from ui.system.settle import (
     SCREENSHOT_LIMIT_S,
     SCREENSHOT_QUIET_MS,
     SCREENSHOT_TICK_MS,
@@ -57,7 +57,7 @@ MAX_RECENT = 8
 SETTLE_MS = 500  # after the window shows, before its objects are frozen (qt_runtime)
 LAYOUT_VERSION = 1
 
-# The wait for the window to settle lives in ui.settle and the menus in ui.menus; callers
+# The wait for the window to settle lives in ui.system.settle and the menus in ui.menus; callers
 # and tests import these names from here too.
 __all__ = [
     "AUTOSAVE_MS",

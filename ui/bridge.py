@@ -47,7 +47,7 @@ from studio.jobs import (
 )
 from studio.project.model import Take
 from ui.document import Document
-from ui.qt_runtime import prepare_interpreter
+from ui.system.qt_runtime import prepare_interpreter
 
 # (take store, event sink) -> a render service: the engine process, a local engine, the farm
 EngineFactory = ServiceFactory

@@ -12,7 +12,7 @@ import sys
 
 def install_desktop_command(args: argparse.Namespace) -> int:
     """`gallop install-desktop`: the launcher, icon and file type in the user's data folder."""
-    from ui.desktop import install_desktop
+    from ui.system.desktop import install_desktop
 
     for path in install_desktop():
         print(path)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QStyle, QUndoView
 
 from ui.dialogs.preferences import show_test_models
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
-from ui.identity import open_log_folder
+from ui.system.identity import open_log_folder
 from ui.widgets.shortcuts import Section, shortcut_keys, shortcut_sections
 
 

@@ -15,8 +15,8 @@ from PySide6.QtGui import QDesktopServices
 from engine.logs import configure_logging
 from studio.project.io import copy_project
 from tests.ui.conftest import EXAMPLE
-from ui import identity
 from ui.app import open_window
+from ui.system import identity
 
 
 @pytest.fixture
@@ -122,7 +122,8 @@ def test_the_application_names_itself_for_the_desktop(qapp):
     try:
         identity.set_up_application(qapp)
         assert qapp.applicationName() == "gallop-studio"
-        assert qapp.desktopFileName() == "gallop-studio"  # the .desktop file ui.desktop writes
+        # The .desktop file ui.system.desktop writes.
+        assert qapp.desktopFileName() == "gallop-studio"
         assert qapp.applicationDisplayName() == "Gallop Studio"
         assert qapp.applicationVersion() == identity.version()
         sizes = qapp.windowIcon().availableSizes()

@@ -4,7 +4,7 @@
 title bar, the task switcher and the dock each pick the size they draw), and
 `gallop-studio` as its application name and desktop file name, which the window system
 sees (WM_CLASS on X11, the app id on Wayland) and task bars match against
-`gallop-studio.desktop` (see `ui.desktop`) to show the right icon and name.
+`gallop-studio.desktop` (see `ui.system.desktop`) to show the right icon and name.
 
 `start_logging` sends the window's log to `window.log` in the log folder, together with
 Qt's own messages and the exceptions raised in slots and threads, which would otherwise
@@ -26,7 +26,7 @@ from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from engine.logs import configure_logging, log_dir
-from ui.desktop import APP_ID, DISPLAY_NAME, ICON_SIZES, icons_folder
+from ui.system.desktop import APP_ID, DISPLAY_NAME, ICON_SIZES, icons_folder
 
 log = logging.getLogger("gallop.window")
 qt_log = logging.getLogger("gallop.qt")

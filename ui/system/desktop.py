@@ -3,7 +3,7 @@
 `install_desktop` writes `gallop-studio.desktop` into `$XDG_DATA_HOME/applications` and
 the icon in every size into the user's hicolor theme, so that the studio starts from the
 application menu and its windows show its icon and name in the task bar: the launcher's
-name matches the desktop file name and WM_CLASS that `ui.identity` gives the window.
+name matches the desktop file name and WM_CLASS that `ui.system.identity` gives the window.
 
 No Qt here: `gallop install-desktop` runs this from the command line without a display.
 """
@@ -25,7 +25,7 @@ _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 
 
 def icons_folder() -> Path:
-    return Path(__file__).parent / "icons"
+    return Path(__file__).parents[1] / "icons"
 
 
 def data_home() -> Path:

@@ -49,7 +49,7 @@ def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files
 
     from shibokensupport import feature
 
-    from ui.qt_runtime import SWITCH_INTERVAL, prepare_interpreter
+    from ui.system.qt_runtime import SWITCH_INTERVAL, prepare_interpreter
 
     prepare_interpreter()
     assert sys.getswitchinterval() <= SWITCH_INTERVAL
@@ -70,7 +70,7 @@ def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files
 def test_objects_alive_once_the_window_is_up_are_frozen_once(monkeypatch):
     import gc
 
-    from ui import qt_runtime
+    from ui.system import qt_runtime
 
     monkeypatch.setattr(qt_runtime, "_settled", False)
     try:

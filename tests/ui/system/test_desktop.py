@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ui import desktop
-from ui.desktop import ICON_SIZES, exec_argument, install_desktop
+from ui.system import desktop
+from ui.system.desktop import ICON_SIZES, exec_argument, install_desktop
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def read_entry(path: Path) -> dict[str, str]:
@@ -44,7 +44,7 @@ def test_the_launcher_and_every_icon_are_written_under_the_data_folder(tmp_path)
     assert entry["Name"] == "Gallop Studio"
     assert entry["Icon"] == "gallop-studio"
     assert entry["Terminal"] == "false"
-    assert entry["StartupWMClass"] == "gallop-studio"  # the window's WM_CLASS (ui.identity)
+    assert entry["StartupWMClass"] == "gallop-studio"  # the window's WM_CLASS (ui.system.identity)
     assert set(entry["Categories"].split(";")) >= {"AudioVideo", "Video"}
     program, *rest = entry["Exec"].split(" ")
     assert rest[-1] == "%f"
@@ -109,7 +109,7 @@ def test_the_launcher_passes_desktop_file_validate(tmp_path):
 
 
 def test_the_module_imports_no_qt():
-    code = "import sys, ui.desktop; print(sorted(m for m in sys.modules if 'PySide' in m))"
+    code = "import sys, ui.system.desktop; print(sorted(m for m in sys.modules if 'PySide' in m))"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
