@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools import tiny_recent
+from tools import tiny_framepack, tiny_recent
 
 GALLOP_FILE = "gallop.json"
 
@@ -845,6 +845,8 @@ MODELS: dict[str, TinyModel] = {
 }
 # The newer pipeline classes (tools.tiny_recent), in catalog order after these.
 MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_recent.SPECS)
+# HunyuanVideo Framepack (tools.tiny_framepack), built where it is needed.
+MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_framepack.SPECS)
 
 
 def default_out_dir() -> Path:

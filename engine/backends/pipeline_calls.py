@@ -20,7 +20,9 @@ arguments; this module turns the render's inputs into the conditioning each clas
 - `call` settings of the catalog entry go to the call when the class takes them, or to the
   pipeline's configuration when they are one of its settings (Wan 2.2's `boundary_ratio`);
 - SkyReels-V2 diffusion forcing renders a clip longer than `base_num_frames` in windows that
-  overlap by `overlap_history` frames, so it needs no extension segments.
+  overlap by `overlap_history` frames, so it needs no extension segments;
+- HunyuanVideo Framepack (`image` and `last_image`) renders a clip as one section of its
+  length (`latent_window_size`), since a section is the unit its frame count comes in.
 
 The optional second stage of LTX-Video 0.9.7 and later (`upsample_stage`) renders at two
 thirds of the size, doubles the latents with the latent upsampler and refines them with a
@@ -215,6 +217,11 @@ def model_settings(pipe, entry: ModelEntry, request: GenerationRequest) -> dict[
     if "timesteps" in kwargs and len(kwargs["timesteps"]) != steps:
         # The published schedule is for its own step count; another count gets the default.
         del kwargs["timesteps"]
+    if "latent_window_size" in takes:
+        # Framepack renders sections of 4 x latent_window_size frames after the first: a
+        # clip is one section as long as the clip (a longer shot extends in segments).
+        window = max(1, (request.frames - 1) // 4)
+        kwargs.update(latent_window_size=window, num_frames=4 * window - 3)
     if "base_num_frames" in kwargs:
         # Diffusion forcing: windows of `base_num_frames` overlapping by `overlap_history`,
         # only when the clip is longer than one window.

@@ -5,6 +5,7 @@ before it renders."""
 from __future__ import annotations
 
 import functools
+import json
 
 import cv2
 import numpy as np
@@ -120,6 +121,64 @@ def test_vace_keeps_every_keyframe_and_generates_the_rest(backend, tmp_path, mon
     (call,) = calls
     assert [grey(f) for f in call["video"]] == [40, 128, 128, 128, 90, 128, 128, 128, 200]
     assert [grey(m) for m in call["mask"]] == [0, 255, 255, 255, 0, 255, 255, 255, 0]
+
+
+# HunyuanVideo Framepack's twin is built where it is needed (tools.tiny_framepack).
+@pytest.fixture(scope="module")
+def framepack(tmp_path_factory):
+    from tools import tiny_models
+
+    folder = tmp_path_factory.mktemp("framepack")
+    tiny_models.build_all(folder, ["tiny-framepack"])
+    entry = dict(
+        id="tiny-framepack",
+        name="Tiny HunyuanVideo Framepack",
+        family="hunyuan",
+        backend="diffusers",
+        repo=None,
+        path=str(folder / "tiny-framepack"),
+        pipelines={"i2v": "HunyuanVideoFramepackPipeline"},
+        width=64,
+        height=64,
+        fps=30,
+        frames=9,
+        frame_multiple=4,
+        size_multiple=16,
+        max_frames=37,
+        steps=2,
+        guidance=10.0,
+        vram_gb=0.1,
+        licence="GPL-3.0-or-later",
+        accept_licence=False,
+        test=True,
+        last_frame=True,
+    )
+    (folder / "catalog.json").write_text(json.dumps({"models": [entry]}))
+    instance = DiffusersBackend(Catalog(folder / "catalog.json"))
+    yield instance
+    instance.unload()
+
+
+@pytest.mark.parametrize("frames", [9, 17])
+def test_framepack_receives_the_end_picture_in_one_section(
+    framepack, tmp_path, monkeypatch, frames
+):
+    calls = received(monkeypatch, "HunyuanVideoFramepackPipeline")
+    fields = dict(prompt="a lighthouse", model_id="tiny-framepack", width=64, height=64)
+    request = GenerationRequest(
+        **fields,
+        frames=frames,
+        fps=30,
+        seed=3,
+        steps=2,
+        camera=preset("pan_left"),
+        camera_mode=CameraMode.KEYFRAME,
+    )
+    out = framepack.generate(request, pictures(tmp_path, middle=False), Ctx())
+    assert out.shape == (frames, 64, 64, 3)  # exactly the clip: one section of its length
+    (call,) = calls
+    assert (grey(call["image"]), grey(call["last_image"])) == (40, 200)
+    assert call["latent_window_size"] == (frames - 1) // 4
 
 
 def test_a_class_that_cannot_take_inner_keyframes_refuses_before_it_renders(
