@@ -1,4 +1,8 @@
-"""Tracebacks of native crashes in the engine process, kept where they can be found.
+"""What goes wrong in the engine, said so the user can act on it: a job's failure as its
+Failed event (`failure`, `user_message`: out of memory, a full disk, the studio's own
+errors), and the tracebacks of native crashes in the engine process.
+
+Native crashes, kept where they can be found.
 
 A segmentation fault inside torch, a codec or a driver kills the engine child before
 Python can log anything. `faulthandler` still writes the Python stack of every thread at
@@ -14,10 +18,15 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import traceback
 from pathlib import Path
 from typing import TextIO
 
 from engine.logs import log_dir
+from engine.protocol import OutOfMemory
+from studio.errors import StudioError
+from studio.jobs import Failed
+from studio.project.files import DiskFullError, is_disk_full
 
 REPORTS_KEPT = 10  # crash reports kept in the log folder, the newest
 
@@ -89,3 +98,55 @@ def _prune(folder: Path) -> None:
     for _, path in sorted(reports, reverse=True)[REPORTS_KEPT:]:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's CUDA/MPS out-of-memory errors, recognised without importing torch."""
+    name = type(exc).__name__
+    return (
+        isinstance(exc, MemoryError | OutOfMemory)
+        or name == "OutOfMemoryError"
+        or "out of memory" in str(exc).lower()
+    )
+
+
+def looks_out_of_memory(exc: BaseException) -> bool:
+    try:
+        return is_out_of_memory(exc)
+    except BaseException:  # noqa: BLE001 - an exception whose message cannot be read
+        return False
+
+
+def failure(job_id: str, exc: BaseException, work: str = "Render") -> Failed:
+    """The Failed event of a job that raised `exc`, whatever `exc` is: even one whose
+    message cannot be made (its `__str__` raising) still gives an event. `work` names the
+    job's kind in a message about an unexpected error ("Render", "Export")."""
+    try:
+        message = user_message(exc, work)
+        return Failed(job_id, message, "".join(traceback.format_exception(exc)))
+    except BaseException:  # noqa: BLE001 - the failure itself must not fail
+        return Failed(job_id, f"{work} failed: {type(exc).__name__}", "")
+
+
+def user_message(exc: BaseException, work: str = "Render") -> str:
+    if isinstance(exc, OutOfMemory):
+        return str(exc)
+    if is_out_of_memory(exc):
+        return (
+            "Out of memory while rendering. Try the 'lowvram' profile, a smaller size or "
+            "fewer frames."
+        )
+    if isinstance(exc, DiskFullError):
+        return str(exc)
+    if is_disk_full(exc):  # the video writer's own error, raised from the disk's
+        where = getattr(exc, "path", None) or getattr(exc, "filename", None)
+        if where is None:
+            return str(DiskFullError("the take", "write"))
+        # A render writes under a hidden temporary name: the folder is what the user knows.
+        where = Path(where)
+        if where.name.startswith("."):
+            return str(DiskFullError(where.parent, "write the take in"))
+        return str(DiskFullError(where, "write"))
+    if isinstance(exc, StudioError):
+        return str(exc)
+    return f"{work} failed: {type(exc).__name__}: {exc}"

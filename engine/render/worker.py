@@ -39,19 +39,18 @@ from engine.protocol import (
     EventSink,
     ExportInputs,
     JobCancelled,
-    OutOfMemory,
     RenderInputs,
     RenderService,
     Submit,
 )
 from engine.render.extend import SegmentFiles, render
+from engine.render.faults import failure, looks_out_of_memory
 from engine.render.guide import record_camera, with_guide
 from studio.errors import StudioError
 from studio.jobs import (
     Cancelled,
     Event,
     ExportRequest,
-    Failed,
     Finished,
     GenerationRequest,
     Preview,
@@ -62,7 +61,6 @@ from studio.jobs import (
     Stage,
     Started,
 )
-from studio.project.files import DiskFullError, is_disk_full
 from studio.project.model import Take
 from studio.project.takes import TakeStore
 
@@ -231,58 +229,6 @@ def set_niceness(niceness: int, pid: int = 0) -> bool:
     except (OSError, AttributeError):
         return False
     return True
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """torch's CUDA/MPS out-of-memory errors, recognised without importing torch."""
-    name = type(exc).__name__
-    return (
-        isinstance(exc, MemoryError | OutOfMemory)
-        or name == "OutOfMemoryError"
-        or "out of memory" in str(exc).lower()
-    )
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    try:
-        return is_out_of_memory(exc)
-    except BaseException:  # noqa: BLE001 - an exception whose message cannot be read
-        return False
-
-
-def failure(job_id: str, exc: BaseException, work: str = "Render") -> Failed:
-    """The Failed event of a job that raised `exc`, whatever `exc` is: even one whose
-    message cannot be made (its `__str__` raising) still gives an event. `work` names the
-    job's kind in a message about an unexpected error ("Render", "Export")."""
-    try:
-        message = user_message(exc, work)
-        return Failed(job_id, message, "".join(traceback.format_exception(exc)))
-    except BaseException:  # noqa: BLE001 - the failure itself must not fail
-        return Failed(job_id, f"{work} failed: {type(exc).__name__}", "")
-
-
-def user_message(exc: BaseException, work: str = "Render") -> str:
-    if isinstance(exc, OutOfMemory):
-        return str(exc)
-    if is_out_of_memory(exc):
-        return (
-            "Out of memory while rendering. Try the 'lowvram' profile, a smaller size or "
-            "fewer frames."
-        )
-    if isinstance(exc, DiskFullError):
-        return str(exc)
-    if is_disk_full(exc):  # the video writer's own error, raised from the disk's
-        where = getattr(exc, "path", None) or getattr(exc, "filename", None)
-        if where is None:
-            return str(DiskFullError("the take", "write"))
-        # A render writes under a hidden temporary name: the folder is what the user knows.
-        where = Path(where)
-        if where.name.startswith("."):
-            return str(DiskFullError(where.parent, "write the take in"))
-        return str(DiskFullError(where, "write"))
-    if isinstance(exc, StudioError):
-        return str(exc)
-    return f"{work} failed: {type(exc).__name__}: {exc}"
 
 
 def stored_take(store: TakeStore, request: GenerationRequest) -> Take | None:
@@ -563,7 +509,7 @@ class Engine(QueuedService):
             end = Cancelled(job.id)
         except BaseException as exc:  # noqa: BLE001 - odd exceptions too: the loop goes on
             end = failure(job.id, exc, "Export" if export else "Render")
-            if _out_of_memory(exc):
+            if looks_out_of_memory(exc):
                 # Free what the failed job held so the next one starts clean.
                 self._unload_all()
         finally:
