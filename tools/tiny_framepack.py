@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools import tiny_hunyuan, tiny_text
+
 SIGLIP_SIDE = 16  # the tiny tower's picture side: 4 x 4 patches of 4 pixels
 
 
@@ -20,17 +22,15 @@ def build_framepack():
     from diffusers import HunyuanVideoFramepackPipeline, HunyuanVideoFramepackTransformer3DModel
     from transformers import SiglipVisionConfig, SiglipVisionModel
 
-    from tools import tiny_models as base
-
     try:
         from transformers import SiglipImageProcessorPil as processor_class
     except ImportError:
         from transformers import SiglipImageProcessor as processor_class
 
-    tokenizer, tokenizer_2 = base.llama_tokenizer(), base.clip_tokenizer()
-    text_encoder = base._llama_encoder(tokenizer, hidden_size=16)
-    text_encoder_2 = base._clip_encoder(tokenizer_2, hidden_size=8)
-    base._seed()
+    tokenizer, tokenizer_2 = tiny_text.llama_tokenizer(), tiny_text.clip_tokenizer()
+    text_encoder = tiny_text._llama_encoder(tokenizer, hidden_size=16)
+    text_encoder_2 = tiny_text._clip_encoder(tokenizer_2, hidden_size=8)
+    tiny_text._seed()
     transformer = HunyuanVideoFramepackTransformer3DModel(
         in_channels=4,
         out_channels=4,
@@ -57,14 +57,14 @@ def build_framepack():
         image_size=SIGLIP_SIDE,
         patch_size=4,
     )
-    base._seed()
+    tiny_text._seed()
     image_encoder = SiglipVisionModel(config).eval()
     return HunyuanVideoFramepackPipeline(
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         transformer=transformer,
-        vae=base._hunyuan_vae(),
-        scheduler=base._hunyuan_scheduler(),
+        vae=tiny_hunyuan._hunyuan_vae(),
+        scheduler=tiny_hunyuan._hunyuan_scheduler(),
         text_encoder_2=text_encoder_2,
         tokenizer_2=tokenizer_2,
         image_encoder=image_encoder,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools import tiny_text
+
 # The SigLIP tower of HunyuanVideo 1.5 gives 729 tokens (27 x 27 patches), a number the
 # pipeline hard-codes; a 27-pixel image in 1-pixel patches gives as many.
 SIGLIP_SIDE = 27
@@ -34,16 +36,15 @@ def _base():
 def _seed(offset: int = 0) -> None:
     import torch
 
-    torch.manual_seed(_base().SEED + offset)
+    torch.manual_seed(tiny_text.SEED + offset)
 
 
 # --------------------------------------------------------------------------------- Wan
 
 
 def _wan_text():
-    base = _base()
-    tokenizer = base.t5_tokenizer(model_max_length=512)
-    return tokenizer, base._t5_encoder(tokenizer, umt5=True)
+    tokenizer = tiny_text.t5_tokenizer(model_max_length=512)
+    return tokenizer, tiny_text._t5_encoder(tokenizer, umt5=True)
 
 
 def _wan_transformer(cls_name: str = "WanTransformer3DModel", seed: int = 0, **overrides):
@@ -224,7 +225,6 @@ def qwen_tokenizer(vocab_size: int = 600):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
-    base = _base()
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
@@ -234,9 +234,9 @@ def qwen_tokenizer(vocab_size: int = 600):
         initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()),
         show_progress=False,
     )
-    with base._single_threaded_tokenizers():
-        backend.train_from_iterator(base.corpus_lines(), trainer=trainer)
-    model = base._model_json(backend)
+    with tiny_text._single_threaded_tokenizers():
+        backend.train_from_iterator(tiny_text.corpus_lines(), trainer=trainer)
+    model = tiny_text._model_json(backend)
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     vocab = {token: index for token, index in model["vocab"].items() if token not in QWEN_SPECIAL}
     tokenizer = Qwen2Tokenizer(
@@ -278,7 +278,7 @@ def _byt5():
     from transformers import ByT5Tokenizer
 
     tokenizer = ByT5Tokenizer(extra_ids=0)
-    return tokenizer, _base()._t5_encoder(tokenizer, d_model=8)
+    return tokenizer, tiny_text._t5_encoder(tokenizer, d_model=8)
 
 
 def _hunyuan15_parts(task_type: str) -> dict[str, Any]:

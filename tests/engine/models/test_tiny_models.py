@@ -17,6 +17,7 @@ diffusers = pytest.importorskip("diffusers")
 Image = pytest.importorskip("PIL.Image")
 
 from tools import tiny_models as tiny  # noqa: E402
+from tools import tiny_text  # noqa: E402
 
 MODELS_DIR = Path(__file__).resolve().parents[3] / "assets" / "models"
 SIZE = 32
@@ -85,6 +86,11 @@ def _inputs(pipe, role: str, frames: int, description: dict, seed: int) -> dict:
     if role == "v2v" and "denoise_strength" in accepted:
         # LTXConditionPipeline: `strength` weighs a condition, `denoise_strength` is the v2v one.
         del wanted["strength"]
+    if "latent_window_size" in accepted:
+        # Framepack counts in sections: one section as long as the clip, as the backend asks.
+        window = max(1, (frames - 1) // 4)
+        wanted.update(latent_window_size=window, num_frames=4 * window - 3)
+        accepted = {*accepted, "latent_window_size"}
     return {key: value for key, value in wanted.items() if key in accepted}
 
 
@@ -178,10 +184,10 @@ def test_builder_is_deterministic(tmp_path):
 def test_tokenizers_round_trip_through_their_folders(tmp_path):
     text = "Orbit left around a vintage car, golden hour, 35mm — ZOOM über 日本"
     makers = {
-        "t5": tiny.t5_tokenizer,
-        "llama": tiny.llama_tokenizer,
-        "llava": lambda: tiny.llama_tokenizer(llava=True),
-        "clip": tiny.clip_tokenizer,
+        "t5": tiny_text.t5_tokenizer,
+        "llama": tiny_text.llama_tokenizer,
+        "llava": lambda: tiny_text.llama_tokenizer(llava=True),
+        "clip": tiny_text.clip_tokenizer,
     }
     for name, make in makers.items():
         tokenizer = make()
@@ -198,9 +204,9 @@ def test_hunyuan_image_template_puts_the_image_token_where_the_pipeline_expects_
     from diffusers.pipelines.hunyuan_video import pipeline_hunyuan_video_image2video as i2v
 
     template = i2v.DEFAULT_PROMPT_TEMPLATE
-    tokenizer = tiny.llama_tokenizer(llava=True)
+    tokenizer = tiny_text.llama_tokenizer(llava=True)
     ids = tokenizer(template["template"].format("a slow dolly in")).input_ids
-    assert ids.index(tokenizer.convert_tokens_to_ids(tiny.LLAVA_IMAGE_TOKEN)) == template.get(
+    assert ids.index(tokenizer.convert_tokens_to_ids(tiny_text.LLAVA_IMAGE_TOKEN)) == template.get(
         "image_emb_start", 5
     )
 
