@@ -177,7 +177,6 @@ def test_a_subcommand_of_the_ui_layer_runs_its_handler(capsys):
     assert seen == ["install-desktop"]
 
 
-@pytest.mark.skipif(not (ROOT / "ui" / "desktop.py").exists(), reason="no ui/desktop.py yet")
 def test_install_desktop_never_imports_qt(tmp_path):
     code = (
         "import sys; from ui.main import main; rc = main(['install-desktop']); "

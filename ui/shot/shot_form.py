@@ -37,6 +37,7 @@ from ui.shot.lora_list import LoraList
 from ui.shot.model_text import ModelText
 from ui.shot.shot_pictures import ShotPictures
 from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.flow_layout import FlowLayout
 from ui.widgets.keyframe_drop import KeyframeDrop
 
 FPS_CHOICES = [Fraction(n) for n in (12, 15, 16)] + [Fraction(24000, 1001)]
@@ -128,7 +129,7 @@ class ShotForm:
         gen = self._group(column, "Generation")
         self.model_combo = QComboBox()
         self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setMinimumContentsLength(14)
         self.model_combo.currentIndexChanged.connect(
             lambda: self._set("model_id", self.model_combo.currentData())
         )
@@ -180,7 +181,14 @@ class ShotForm:
         gen.addRow("&Duration", self.duration_spin)
         gen.addRow("&FPS", self._row(self.fps_combo, self.rate_label))
         times = QLabel("×")
-        gen.addRow("Si&ze", self._row(self.width_spin, times, self.height_spin, self.preset_combo))
+        # The preset goes under the size in a narrow panel rather than widening it.
+        size = QWidget()
+        size_flow = FlowLayout(size)
+        size_flow.setContentsMargins(0, 0, 0, 0)
+        size_flow.addWidget(self._row(self.width_spin, times, self.height_spin))
+        size_flow.addWidget(self.preset_combo)
+        size.setFocusProxy(self.width_spin)
+        gen.addRow("Si&ze", size)
         gen.addRow("Estimate", self.estimate_label)
         self.model_text = ModelText(self.document, self.catalog)
         column.addWidget(self.model_text)

@@ -34,6 +34,7 @@ from studio.errors import StudioError
 from studio.project.io import check_inside
 from studio.project.keyframes import MAX_TIME, with_keyframe, without_keyframe
 from studio.project.model import Shot
+from ui.widgets.flow_layout import FlowLayout
 from ui.widgets.images import to_pixmap
 from ui.widgets.keyframe_drop import PREVIEW, KeyframeDrop, import_image
 
@@ -130,8 +131,12 @@ class ShotPictures(QWidget):
         form.addRow("", self._row(self.end_browse, self.end_clear))
         form.addRow("", self.next_check)
         form.addRow("&Inner keyframes", self.keyframe_list)
-        at = QLabel("at")
-        form.addRow("", self._row(self.add_button, at, self.time_spin, self.remove_button))
+        at_time = QWidget()
+        at_layout = QHBoxLayout(at_time)
+        at_layout.setContentsMargins(0, 0, 0, 0)
+        at_layout.addWidget(QLabel("at"))
+        at_layout.addWidget(self.time_spin)
+        form.addRow("", self._row(self.add_button, at_time, self.remove_button))
         form.addRow("", self.message)
 
         document.shotChanged.connect(self._fields_changed)
@@ -141,12 +146,12 @@ class ShotPictures(QWidget):
 
     @staticmethod
     def _row(*widgets: QWidget) -> QWidget:
+        """Widgets side by side, wrapping in a narrow panel instead of widening it."""
         row = QWidget()
-        layout = QHBoxLayout(row)
+        layout = FlowLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in widgets:
             layout.addWidget(widget)
-        layout.addStretch(1)
         return row
 
     @property

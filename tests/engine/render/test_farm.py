@@ -125,6 +125,7 @@ def test_a_killed_actor_s_shot_completes_on_another(cluster, tmp_path):
         farm.shutdown(120)
     assert store.ids() == {request.hash}
     assert sorted(p.name for p in store.folder.iterdir()) == [
+        f"{request.hash}.camera.npz",  # the rig's cameras, beside the manifest
         f"{request.hash}.json",
         f"{request.hash}.mp4",
     ]
