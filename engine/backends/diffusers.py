@@ -459,7 +459,7 @@ class DiffusersBackend:
         ctx.check_cancelled()
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), _cache_fits(pipe, ctx):
             if "callback_on_step_end" in accepted(pipe):
                 result = pipe(
                     **kwargs,
@@ -472,6 +472,34 @@ class DiffusersBackend:
         if decodes:
             ctx.progress(1, 1, Stage.DECODING)
         return result.frames
+
+
+@contextlib.contextmanager
+def _cache_fits(pipe, ctx: RenderContext):
+    """The fast profile's first-block cache keeps its state per cache context, which the
+    pipeline opens around each branch of guidance; a pipeline class that opens none (Wan's
+    video-to-video, which guided renders use) renders with the cache off, and the cache is
+    back on for the next pipeline sharing the transformer."""
+    transformer = getattr(pipe, "transformer", None)
+    config = getattr(transformer, "_cache_config", None)
+    if config is None or _opens_cache_contexts(type(pipe)):
+        yield
+        return
+    transformer.disable_cache()
+    ctx.log(f"{type(pipe).__name__} keeps no cache context: first-block cache off")
+    try:
+        yield
+    finally:
+        transformer.enable_cache(config)
+
+
+def _opens_cache_contexts(cls) -> bool:
+    import inspect
+
+    try:
+        return "cache_context" in inspect.getsource(cls.__call__)
+    except (OSError, TypeError):
+        return False
 
 
 @contextlib.contextmanager

@@ -138,6 +138,23 @@ def test_a_family_without_a_control_input_renders_over_the_previz(
     assert manifest(store, request)["guide"]["sha256"] == hashlib.sha256(previz).hexdigest()
 
 
+def test_a_fast_guided_render_turns_the_cache_off_for_a_pipeline_without_its_contexts(
+    engine, recorder, tmp_path
+):
+    """The fast profile's first-block cache needs the cache contexts Wan's video-to-video
+    pipeline does not open: the guided render goes on with the cache off, and it is back
+    for the text-to-video render that shares the transformer."""
+    from studio.jobs import Profile
+
+    request, inputs = guided("tiny-wan", tmp_path)
+    fast = replace(request, profile=Profile.FAST)
+    done = recorder.wait_done(engine.submit(fast, inputs), 300)
+    assert isinstance(done, Finished), getattr(done, "detail", done)
+    plain = replace(fast, camera_mode=CameraMode.PROMPT, strength=None, seed=4)
+    done = recorder.wait_done(engine.submit(plain, RenderInputs()), 300)
+    assert isinstance(done, Finished), getattr(done, "detail", done)
+
+
 def test_every_take_has_its_camera_file(engine, recorder, store, tmp_path):
     request = GenerationRequest(
         prompt="a lighthouse",
