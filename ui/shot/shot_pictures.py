@@ -36,7 +36,7 @@ from studio.project.keyframes import MAX_TIME, with_keyframe, without_keyframe
 from studio.project.model import Shot
 from ui.widgets.flow_layout import FlowLayout
 from ui.widgets.images import to_pixmap
-from ui.widgets.keyframe_drop import PREVIEW, KeyframeDrop, import_image
+from ui.widgets.keyframe_drop import PREVIEW, FileDrops, KeyframeDrop, import_image
 
 if TYPE_CHECKING:
     from ui.document import Document
@@ -47,7 +47,7 @@ ICON = QSize(48, 27)
 FIELDS = frozenset({"end_keyframe", "end_on_next", "keyframes", "duration", "keyframe"})
 
 
-class KeyframeList(QListWidget):
+class KeyframeList(FileDrops, QListWidget):
     """The keyframes inside the shot; an image dropped on it is added at the time shown."""
 
     fileDropped = Signal(str)  # noqa: N815 - Qt signal naming
@@ -56,23 +56,6 @@ class KeyframeList(QListWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.setIconSize(ICON)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if KeyframeDrop.local_file(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = KeyframeDrop.local_file(event)
-        if path is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.fileDropped.emit(path)
 
 
 class ShotPictures(QWidget):

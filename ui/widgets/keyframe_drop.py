@@ -28,20 +28,9 @@ def import_image(folder: Path, source: Path) -> str:
     return place.relative
 
 
-class KeyframeDrop(QLabel):
-    """A drop target for an image file; the panel decides whether the file is usable."""
-
-    fileDropped = Signal(str)  # noqa: N815 - Qt signal naming
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setAlignment(Qt.AlignCenter)
-        self.setFrameShape(QFrame.StyledPanel)
-        self.setFrameShadow(QFrame.Sunken)
-        self.setMinimumSize(PREVIEW)
-        self.setWordWrap(True)
-        self.setToolTip("Drop a PNG, JPEG or WebP image to start the shot from it")
+class FileDrops:
+    """Mixed into a widget with a `fileDropped(str)` signal: it takes a dropped local file
+    (any file, so that a wrong one is answered with a reason by whoever listens)."""
 
     @staticmethod
     def local_file(event) -> str | None:
@@ -49,7 +38,6 @@ class KeyframeDrop(QLabel):
         return next((u.toLocalFile() for u in urls if u.isLocalFile()), None)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        # Any local file is accepted so that a wrong one is answered with a reason.
         if self.local_file(event):
             event.acceptProposedAction()
         else:
@@ -65,3 +53,19 @@ class KeyframeDrop(QLabel):
             return
         event.acceptProposedAction()
         self.fileDropped.emit(path)
+
+
+class KeyframeDrop(FileDrops, QLabel):
+    """A drop target for an image file; the panel decides whether the file is usable."""
+
+    fileDropped = Signal(str)  # noqa: N815 - Qt signal naming
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setAlignment(Qt.AlignCenter)
+        self.setFrameShape(QFrame.StyledPanel)
+        self.setFrameShadow(QFrame.Sunken)
+        self.setMinimumSize(PREVIEW)
+        self.setWordWrap(True)
+        self.setToolTip("Drop a PNG, JPEG or WebP image to start the shot from it")

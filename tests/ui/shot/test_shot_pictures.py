@@ -82,6 +82,16 @@ def test_the_end_picture_is_dropped_cleared_and_undone(panel, document, image_fi
     assert shot.end_keyframe is None and document.undo_stack.count() == 2
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_image_dropped_on_the_keyframe_list_is_added_as_one_step(panel, document, image_file):
+    pictures, shot = panel.pictures, document.current_shot
+    before = len(shot.keyframes)
+    drop_on(pictures.keyframe_list.viewport(), image_file)
+    assert len(shot.keyframes) == before + 1 and pictures.keyframe_list.count() == before + 1
+    undo(document)
+    assert len(shot.keyframes) == before and pictures.keyframe_list.count() == before
+
+
 def test_the_end_picture_comes_from_the_file_dialog(panel, document, image_file, choose):
     choose["path"] = image_file
     QTest.mouseClick(panel.pictures.end_browse, Qt.LeftButton)
