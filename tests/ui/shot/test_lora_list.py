@@ -13,7 +13,6 @@ from PySide6.QtTest import QTest
 import ui.shot.lora_list
 from studio.commands import set_field
 from studio.project.loras import Lora
-from ui.shot.prompt_panel import PromptPanel
 
 
 def safetensors_file(path):
@@ -21,15 +20,6 @@ def safetensors_file(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
     return path
-
-
-@pytest.fixture
-def panel(qtbot, document):
-    panel = PromptPanel(document)
-    qtbot.addWidget(panel)
-    panel.show()
-    qtbot.waitUntil(lambda: bool(panel.availability), timeout=30_000)
-    return panel
 
 
 @pytest.fixture

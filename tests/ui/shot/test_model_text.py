@@ -14,16 +14,6 @@ from studio.commands import set_field
 from studio.render_plan import bible_prompt, model_prompt
 from ui.camera.camera_panel import CameraPanel
 from ui.shot.model_text import TITLE, ModelText
-from ui.shot.prompt_panel import PromptPanel
-
-
-@pytest.fixture
-def panel(qtbot, document):
-    panel = PromptPanel(document)
-    qtbot.addWidget(panel)
-    panel.show()
-    qtbot.waitUntil(lambda: bool(panel.availability), timeout=30_000)
-    return panel
 
 
 def expected(document) -> str:

@@ -18,16 +18,6 @@ from ui.shot.prompt_panel import FPS_CHOICES, PromptPanel
 
 
 @pytest.fixture
-def panel(qtbot, document):
-    panel = PromptPanel(document)
-    qtbot.addWidget(panel)
-    panel.show()
-    # Let the background model check land so that it cannot race a test's assertions.
-    qtbot.waitUntil(lambda: bool(panel.availability), timeout=30_000)
-    return panel
-
-
-@pytest.fixture
 def image_file(tmp_path):
     path = tmp_path / "outside" / "castle.png"
     path.parent.mkdir()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from studio.jobs import Profile, Quantization
-from tests.ui.shot.test_prompt_panel import panel  # noqa: F401 - the fixture
 
 
 def choose(qtbot, combo, text: str) -> None:

@@ -16,15 +16,6 @@ from PySide6.QtWidgets import QApplication
 import ui.shot.shot_pictures
 from studio.project.keyframes import ShotKeyframe
 from ui.camera.camera_panel import CameraPanel
-from ui.shot.prompt_panel import PromptPanel
-
-
-@pytest.fixture
-def panel(qtbot, document):
-    panel = PromptPanel(document)
-    qtbot.addWidget(panel)
-    panel.show()
-    return panel
 
 
 @pytest.fixture

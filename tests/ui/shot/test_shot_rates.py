@@ -6,20 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-import pytest
 from PySide6.QtCore import Qt
 
 from studio.commands import set_timeline
 from ui.shot.prompt_panel import PromptPanel
-
-
-@pytest.fixture
-def panel(qtbot, document):
-    panel = PromptPanel(document)
-    qtbot.addWidget(panel)
-    panel.show()
-    qtbot.waitUntil(lambda: bool(panel.availability), timeout=30_000)
-    return panel
 
 
 def test_the_edit_rate_and_the_models_rate_are_shown_and_follow_the_model(qtbot, panel, document):
