@@ -381,15 +381,32 @@ class Project:
     timeline: Timeline = field(default_factory=Timeline)
     audio: list[AudioMedia] = field(default_factory=list)
     notes: str = ""
+    # Where each shot id was last found in `shots`: a hint, checked on every use, so that
+    # finding a shot in a long storyboard does not scan it while the list is unchanged.
+    _places: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def shot(self, shot_id: str) -> Shot | None:
-        return next((s for s in self.shots if s.id == shot_id), None)
+        i = self._find(shot_id)
+        return None if i < 0 else self.shots[i]
 
     def shot_index(self, shot_id: str) -> int:
-        for i, s in enumerate(self.shots):
+        i = self._find(shot_id)
+        if i < 0:
+            raise KeyError(shot_id)
+        return i
+
+    def _find(self, shot_id: str) -> int:
+        """The index of the shot with this id in `shots`, -1 when there is none."""
+        shots, hint = self.shots, self._places.get(shot_id, -1)
+        if 0 <= hint < len(shots) and shots[hint].id == shot_id:
+            return hint
+        if len(self._places) > 4 * len(shots) + 64:
+            self._places.clear()  # ids of shots long gone
+        for i, s in enumerate(shots):
             if s.id == shot_id:
+                self._places[shot_id] = i
                 return i
-        raise KeyError(shot_id)
+        return -1
 
     def character(self, char_id: str) -> Character | None:
         return next((c for c in self.characters if c.id == char_id), None)
