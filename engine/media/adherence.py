@@ -52,6 +52,10 @@ MIN_POINTS = 24  # fewer tracked points than this start a new anchor
 _MIN_FIT = 8  # points needed for a homography; fewer take a similarity
 _MAX_CORNERS = 200
 _RANSAC_PIXELS = 1.0  # at the tracking width
+# RANSAC stops early when most points agree (a real picture); a take of noise, where few
+# do, would otherwise cost its full count of tries on every frame.
+_RANSAC_ITERATIONS = 150
+_GIVE_UP = 4  # samples lost in a row after which the rest of a take is not searched
 _BACK_PIXELS = 0.5  # forward-backward tolerance of a tracked point
 _MAX_DISTORTION = 0.1  # the anchor is renewed once the picture scaled or turned this much
 _FAST_PIXELS = 24.0  # a camera expected to move more between two samples goes frame by frame
@@ -166,7 +170,9 @@ def _fit(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """The homography (or, with few points, similarity) taking `source` to `target`, and
     which points agree with it; None when nothing fits."""
     if len(source) >= _MIN_FIT:
-        h, inliers = cv2.findHomography(source, target, cv2.RANSAC, _RANSAC_PIXELS, maxIters=500)
+        h, inliers = cv2.findHomography(
+            source, target, cv2.RANSAC, _RANSAC_PIXELS, maxIters=_RANSAC_ITERATIONS
+        )
         if h is not None and inliers is not None and np.all(np.isfinite(h)):
             if abs(h[2, 2]) > 1e-12:
                 h = h / h[2, 2]
@@ -283,8 +289,13 @@ def track_camera(
     tracker = _Tracker(grey)
     homographies = [np.eye(3)]
     tracked = [True]
+    lost = 0
     for index in indices[1:]:
-        tracked.append(tracker.advance(int(index)))
+        # A picture lost at several samples running (noise, flashes) is not searched on:
+        # the rest of the take counts as not followed, holding the motion.
+        followed = lost < _GIVE_UP and tracker.advance(int(index))
+        lost = 0 if followed else lost + 1
+        tracked.append(followed)
         homographies.append(grey.full(tracker.current))
     return Track(
         indices, _scaled(np.stack(homographies)), np.array(tracked), grey.width, grey.height

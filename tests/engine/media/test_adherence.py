@@ -143,6 +143,25 @@ def test_a_cut_loses_the_track_and_frames_without_texture_are_never_followed(pho
     assert result.score == 100.0  # a static rig, and nothing moved
 
 
+def test_a_picture_lost_at_several_samples_running_is_searched_no_further(monkeypatch):
+    """Noise cannot be followed: after a few lost samples in a row the rest of the take
+    counts as not followed, rather than every sample being searched frame by frame."""
+    from engine.media import adherence
+
+    calls: list[int] = []
+    advance = adherence._Tracker.advance
+
+    def counted(self, index):
+        calls.append(index)
+        return advance(self, index)
+
+    monkeypatch.setattr(adherence._Tracker, "advance", counted)
+    noise = np.random.default_rng(3).integers(0, 256, (40, 90, 160, 3), dtype=np.uint8)
+    track = track_camera(noise)
+    assert not track.tracked[1:].any()
+    assert len(calls) == adherence._GIVE_UP  # then it stopped searching
+
+
 def test_long_takes_are_sampled_evenly_with_both_ends():
     assert list(sample_indices(5)) == [0, 1, 2, 3, 4]
     picked = sample_indices(121, 40)
