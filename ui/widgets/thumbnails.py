@@ -117,6 +117,9 @@ class ThumbnailCache(QObject):
         self._signals.done.connect(self._done)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one reader per take decodes in order
+        # Its thread stays: starting a new one after an idle spell costs a millisecond or
+        # more on the GUI thread, each time a card or a strip asks for a picture.
+        self.pool.setExpiryTimeout(-1)
 
     def get(self, path: str | Path | None, frame: int = 0, width: int = 160) -> QImage | None:
         if path is None:
