@@ -118,6 +118,9 @@ def test_pause_resume_then_cancel(qtbot, manager, hub):
     text = manager.status_text(MODEL)
     assert text.startswith("Downloading ") and "%" in text
     assert manager.pause_button.text() == "&Pause" and not manager.download_button.isEnabled()
+    partial = model_status(Catalog().get(MODEL)).folder / (HELD + PARTIAL)
+    # The bytes served before the hold are on the disk (not only in the socket) first.
+    qtbot.waitUntil(lambda: partial.is_file() and partial.stat().st_size > 0, timeout=60_000)
     with finished(qtbot, manager, "paused"):
         click(qtbot, manager.pause_button)
         hub.release()  # the stalled connection closes
