@@ -17,6 +17,7 @@ steps, guidance 1, a step-distillation LoRA among its LoRAs) and skips a second 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -493,7 +494,9 @@ def _cache_fits(pipe, ctx: RenderContext):
         transformer.enable_cache(config)
 
 
+@functools.cache
 def _opens_cache_contexts(cls) -> bool:
+    """Whether the pipeline class's call opens cache contexts (read from its source once)."""
     import inspect
 
     try:
