@@ -384,6 +384,7 @@ def test_a_narrow_timeline_shows_a_visible_button_for_the_tools_that_do_not_fit(
 
     from ui.widgets.theme import apply_dark_theme
 
+    before = QApplication.style().name()
     apply_dark_theme(QApplication.instance())
     try:
         panel = TimelinePanel(document)
@@ -398,4 +399,5 @@ def test_a_narrow_timeline_shows_a_visible_button_for_the_tools_that_do_not_fit(
         icon = from_qimage(button.icon().pixmap(16, 16).toImage())
         assert icon.max() > 180
     finally:
+        QApplication.setStyle(before)
         QApplication.instance().setPalette(QApplication.style().standardPalette())

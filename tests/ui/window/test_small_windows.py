@@ -202,6 +202,7 @@ def contrast_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_the_transport_icons_stand_out_from_their_buttons(qtbot, folder, settings):
     app = QApplication.instance()
+    before = app.style().name()
     apply_dark_theme(app)
     window = make_window(qtbot, folder, settings)
     try:
@@ -222,4 +223,5 @@ def test_the_transport_icons_stand_out_from_their_buttons(qtbot, folder, setting
     finally:
         window._closing_confirmed = True
         window.close()
+        app.setStyle(before)
         app.setPalette(app.style().standardPalette())
