@@ -10,9 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
@@ -31,9 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.backends.pictures import fit_cover, load_image
-from engine.backends.title_card import title_card
-from engine.media.video import first_frame
 from studio.camera.easing import Easing
 from studio.camera.rig import (
     AXES,
@@ -51,6 +46,8 @@ from studio.errors import StudioError
 from studio.render_plan import end_picture
 from ui.camera.camera_previz import PREVIEW_WIDTH, PathSketch, PrevizViewport
 from ui.camera.camera_widgets import AXIS_SPECS, AxisRow, CurveEditor, rig_value
+from ui.camera.previz_source import Source, SourceAsk, read_source
+from ui.widgets.background import Background
 from ui.widgets.elided_label import ElidedLabel
 
 PREVIZ_START_DELAY_MS = 120
@@ -80,9 +77,12 @@ class CameraPanel(QWidget):
         # With `defer_previz` (the studio window at start-up) the first previz source is
         # prepared just after the panel is first shown, so the window appears sooner.
         self._previz_ready = not defer_previz
-        # A new source (a take's first frame) is read on a pass of the event loop of its
-        # own, after the edit's other listeners (`Later`).
+        # A new source (a take's first frame) is asked for on a pass of the event loop of
+        # its own, after the edit's other listeners (`Later`), and read off the GUI thread.
         self._source_work = ("previz source", id(self))
+        self._reader = Background(self)
+        self._asked_key: tuple | None = None
+        self._groups: list[QGroupBox] | None = None
         self._gestures = itertools.count(1)
         self._shot = None
         self._source_key: tuple | None = None
@@ -99,17 +99,42 @@ class CameraPanel(QWidget):
             return
         key, width, height = self._source_key_of(shot)
         if key == self._source_key:
+            self._reader.cancel()  # back to the picture shown: an older ask must not land
+            self._asked_key = None
+            return
+        if key == self._asked_key and self._reader.busy:
+            return
+        self._asked_key = key
+        ask = SourceAsk(
+            folder=self.document.folder,
+            keyframe=shot.keyframe,
+            take=None if shot.keyframe else self.document.take_path(shot),
+            card_text=shot.prompt or shot.title or "Untitled shot",
+            seed=shot.seed,
+            keys=self._key_pictures(shot),
+            width=width,
+            height=height,
+        )
+        self._reader.submit(lambda: read_source(ask), lambda got: self._source_read(key, got))
+
+    def _source_read(self, key: tuple, got: Source | Exception) -> None:
+        self._asked_key = None
+        shot = self.document.current_shot
+        if shot is None:
+            return
+        if isinstance(got, Exception):
+            self.source_note.setText(f"The previz picture could not be made: {got}")
             return
         self._source_key = key
-        source, note = self._load_source(shot, width, height)
-        keys, problem = self._load_keys(shot, width, height)
-        self.source_note.setText(note + problem)
-        self.viewport.set_shot(source, shot.camera, shot.frames, float(shot.fps), keys)
+        self.source_note.setText(got.note)
+        self.viewport.set_shot(got.picture, shot.camera, shot.frames, float(shot.fps), got.keys)
+        if self._source_key_of(shot)[0] != key:  # the shot changed while it was read
+            self.document.later.call(self._source_work, self._load_pending_source, owner=self)
 
     @property
     def source_pending(self) -> bool:
-        """A new picture for the previz is about to be read."""
-        return self.document.later.pending(self._source_work)
+        """A new picture for the previz is about to be read, or being read."""
+        return self.document.later.pending(self._source_work) or self._reader.busy
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -283,7 +308,9 @@ class CameraPanel(QWidget):
             self._shot_changed()
             return
         enabled = shot is not None
-        for child in self.findChildren(QGroupBox):
+        if self._groups is None:
+            self._groups = self.findChildren(QGroupBox)  # built once, in _build
+        for child in self._groups:
             child.setEnabled(enabled)
         if shot is None:
             self.title.setText("No shot selected")
@@ -331,22 +358,6 @@ class CameraPanel(QWidget):
         keys = [(t, image) for t, image in keys if 0.0 < t < 1.0]
         return (*keys, (1.0, end)) if end else tuple(keys)
 
-    def _load_keys(self, shot, width: int, height: int) -> tuple[list, str]:
-        """The key pictures fitted to the previz, and a note on those that cannot be read."""
-        loaded, missing = [], []
-        for t, image in self._key_pictures(shot):
-            try:
-                loaded.append(
-                    (t, fit_cover(load_image(self.document.folder / image), width, height))
-                )
-            except (StudioError, ValueError, OSError):
-                missing.append(Path(image).name)
-        count = len(loaded)
-        note = f", dissolving into {count} more picture{'s' * (count > 1)}" if count else ""
-        if missing:
-            note += f" ({', '.join(missing)} cannot be read)"
-        return loaded, note
-
     def _source_key_of(self, shot) -> tuple[tuple, int, int]:
         width = PREVIEW_WIDTH
         height = max(2, round(width * shot.height / max(shot.width, 1)))
@@ -372,31 +383,6 @@ class CameraPanel(QWidget):
         if take is not None:
             return ("take", str(take), width, height), width, height
         return ("title", shot.prompt or shot.title, shot.seed, width, height), width, height
-
-    def _load_source(self, shot, width: int, height: int) -> tuple[np.ndarray, str]:
-        """The picture the previz moves over, and a note on where it comes from."""
-        problem = ""
-        if shot.keyframe:
-            try:
-                image = load_image(self.document.folder / shot.keyframe)
-                return fit_cover(
-                    image, width, height
-                ), f"Over the keyframe {Path(shot.keyframe).name}"
-            except (StudioError, ValueError, OSError) as error:
-                problem = f"{error}. "
-        else:
-            take = self.document.take_path(shot)
-            if take is not None:
-                try:
-                    return fit_cover(
-                        first_frame(take), width, height
-                    ), "Over the take's first frame"
-                except Exception as error:  # noqa: BLE001 - any unreadable video falls back
-                    problem = f"The take could not be read ({error}). "
-        card = title_card(
-            shot.prompt or shot.title or "Untitled shot", width, height, seed=shot.seed
-        )
-        return card, f"{problem}Over a title card (no keyframe image)"
 
     # -- edits ------------------------------------------------------------------------
     def _show_error(self, message: str) -> None:

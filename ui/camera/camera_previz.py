@@ -87,12 +87,14 @@ class PrevizViewport(QWidget):
         """A new picture (another shot, or its keyframe changed): loop from the start.
         `keys` are the pictures the shot passes through after it: (fraction of the shot,
         RGB picture of the source's size), the end picture at 1."""
+        resized = source.shape[:2] != self.source.shape[:2]
         self.source = np.ascontiguousarray(source)
         self.keys = tuple(keys)
         self.rig, self.frames, self.fps = rig, max(1, frames), fps
         self.renderer = None
-        self.setMaximumWidth(source.shape[1])
-        self.updateGeometry()
+        if resized:  # else the panel's layout stands: no relayout, no repaint of it all
+            self.setMaximumWidth(source.shape[1])
+            self.updateGeometry()
         self._hold_until = None
         self._loop_start = self._clock.elapsed()
         self.show_time(0.0, hold=False)

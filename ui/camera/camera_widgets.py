@@ -192,13 +192,22 @@ class AxisRow(QObject):
         """Show `value` without reporting an edit (a value past the range widens the box)."""
         spin_low = min(self.spec.minimum, value)
         spin_high = max(self.spec.maximum, value)
+        tick = self.spec.to_slider(value)
+        spin = self.spin
+        if (
+            spin.minimum() == spin_low
+            and spin.maximum() == spin_high
+            and spin.value() == round(value, spin.decimals())
+            and (self.dragging or self.slider.value() == tick)
+        ):
+            return  # shown already: setting it again would repaint the row for nothing
         for widget in (self.slider, self.spin):
             widget.blockSignals(True)
         try:
             self.spin.setRange(spin_low, spin_high)
             self.spin.setValue(value)
             if not self.dragging:  # never pull the handle from under the mouse
-                self.slider.setValue(self.spec.to_slider(value))
+                self.slider.setValue(tick)
         finally:
             for widget in (self.slider, self.spin):
                 widget.blockSignals(False)

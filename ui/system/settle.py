@@ -67,7 +67,7 @@ def run_until_settled(
         now = time.monotonic()
         if painted.seen:
             window.document.later.flush()  # the rereads that wait: done now
-            if not window.thumbnails.idle():
+            if not window.thumbnails.idle() or window.camera_panel.source_pending:
                 quiet_since[0] = None
             elif quiet_since[0] is None:
                 quiet_since[0] = now

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 
 from engine.backends.previz import PrevizRenderer, fit_cover
@@ -318,3 +318,55 @@ def test_a_real_mouse_drag_on_a_slider_is_one_step(qtbot, panel, document):
     qtbot.mouseRelease(slider, Qt.LeftButton, pos=handle + QPoint(70, 0))
     assert document.current_shot.camera.truck[-1].value > 0.5
     assert document.undo_stack.count() == 1
+
+
+def test_the_previz_picture_is_read_off_the_gui_thread_and_a_stale_one_never_lands(
+    qtbot, panel, document, monkeypatch
+):
+    """While a slow picture is read the window goes on answering; when the shot changes
+    meanwhile, the slow picture is dropped and the newer one shows."""
+    import threading
+
+    from ui.camera import camera_panel as module
+
+    release = threading.Event()
+    readers: list[threading.Thread] = []
+    real = module.read_source
+
+    def slow(ask):
+        readers.append(threading.current_thread())
+        if "slow" in ask.card_text:
+            release.wait(10)
+        return real(ask)
+
+    monkeypatch.setattr(module, "read_source", slow)
+    first, second = document.project.shots[:2]
+    document.push(set_field(first, "prompt", "a slow lighthouse"))
+    qtbot.waitUntil(lambda: bool(readers))
+    assert panel.source_pending
+    ticked: list[bool] = []
+    QTimer.singleShot(0, lambda: ticked.append(True))
+    qtbot.waitUntil(lambda: bool(ticked))  # the event loop runs while the picture is read
+    assert panel.source_pending
+    document.set_current_shot(second.id)
+    release.set()
+    qtbot.waitUntil(lambda: not panel.source_pending)
+    assert all(thread is not threading.main_thread() for thread in readers)
+    card = module.read_source(panel_ask(panel, second)).picture
+    assert np.array_equal(panel.viewport.source, card)  # the second shot's, not the first's
+
+
+def panel_ask(panel, shot):
+    from ui.camera.previz_source import SourceAsk
+
+    _key, width, height = panel._source_key_of(shot)
+    return SourceAsk(
+        folder=panel.document.folder,
+        keyframe=None,
+        take=None,
+        card_text=shot.prompt or shot.title or "Untitled shot",
+        seed=shot.seed,
+        keys=(),
+        width=width,
+        height=height,
+    )
