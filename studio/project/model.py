@@ -400,13 +400,11 @@ class Project:
         shots, hint = self.shots, self._places.get(shot_id, -1)
         if 0 <= hint < len(shots) and shots[hint].id == shot_id:
             return hint
-        if len(self._places) > 4 * len(shots) + 64:
-            self._places.clear()  # ids of shots long gone
-        for i, s in enumerate(shots):
-            if s.id == shot_id:
-                self._places[shot_id] = i
-                return i
-        return -1
+        # The list changed (or this id is new to it): every place is read again in one
+        # pass, so that the next lookups of other shots do not each scan the list. (From the
+        # end, so that of two shots with one id the first is found, as a scan would.)
+        self._places = {shots[i].id: i for i in range(len(shots) - 1, -1, -1)}
+        return self._places.get(shot_id, -1)
 
     def character(self, char_id: str) -> Character | None:
         return next((c for c in self.characters if c.id == char_id), None)

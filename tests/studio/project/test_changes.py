@@ -67,3 +67,21 @@ def test_the_bible_and_the_settings_are_told_apart():
     set_field(project, "title", "Lighthouse").do()
     changes = snapshot.compare()
     assert changes.settings and not changes.bible and not changes.shots
+
+
+def test_a_move_and_an_edit_at_once_report_both_and_a_removed_shot_is_forgotten():
+    project = project_of(5)
+    snapshot = ProjectSnapshot(project)
+    moved = project.shots.pop(0)
+    project.shots.append(moved)
+    moved.prompt = "a lamp"  # the moved shot changed too
+    project.shots[1].notes = "by the window"
+    changes = snapshot.compare()
+    assert changes.order
+    assert changes.shots == {"s0": frozenset({"prompt"}), "s2": frozenset({"notes"})}
+    gone = project.shots.pop(2)
+    assert snapshot.compare().order
+    project.shots.insert(0, gone)  # back, unchanged since it left
+    again = snapshot.compare()
+    assert again.order and not again.shots
+    assert not snapshot.compare()
