@@ -70,6 +70,18 @@ def test_an_unpaired_surrogate_is_refused_with_its_path(tmp_path, where, path):
     assert "unpaired surrogate" in error.message
 
 
+def test_a_surrogate_escape_in_capitals_is_refused_and_a_paired_one_is_read(tmp_path):
+    """Files without an escaped surrogate skip the search for one; the check that decides
+    must not miss an escape written in capitals, nor refuse a character outside the BMP
+    written as a valid pair."""
+    text = json.dumps(example(), indent=2)
+    capital = text.replace('"title": "', '"title": "\\uDBFF', 1)
+    error = refused(write(tmp_path / "capital", capital))
+    assert error.path == "$.title"
+    paired = text.replace('"title": "', '"title": "\\uD83C\\uDFAC ', 1)
+    assert load_project(write(tmp_path / "paired", paired)).title.startswith("\U0001f3ac ")
+
+
 def test_an_unpaired_surrogate_in_a_take_request_is_refused(tmp_path):
     from tests.corrupt_projects import base
 
