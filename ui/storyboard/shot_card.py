@@ -5,7 +5,7 @@ the model roles the card reads."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
@@ -21,6 +21,22 @@ StatusKeyRole = Qt.UserRole + 5  # the status without its number: picks the chip
 ProgressRole = Qt.UserRole + 6  # 0..1 while rendering, else 0
 HasTakeImageRole = Qt.UserRole + 7  # the picture is the selected take, not a previz still
 CameraScoreRole = Qt.UserRole + 8  # "camera 94": the selected take's camera score, or ""
+CardRole = Qt.UserRole + 9  # all of the above that a card shows, as one `Card`
+
+
+class Card(NamedTuple):
+    """What a card paints, read from the model in one call (each role asked separately
+    crossed into Python and worked out the shot's status three times)."""
+
+    title: str
+    picture: QImage | None
+    duration: str
+    move: str
+    status: str
+    status_key: str
+    progress: float
+    score: str
+
 
 # Chips are saturated mid-tones with light text: readable on dark and light palettes.
 CHIP_COLOURS = {
@@ -66,13 +82,17 @@ class ShotCardDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(card, 6, 6)
 
         m = self.margin
+        data = index.data(CardRole)
+        if not isinstance(data, Card):
+            painter.restore()
+            return
         box_w = card.width() - 2 * m
         box = QRectF(card.left() + m, card.top() + m, box_w, round(box_w * 9 / 16))
-        self._paint_picture(painter, box, index.data(Qt.DecorationRole), palette)
+        self._paint_picture(painter, box, data.picture, palette)
 
-        key = index.data(StatusKeyRole) or ""
+        key = data.status_key
         if key == "rendering":
-            fraction = float(index.data(ProgressRole) or 0.0)
+            fraction = data.progress
             bar = QRectF(box.left(), box.bottom() - 3, box.width(), 3)
             painter.fillRect(bar, QColor(0, 0, 0, 140))
             done = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(1.0, fraction)), 3)
@@ -80,14 +100,14 @@ class ShotCardDelegate(QStyledItemDelegate):
 
         font = QFont(option.font)
         font.setBold(True)
-        title = f"{index.row() + 1}. {index.data(Qt.DisplayRole) or ''}"
+        title = f"{index.row() + 1}. {data.title}"
         line = _text_line(painter, font, box, title, palette.color(QPalette.Text))
         font.setBold(False)
         font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
-        info = f"{index.data(DurationRole) or ''} · {index.data(CameraMoveRole) or ''}"
+        info = f"{data.duration} · {data.move}"
         line = _text_line(painter, font, line, info, palette.color(QPalette.PlaceholderText))
 
-        status = index.data(StatusRole) or ""
+        status = data.status
         if status:
             metrics = painter.fontMetrics()
             chip_w = metrics.horizontalAdvance(status) + 14
@@ -97,12 +117,11 @@ class ShotCardDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
             painter.setPen(QColor(245, 245, 245))
             painter.drawText(chip, Qt.AlignCenter, status)
-            score = index.data(CameraScoreRole) or ""
-            if score:
+            if data.score:
                 beside = QRectF(chip.right() + 6, chip.top(), box.right() - chip.right() - 6, 0)
                 beside.setHeight(chip.height())
                 painter.setPen(palette.color(QPalette.PlaceholderText))
-                elided = metrics.elidedText(score, Qt.ElideRight, int(beside.width()))
+                elided = metrics.elidedText(data.score, Qt.ElideRight, int(beside.width()))
                 painter.drawText(beside, Qt.AlignLeft | Qt.AlignVCenter, elided)
 
         if option.state & QStyle.State_HasFocus:

@@ -33,6 +33,8 @@ from ui.document import Document
 from ui.storyboard.shot_card import (
     CameraMoveRole,
     CameraScoreRole,
+    Card,
+    CardRole,
     DurationRole,
     HasTakeImageRole,
     ProgressRole,
@@ -66,6 +68,7 @@ class StoryboardModel(QAbstractListModel):
         self.bridge = bridge
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
         self._ids = [s.id for s in document.project.shots]
+        self._rows: dict[str, int] = {}  # where each id was last seen in `_ids`: a hint
         self._stills_awaited: defaultdict[str, set[str]] = defaultdict(set)  # name -> shots
         self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
         self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
@@ -85,10 +88,13 @@ class StoryboardModel(QAbstractListModel):
         return self._ids[row]
 
     def row_of(self, shot_id: str) -> int:
-        try:
-            return self._ids.index(shot_id)
-        except ValueError:
-            return -1
+        ids, hint = self._ids, self._rows.get(shot_id, -1)
+        if 0 <= hint < len(ids) and ids[hint] == shot_id:
+            return hint
+        # The rows moved (or the id is new): all are read again in one pass, so that a
+        # long storyboard is not scanned once per card asked for.
+        self._rows = {ids[i]: i for i in range(len(ids) - 1, -1, -1)}
+        return self._rows.get(shot_id, -1)
 
     def index_of(self, shot_id: str) -> QModelIndex:
         row = self.row_of(shot_id)
@@ -100,6 +106,8 @@ class StoryboardModel(QAbstractListModel):
         shot = self._shot_at(index.row())
         if shot is None:  # between an edit and the notification that follows it
             return None
+        if role == CardRole:
+            return self._card(shot)
         if role in (Qt.DisplayRole, Qt.EditRole):
             return shot.title or shot.id
         if role == ShotIdRole:
@@ -116,13 +124,30 @@ class StoryboardModel(QAbstractListModel):
         if role == HasTakeImageRole:
             return self._take_image(shot) is not None
         if role == CameraScoreRole:
-            take = shot.take(shot.selected_take) if shot.selected_take else None
-            if take is None or take.adherence is None:
-                return ""
-            return f"camera {round(take.adherence.score)}"
+            return self._score(shot)
         if role == Qt.ToolTipRole:
             return self._tooltip(shot)
         return None
+
+    def _card(self, shot: Shot) -> Card:
+        status, key, fraction = self._status(shot)
+        return Card(
+            title=shot.title or shot.id,
+            picture=self._take_image(shot) or self._previz_still(shot),
+            duration=duration_text(shot.duration),
+            move=self._camera_move(shot),
+            status=status,
+            status_key=key,
+            progress=fraction,
+            score=self._score(shot),
+        )
+
+    @staticmethod
+    def _score(shot: Shot) -> str:
+        take = shot.take(shot.selected_take) if shot.selected_take else None
+        if take is None or take.adherence is None:
+            return ""
+        return f"camera {round(take.adherence.score)}"
 
     def _shot_at(self, row: int) -> Shot | None:
         """The shot of a row: the project's shot at the same place once the rows follow

@@ -66,9 +66,21 @@ class TimelineLayout:
         self.ends = self.starts + durations
         self.is_clip = np.fromiter((isinstance(item, Clip) for item in self.items), bool, n)
         self.index = {item.id: i for i, item in enumerate(self.items)}
+        self._first_clips: dict[str, int] | None = None  # made on first use
         self.duration = timeline.duration
         self.audio = [AudioLane(track) for track in timeline.audio_tracks]
         self.refresh_shots(project)
+
+    def first_clip(self, shot_id: str) -> int | None:
+        """The index of the shot's first clip on the timeline, or None."""
+        if self._first_clips is None:
+            firsts: dict[str, int] = {}
+            for i in range(len(self.items) - 1, -1, -1):
+                item = self.items[i]
+                if isinstance(item, Clip):
+                    firsts[item.shot_id] = i
+            self._first_clips = firsts
+        return self._first_clips.get(shot_id)
 
     def refresh_shots(self, project: Project) -> None:
         """Shot titles and colours change without the timeline changing."""

@@ -301,11 +301,10 @@ class TimelineView(TimelineMenus, TimelineEdits, TimelineMouse, QWidget, Timelin
         selected = self.selected_clip()
         if not shot_id or (selected is not None and selected.shot_id == shot_id):
             return
-        for i, item in enumerate(self.layout_.items):
-            if isinstance(item, Clip) and item.shot_id == shot_id:
-                self.select(item.id, notify=False)
-                self.ensure_visible(int(self.layout_.starts[i]))
-                return
+        i = self.layout_.first_clip(shot_id)
+        if i is not None:
+            self.select(self.layout_.items[i].id, notify=False)
+            self.ensure_visible(int(self.layout_.starts[i]))
 
     # -- selection and playhead ----------------------------------------------------------
     def selected_clip(self) -> Clip | None:

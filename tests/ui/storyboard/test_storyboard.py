@@ -97,6 +97,33 @@ def test_the_model_passes_the_model_tester_through_edits_and_undo(panel, documen
     assert tester.failureReportingMode() == fatal
 
 
+def test_a_card_reads_in_one_call_what_each_role_says(panel, document):
+    from ui.storyboard.shot_card import (
+        Card,
+        CardRole,
+        DurationRole,
+        ProgressRole,
+        StatusKeyRole,
+        StatusRole,
+    )
+
+    model = panel.model
+    document.push(set_field(document.project.shots[1], "title", "A new name"))
+    for row in range(model.rowCount()):
+        index = model.index(row, 0)
+        card = model.data(index, CardRole)
+        assert isinstance(card, Card)
+        assert card.title == model.data(index, Qt.DisplayRole)
+        assert card.duration == model.data(index, DurationRole)
+        assert card.move == model.data(index, CameraMoveRole)
+        assert (card.status, card.status_key, card.progress) == (
+            model.data(index, StatusRole),
+            model.data(index, StatusKeyRole),
+            model.data(index, ProgressRole),
+        )
+    assert model.data(model.index(1, 0), CardRole).title == "A new name"
+
+
 def test_add_shot_goes_after_the_current_one_and_undo_removes_it(panel, document):
     originals = list(document.project.shots)
     document.set_current_shot("tower")
