@@ -26,6 +26,7 @@ measurements, from its file).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ log = logging.getLogger("gallop.adherence")
 TRACK_WIDTH = 320  # pixels: frames are tracked at this width (never enlarged)
 SAMPLES = 40  # at most this many frames of a take are measured
 COLOUR_WIDTH = 160  # pixels: the colour jump is measured at this width
+UNMEASURED_CHARS = 200  # of the reason a take's measurement failed, kept in its manifest
 MIN_POINTS = 24  # fewer tracked points than this start a new anchor
 _MIN_FIT = 8  # points needed for a homography; fewer take a similarity
 _MAX_CORNERS = 200
@@ -375,10 +377,11 @@ def measured(store: TakeStore, request: GenerationRequest) -> dict[str, Any]:
     """The `Take` fields (`adherence`, `colour_jump`) that the manifest of the request's
     stored take records. A take stored before cameras were measured is measured now from
     its file, once (its colour jump stays unknown: the frame it continued from is not at
-    hand). A record that does not read (edited by hand) is left out."""
+    hand). A take whose measurement failed once (`unmeasured` in its manifest) is not
+    measured again. A record that does not read (edited by hand) is left out."""
     take_id = request.hash
     recorded = store.measures(take_id)
-    if "adherence" not in recorded:
+    if "adherence" not in recorded and "unmeasured" not in recorded:
         recorded = {**recorded, **_measure_file(store, request)}
     try:
         return measures_from_dict(recorded, "manifest")
@@ -408,11 +411,14 @@ def record_measures(
     continuity: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Measure a stored take's frames and add the result to its manifest. A measurement
-    that fails is logged and leaves the take as it is: the take is good, only unscored."""
+    that fails is logged and leaves the take good, only unscored: its manifest says why
+    (`unmeasured`), so that finding the take again does not measure it again."""
     try:
         measures = take_measures(request, frames, continuity)
         store.record_measures(request.hash, measures)
     except Exception as exc:  # noqa: BLE001 - a take is never lost to its measurement
         log.warning("could not measure the camera of take %s: %s", request.hash[:12], exc)
+        with contextlib.suppress(Exception):  # a manifest that cannot be written: next time
+            store.record_measures(request.hash, {"unmeasured": str(exc)[:UNMEASURED_CHARS]})
         return {}
     return measures

@@ -55,9 +55,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MANIFEST_FORMAT = "gallop-take"
 INSERT_LOCK = ".insert.lock"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-# What the engine measures on a take's frames and adds to its manifest, and the draft take
+# What the engine measures on a take's frames and adds to its manifest, why it could not
+# (`unmeasured`: the take is not measured again each time it is found), and the draft take
 # a final was rendered from (`studio.finalize`).
-MEASURE_KEYS = ("adherence", "colour_jump", "draft")
+MEASURE_KEYS = ("adherence", "colour_jump", "draft", "unmeasured")
 _CHUNK = 1024 * 1024
 # ISO base media files (MP4 and kin): a file of boxes, each with its size in front.
 _BOX_SUFFIXES = {".mp4", ".mov", ".m4v", ".m4a", ".3gp"}

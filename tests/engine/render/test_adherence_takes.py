@@ -138,11 +138,19 @@ def test_a_chained_take_records_the_colour_jump_from_its_upstream(make_engine, r
 def test_a_measurement_that_fails_leaves_the_take_unscored(
     make_engine, recorder, store, monkeypatch, caplog
 ):
+    calls: list[int] = []
+
     def broken(*args, **kwargs):
+        calls.append(1)
         raise RuntimeError("no tracking today")
 
     monkeypatch.setattr(measuring, "measure_adherence", broken)
-    take = render(make_engine, recorder, photo_request(preset("pan_left")))
+    request = photo_request(preset("pan_left"))
+    take = render(make_engine, recorder, request)
     assert take.adherence is None and store.verify(take.id) == store.find(take.id)
-    assert store.measures(take.id) == {}
-    assert "no tracking today" in caplog.text
+    assert store.measures(take.id) == {"unmeasured": "no tracking today"}
+    assert caplog.text.count("no tracking today") == 1 and len(calls) == 1
+    # Found again, the take is not measured again: its manifest says why it is unscored.
+    again = render(make_engine, recorder, request)
+    assert again.id == take.id and again.adherence is None
+    assert len(calls) == 1 and caplog.text.count("no tracking today") == 1
