@@ -122,14 +122,15 @@ class CameraPanel(QWidget):
         shot = self.document.current_shot
         if shot is None:
             return
+        if self._source_key_of(shot)[0] != key:  # another shot, or its picture changed
+            self.document.later.call(self._source_work, self._load_pending_source, owner=self)
+            return
         if isinstance(got, Exception):
             self.source_note.setText(f"The previz picture could not be made: {got}")
             return
         self._source_key = key
         self.source_note.setText(got.note)
         self.viewport.set_shot(got.picture, shot.camera, shot.frames, float(shot.fps), got.keys)
-        if self._source_key_of(shot)[0] != key:  # the shot changed while it was read
-            self.document.later.call(self._source_work, self._load_pending_source, owner=self)
 
     @property
     def source_pending(self) -> bool:

@@ -370,3 +370,22 @@ def panel_ask(panel, shot):
         width=width,
         height=height,
     )
+
+
+def test_a_picture_read_for_the_shot_before_never_shows_under_the_next(qtbot, panel, document):
+    """A picture that lands just after the current shot changed (before the new shot's
+    own picture was asked for) is not shown: the new shot's is asked for instead."""
+    from ui.camera.previz_source import read_source
+
+    first, second = document.project.shots[:2]
+    qtbot.waitUntil(lambda: not panel.source_pending)
+    key_of_first = panel._source_key_of(first)[0]
+    read = read_source(panel_ask(panel, first))
+    stale = type(read)(np.zeros_like(read.picture), [], read.note)  # told apart on screen
+    document.set_current_shot(second.id)
+    shown = panel.viewport.source.copy()
+    panel._source_read(key_of_first, stale)
+    assert np.array_equal(panel.viewport.source, shown)
+    assert panel.source_pending
+    qtbot.waitUntil(lambda: not panel.source_pending)
+    assert np.array_equal(panel.viewport.source, read_source(panel_ask(panel, second)).picture)
