@@ -77,6 +77,14 @@ class WindowMenus:
         # some systems bind the standard Delete to Ctrl+D too, which duplicates here.
         self.act_delete = a("&Delete", self.delete, "Del")
         self.act_delete.setShortcutContext(Qt.WidgetShortcut)
+        self.act_bible = a(
+            "C&haracters and styles…",
+            self.show_bible_editor,
+            "Ctrl+Shift+B",
+            "The bible: characters and styles, their descriptions, pictures and LoRAs",
+        )
+        self.prompt_panel.bible_button.clicked.connect(lambda *_: self.show_bible_editor())
+        self.bible_editor = None  # made the first time it is asked for
 
         self.act_render = a(
             "&Render shot",
@@ -125,6 +133,8 @@ class WindowMenus:
         edit_menu.addActions([self.act_undo, self.act_redo])
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_add, self.act_dup, self.act_delete])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_bible)
 
         render_menu = bar.addMenu("&Render")
         render_menu.addActions(
@@ -157,7 +167,32 @@ class WindowMenus:
         menus = [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
         panels = {dock.windowTitle(): dock.widget() for dock in self.docks.values()}
         panels["Player"] = self.player
+        panels["Characters and styles"] = self._bible_editor()
         return shortcut_sections(menus, panels)
+
+    def _bible_editor(self):
+        if self.bible_editor is None:
+            from ui.shot.bible_editor import BibleEditor
+
+            self.bible_editor = BibleEditor(self.document, self)
+        return self.bible_editor
+
+    def show_bible_editor(self) -> None:
+        """The Characters and styles window, showing the current shot's style (or its
+        first character) when the shot has one."""
+        editor = self._bible_editor()
+        shot = self.document.current_shot
+        if shot is not None and not editor.isVisible():
+            project = self.document.project
+            shown = project.style(shot.style) or next(
+                (project.character(c) for c in shot.characters if project.character(c)), None
+            )
+            if shown is not None:
+                editor.refresh()
+                editor.select(shown)
+        editor.show()
+        editor.raise_()
+        editor.activateWindow()
 
     def show_model_manager(self) -> None:
         """The Models window, showing the current shot's model. Its downloads belong to

@@ -1,15 +1,17 @@
-"""The shot's LoRAs in the prompt panel: a row per LoRA with its scale, added from a file
-(copied into the project's `media/loras/`), reweighted or removed, each an undoable edit.
+"""LoRA tables: a row per LoRA with its scale, added from a file (copied into the project's
+`media/loras/`), reweighted or removed, each an undoable edit.
 
-The LoRAs the shot takes from its style and characters are listed under the table, so the
-director sees everything the shot renders with; they are edited in the bible. A LoRA the
-shot lists again overrides the bible's scale (0 turns it off for this shot).
+`LoraTable` edits the `loras` of one object, a shot or an entry of the bible; `LoraList` is
+the prompt panel's, on the current shot. The LoRAs the shot takes from its style and
+characters are listed under its table, so the director sees everything the shot renders
+with; they are edited in the bible (Edit > Characters and styles). A LoRA the shot lists
+again overrides the bible's scale (0 turns it off for this shot).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -48,16 +50,17 @@ SCALE_STEP = 0.05
 WARNING = "#ec963c"
 
 
-class LoraList(QWidget):
-    """Edits `document.current_shot.loras`; follows the document (undo included)."""
+class LoraTable(QWidget):
+    """Edits the `loras` of `owner()` (None: nothing to edit); `refresh` shows them again.
+    Subclasses say whose LoRAs they are and when to refresh."""
 
     messageChanged = Signal(str)  # noqa: N815 - why the last add failed ("" when it did not)
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, tip: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self._shown: tuple[str, ...] | None = None  # the files the rows show, in order
-        self._shot_id = ""
+        self._shown_owner: Any = None  # whose they are
 
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["LoRA", "Scale"])
@@ -70,9 +73,7 @@ class LoraList(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setContextMenuPolicy(Qt.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.setToolTip(
-            "LoRAs the shot renders with, after its style's and characters' (Delete removes)"
-        )
+        self.table.setToolTip(tip)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.remove_action = QAction("Remove LoRA", self.table)
         self.remove_action.setShortcuts([QKeySequence.Delete, QKeySequence(Qt.Key_Backspace)])
@@ -86,8 +87,6 @@ class LoraList(QWidget):
         self.add_button.clicked.connect(self._browse)
         self.remove_button = QPushButton("Remove", toolTip="Remove the selected LoRA (Delete)")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.inherited_label = QLabel(wordWrap=True)
-        self.inherited_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message_label = QLabel(wordWrap=True)
         self.message_label.setStyleSheet(f"color: {WARNING}")
         self.message_label.hide()
@@ -97,29 +96,28 @@ class LoraList(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table)
-        layout.addLayout(buttons)
-        layout.addWidget(self.inherited_label)
-        layout.addWidget(self.message_label)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.addWidget(self.table)
+        self.column.addLayout(buttons)
+        self.column.addWidget(self.message_label)
 
-        document.shotChanged.connect(self._shot_fields_changed)
-        document.currentShotChanged.connect(self._current_shot_changed)
-        document.bibleChanged.connect(self.refresh)
-        self.refresh()
+    # -- whose LoRAs -------------------------------------------------------------------
+    def owner(self) -> Any:
+        """The shot or bible entry whose `loras` the table edits; None when there is none."""
+        raise NotImplementedError
+
+    def owner_words(self, owner: Any) -> str:
+        """The owner's list in a message: "the shot's LoRAs"."""
+        return "the shot's LoRAs"
 
     # -- edits -------------------------------------------------------------------------
-    @property
-    def shot(self) -> Shot | None:
-        return self.document.current_shot
-
     def add_file(self, path: str | Path) -> bool:
-        """Add a LoRA file to the shot at scale 1, copied into the project's
-        `media/loras/` when it is outside the project. A file that is not safetensors
-        leaves the shot as it was and says why."""
-        shot = self.shot
-        if shot is None:
+        """Add a LoRA file at scale 1, copied into the project's `media/loras/` when it is
+        outside the project. A file that is not safetensors leaves everything as it was
+        and says why."""
+        owner = self.owner()
+        if owner is None:
             return False
         try:
             check_lora_file(path)
@@ -127,39 +125,39 @@ class LoraList(QWidget):
         except StudioError as error:
             self._show_message(str(error))
             return False
-        if any(lora.file == relative for lora in shot.loras):
-            self._show_message(f"{Path(relative).name} is already in the shot's LoRAs")
+        if any(lora.file == relative for lora in owner.loras):
+            self._show_message(f"{Path(relative).name} is already in {self.owner_words(owner)}")
             return False
         self._show_message("")
         lora = Lora(relative)
-        self._push(shot, (*shot.loras, lora), f"Add LoRA {lora.name}")
-        self.table.selectRow(len(shot.loras) - 1)
+        self._push(owner, (*owner.loras, lora), f"Add LoRA {lora.name}")
+        self.table.selectRow(len(owner.loras) - 1)
         return True
 
     def remove_selected(self) -> None:
-        shot, row = self.shot, self.table.currentRow()
-        if shot is None or not 0 <= row < len(shot.loras):
+        owner, row = self.owner(), self.table.currentRow()
+        if owner is None or not 0 <= row < len(owner.loras):
             return
-        name = shot.loras[row].name
-        self._push(shot, shot.loras[:row] + shot.loras[row + 1 :], f"Remove LoRA {name}")
-        if shot.loras:
-            self.table.selectRow(min(row, len(shot.loras) - 1))
+        name = owner.loras[row].name
+        self._push(owner, owner.loras[:row] + owner.loras[row + 1 :], f"Remove LoRA {name}")
+        if owner.loras:
+            self.table.selectRow(min(row, len(owner.loras) - 1))
 
     def set_scale(self, row: int, scale: float) -> None:
         """Reweight the LoRA of `row`; consecutive changes of one LoRA are one undo step."""
-        shot = self.shot
-        if shot is None or not 0 <= row < len(shot.loras) or shot.loras[row].scale == scale:
+        owner = self.owner()
+        if owner is None or not 0 <= row < len(owner.loras) or owner.loras[row].scale == scale:
             return
-        old = shot.loras[row]
-        loras = (*shot.loras[:row], Lora(old.file, scale), *shot.loras[row + 1 :])
-        self._push(shot, loras, f"LoRA scale {old.name}", merge=("lora-scale", old.file))
+        old = owner.loras[row]
+        loras = (*owner.loras[:row], Lora(old.file, scale), *owner.loras[row + 1 :])
+        self._push(owner, loras, f"LoRA scale {old.name}", merge=("lora-scale", old.file))
 
     def _reset_selected(self) -> None:
         self.set_scale(self.table.currentRow(), 1.0)
 
-    def _push(self, shot: Shot, loras: tuple[Lora, ...], text: str, merge=None) -> None:
-        key = None if merge is None else (*merge, id(shot))
-        self.document.push(SetAttribute(shot, "loras", loras, text=text, merge_key=key))
+    def _push(self, owner: Any, loras: tuple[Lora, ...], text: str, merge=None) -> None:
+        key = None if merge is None else (*merge, id(owner))
+        self.document.push(SetAttribute(owner, "loras", loras, text=text, merge_key=key))
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -173,37 +171,28 @@ class LoraList(QWidget):
         if row >= 0:
             self.table.selectRow(row)
         menu = QMenu(self)
+        menu.setAttribute(Qt.WA_DeleteOnClose)  # one menu per click, gone once closed
         menu.addAction("Add LoRA…", self._browse)
         if row >= 0:
             menu.addAction(self.reset_action)
             menu.addAction(self.remove_action)
         menu.popup(self.table.viewport().mapToGlobal(position))
 
-    # -- from the document -------------------------------------------------------------
-    def _shot_fields_changed(self, shot_id: str, fields) -> None:
-        if shot_id == self.document.current_shot_id and (not fields or "loras" in fields):
-            self.refresh()
-
-    def _current_shot_changed(self, _shot_id: str) -> None:
-        self._show_message("")
-        self.refresh()
-
+    # -- showing -----------------------------------------------------------------------
     def refresh(self) -> None:
-        """Show the current shot's LoRAs: rows rebuilt only when the files changed, so a
-        scale being typed keeps its box."""
-        shot = self.shot
-        loras = shot.loras if shot is not None else ()
+        """Show the owner's LoRAs: rows rebuilt only when the files changed, so a scale
+        being typed keeps its box."""
+        owner = self.owner()
+        loras = owner.loras if owner is not None else ()
         files = tuple(lora.file for lora in loras)
-        shot_id = shot.id if shot is not None else ""
-        if files != self._shown or shot_id != self._shot_id:
+        if files != self._shown or owner is not self._shown_owner:
             self._rebuild(loras)
-            self._shown, self._shot_id = files, shot_id
+            self._shown, self._shown_owner = files, owner
         for row, lora in enumerate(loras):
             spin = self.scale_box(row)
             if spin.value() != lora.scale:
                 with QSignalBlocker(spin):
                     spin.setValue(lora.scale)
-        self._show_inherited(shot)
         self._selection_changed()
 
     def scale_box(self, row: int) -> QDoubleSpinBox:
@@ -233,6 +222,61 @@ class LoraList(QWidget):
         header = self.table.horizontalHeader().sizeHint().height()
         self.table.setFixedHeight(header + rows * height + 2 * self.table.frameWidth() + 2)
 
+    def _selection_changed(self) -> None:
+        owner = self.owner()
+        has = owner is not None and 0 <= self.table.currentRow() < len(owner.loras)
+        self.remove_button.setEnabled(has)
+        self.remove_action.setEnabled(has)
+        self.reset_action.setEnabled(has)
+
+    def clear_message(self) -> None:
+        self._show_message("")
+
+    def _show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+        self.messageChanged.emit(text)
+
+
+class LoraList(LoraTable):
+    """Edits `document.current_shot.loras`; follows the document (undo included) and lists
+    the LoRAs the shot takes from the bible under its own."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(
+            document,
+            "LoRAs the shot renders with, after its style's and characters' (Delete removes)",
+            parent,
+        )
+        self.inherited_label = QLabel(wordWrap=True)
+        self.inherited_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.column.insertWidget(self.column.count() - 1, self.inherited_label)
+
+        document.shotChanged.connect(self._shot_fields_changed)
+        document.currentShotChanged.connect(self._current_shot_changed)
+        document.bibleChanged.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def shot(self) -> Shot | None:
+        return self.document.current_shot
+
+    def owner(self) -> Shot | None:
+        return self.document.current_shot
+
+    # -- from the document -------------------------------------------------------------
+    def _shot_fields_changed(self, shot_id: str, fields) -> None:
+        if shot_id == self.document.current_shot_id and (not fields or "loras" in fields):
+            self.refresh()
+
+    def _current_shot_changed(self, _shot_id: str) -> None:
+        self._show_message("")
+        self.refresh()
+
+    def refresh(self) -> None:
+        super().refresh()
+        self._show_inherited(self.shot)
+
     def _show_inherited(self, shot: Shot | None) -> None:
         project = self.document.project
         lines = []
@@ -246,15 +290,3 @@ class LoraList(QWidget):
                     lines.append(f"From {kind} {entry.name}: {said}")
         self.inherited_label.setText("\n".join(lines))
         self.inherited_label.setVisible(bool(lines))
-
-    def _selection_changed(self) -> None:
-        shot = self.shot
-        has = shot is not None and 0 <= self.table.currentRow() < len(shot.loras)
-        self.remove_button.setEnabled(has)
-        self.remove_action.setEnabled(has)
-        self.reset_action.setEnabled(has)
-
-    def _show_message(self, text: str) -> None:
-        self.message_label.setText(text)
-        self.message_label.setVisible(bool(text))
-        self.messageChanged.emit(text)

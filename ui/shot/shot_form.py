@@ -121,8 +121,12 @@ class ShotForm:
         self.style_combo.currentIndexChanged.connect(
             lambda: self._set("style", self.style_combo.currentData() or None)
         )
+        # The window connects it to the Characters and styles window.
+        self.bible_button = QToolButton(text="Edit characters and styles…")
+        self.bible_button.setToolTip("Add, describe and give pictures and LoRAs to the bible")
         bible.addRow("C&haracters", self.characters_list)
         bible.addRow("St&yle", self.style_combo)
+        bible.addRow("", self.bible_button)
         self.dialogue_view = DialogueView(WARNING)
         column.addWidget(self.dialogue_view)
 
