@@ -20,7 +20,9 @@ stage (LTX-Video's latent upsampler) is saved in a subfolder that `gallop.json` 
 
 The builders of the newer pipeline classes (Wan 2.2 A14B, Wan FLF2V and VACE, the LTX-Video
 condition pipeline, HunyuanVideo 1.5, SkyReels-V2 diffusion forcing) are in
-`tools.tiny_recent`. The HunyuanVideo 1.5 twins are too large to ship (see there): they are
+`tools.tiny_recent`; the twin of a model published as one single-file checkpoint
+(LTX-Video 0.9.8 2B: its transformer and VAE in one file, in the original key layout) is in
+`tools.tiny_single_file`. The HunyuanVideo 1.5 twins are too large to ship (see there): they are
 built on demand, and `bundled_ids` leaves them out.
 
     python -m tools.tiny_models [--out assets/models] [--only tiny-wan ...]
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools import tiny_framepack, tiny_recent
+from tools import tiny_framepack, tiny_recent, tiny_single_file
 from tools.tiny_hunyuan import build_hunyuan, build_hunyuan_i2v
 from tools.tiny_text import (
     _seed,
@@ -76,9 +78,15 @@ class TinyModel:
     extras: tuple[tuple[str, Callable[[], Any]], ...] = ()
     # Whether the folder ships in assets/models; a model too large to ship is built on demand.
     bundled: bool = True
+    # Parts written into one single-file checkpoint in the original key layout (its file
+    # name and the parts), whose folders keep only their config.json.
+    checkpoint: tuple[str, tuple[str, ...]] | None = None
 
     def description(self) -> dict[str, Any]:
         extra = {"extras": sorted(name for name, _ in self.extras)} if self.extras else {}
+        if self.checkpoint is not None:
+            file, parts = self.checkpoint
+            extra["checkpoint"] = {"file": file, "components": list(parts)}
         return {
             **extra,
             "id": self.id,
@@ -414,6 +422,8 @@ MODELS: dict[str, TinyModel] = {
 }
 # The newer pipeline classes (tools.tiny_recent), in catalog order after these.
 MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_recent.SPECS)
+# LTX-Video 0.9.8 2B's single-file checkpoint (tools.tiny_single_file).
+MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_single_file.SPECS)
 # HunyuanVideo Framepack (tools.tiny_framepack), built where it is needed.
 MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_framepack.SPECS)
 
@@ -438,6 +448,10 @@ def build_model(model_id: str, out_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{model_id}-", dir=target.parent))
     try:
         pipeline.save_pretrained(staging, safe_serialization=True)
+        if spec.checkpoint is not None:
+            file, parts = spec.checkpoint
+            tiny_single_file.write_checkpoint(pipeline, parts, staging / file)
+            tiny_single_file.drop_weights(staging, parts)
         for name, model in extras:
             model.save_pretrained(staging / name, safe_serialization=True)
         text = json.dumps(spec.description(), indent=2, sort_keys=True) + "\n"

@@ -9,6 +9,11 @@
   with `from_single_file` and `GGUFQuantizationConfig` (dequantized block by block as it
   computes); the other parts load as usual.
 
+A model whose own weights are one single-file checkpoint (`ModelEntry.checkpoint`: LTX-Video
+0.9.8 2B) gets the components that file holds loaded here with `from_single_file` (offline,
+their configs from the model's folder), quantized as the request asks, and handed to
+`from_pretrained` with the other components.
+
 The libraries are optional (`pip install 'gallop-studio[quant]'`); a render that needs one
 that is missing fails with a message that says which and how to install it.
 """
@@ -72,10 +77,13 @@ def load_options(
     *,
     allow_download: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for the pipeline's `from_pretrained` that load it quantized
-    (`quantization_config`, or a `transformer` already loaded); empty for NONE."""
+    """Keyword arguments for the pipeline's `from_pretrained`: the components of a
+    single-file checkpoint, loaded; and what loads the weights quantized
+    (`quantization_config`, or a `transformer` already loaded). Empty for a diffusers
+    folder at NONE."""
+    single = entry.single_file
     if quantization == Quantization.NONE:
-        return {}
+        return single_file_parts(entry, folder, dtype) if single is not None else {}
     if quantization == Quantization.NF4 and device != "cuda":
         raise RenderError(
             "4-bit NF4 quantization runs on NVIDIA GPUs only (bitsandbytes' 4-bit kernels "
@@ -83,15 +91,92 @@ def load_options(
             "which also runs on a CPU, or no quantization"
         )
     require(quantization)
+    options: dict[str, Any] = {}
     if quantization == Quantization.GGUF:
-        return {"transformer": _gguf_transformer(entry, folder, dtype, allow_download)}
+        options["transformer"] = _gguf_transformer(entry, folder, dtype, allow_download)
+    else:
+        found = components(folder)
+        replaced = single.components if single is not None else ()
+        parts = [
+            name
+            for name, (library, _) in found.items()
+            if name.startswith(QUANTIZED_PREFIXES)
+            and library in ("diffusers", "transformers")
+            and name not in replaced
+        ]
+        if parts:
+            options["quantization_config"] = _pipeline_config(quantization, parts, found, dtype)
+    if single is not None:
+        loaded = single_file_parts(entry, folder, dtype, quantization, skip=set(options))
+        options = {**loaded, **options}
+    return options
+
+
+def single_file_parts(
+    entry: ModelEntry,
+    folder: Path,
+    dtype: Any,
+    quantization: Quantization = Quantization.NONE,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The components the entry's single-file checkpoint holds (but those in `skip`),
+    loaded from the file in `folder` with their configs from `folder`; a transformer or
+    text encoder quantized as int8 and nf4 quantize them (int8 once loaded: diffusers'
+    single-file loader leaves torchao's config unapplied). RenderError naming the file
+    and how to fetch it when it is not there."""
+    single = entry.single_file
+    if single is None:
+        return {}
+    path = Path(folder) / single.file
+    if not path.is_file():
+        raise RenderError(single.missing_text(entry, Path(folder)))
+    import diffusers
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))  # read once for every component it holds
+    except (OSError, SafetensorError) as exc:
+        text = f"cannot read the checkpoint {path.name} of {entry.name}: {exc}"
+        raise RenderError(text) from None
     found = components(folder)
-    parts = [
-        name
-        for name, (library, _) in found.items()
-        if name.startswith(QUANTIZED_PREFIXES) and library in ("diffusers", "transformers")
-    ]
-    return {"quantization_config": _pipeline_config(quantization, parts, found, dtype)}
+    parts: dict[str, Any] = {}
+    for name in single.components:
+        if name in skip:
+            continue
+        library, class_name = found.get(name, ("", ""))
+        cls = getattr(diffusers, class_name, None) if library == "diffusers" else None
+        if cls is None or not hasattr(cls, "from_single_file"):
+            raise RenderError(f"{entry.name}'s {name} ({class_name}) cannot load a single file")
+        quantized = name.startswith(QUANTIZED_PREFIXES)
+        options: dict[str, Any] = {}
+        if quantization == Quantization.NF4 and quantized:
+            options["quantization_config"] = diffusers.BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=dtype,
+            )
+        try:
+            # A shallow copy each: the converters pop the keys they take.
+            model = cls.from_single_file(
+                dict(state),
+                config=str(folder),
+                subfolder=name,
+                torch_dtype=dtype,
+                local_files_only=True,
+                **options,
+            )
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise RenderError(
+                f"cannot load the {name} of {entry.name} from {path.name}: {exc}"
+            ) from None
+        if quantization == Quantization.INT8 and quantized:
+            from torchao.quantization import Int8WeightOnlyConfig, quantize_
+
+            quantize_(model, Int8WeightOnlyConfig())
+        parts[name] = model
+    return parts
 
 
 def _pipeline_config(

@@ -11,6 +11,7 @@ from engine.cli.download import cmd_download
 from engine.cli.parser import Exit
 from engine.models.catalog import (
     Catalog,
+    Checkpoint,
     ModelEntry,
     check_safetensors,
     locate,
@@ -58,6 +59,10 @@ def cmd_info(catalog: Catalog, model_id: str) -> int:
     print(f"{entry.name} ({entry.id})")
     print(f"  family:      {entry.family}")
     print(f"  source:      {entry.repo or entry.path or 'built in'}")
+    if entry.single_file is not None:
+        single = entry.single_file
+        where = f"{single.repo}/{single.file}" if single.repo else single.file
+        print(f"  single file: {where} ({' and '.join(single.components)})")
     print(f"  modes:       {', '.join(modes[m] for m in entry.pipelines)}")
     for mode, other in entry.companions.items():
         print(f"  {modes[mode]} through {other}")
@@ -79,8 +84,9 @@ def cmd_info(catalog: Catalog, model_id: str) -> int:
     return Exit.OK
 
 
-def verify_folder(folder: Path) -> list[str]:
-    """Problems with a model folder: missing parts, pickles, truncated safetensors."""
+def verify_folder(folder: Path, single: Checkpoint | None = None) -> list[str]:
+    """Problems with a model folder: missing parts, pickles, truncated safetensors. The
+    components a single-file checkpoint holds have their weights in that file."""
     problems: list[str] = []
     index_path = folder / "model_index.json"
     try:
@@ -91,8 +97,6 @@ def verify_folder(folder: Path) -> list[str]:
         check_safetensors(folder)
     except RenderError as exc:
         problems.append(str(exc))
-    from safetensors import safe_open
-
     for name, spec in index.items():
         if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
@@ -101,16 +105,28 @@ def verify_folder(folder: Path) -> list[str]:
             problems.append(f"{name}: folder missing")
             continue
         weights = sorted(part.glob("*.safetensors"))
-        if not weights and spec[1] not in _WEIGHTLESS:
+        in_checkpoint = single is not None and name in single.components
+        if not weights and spec[1] not in _WEIGHTLESS and not in_checkpoint:
             problems.append(f"{name}: no safetensors weights")
-        for file in weights:
-            try:
-                with safe_open(str(file), framework="np") as handle:
-                    for key in handle.keys():  # noqa: SIM118 - not a dict
-                        handle.get_slice(key).get_shape()
-            except Exception as exc:  # noqa: BLE001 - any failure means a damaged file
-                problems.append(f"{name}/{file.name}: unreadable ({exc})")
+        problems += [p for f in weights if (p := _unreadable(f, f"{name}/{f.name}"))]
+    if single is not None:
+        path = folder / single.file
+        problem = _unreadable(path, single.file) if path.is_file() else f"{single.file}: missing"
+        problems += [problem] if problem else []
     return problems
+
+
+def _unreadable(file: Path, name: str) -> str:
+    """What is wrong with a safetensors file's header, or ''."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="np") as handle:
+            for key in handle.keys():  # noqa: SIM118 - not a dict
+                handle.get_slice(key).get_shape()
+    except Exception as exc:  # noqa: BLE001 - any failure means a damaged file
+        return f"{name}: unreadable ({exc})"
+    return ""
 
 
 # Components without weights of their own (tokenizers, schedulers, image processors).

@@ -5,6 +5,11 @@ repository or bundled folder, default size/fps/frames, the frame-count rule (4n+
 a VRAM estimate and the licence. `locate` finds a model on disk (a bundled folder or the
 Hugging Face cache) without touching the network unless a download was asked for.
 
+A model published only as one single-file checkpoint in its original key layout (LTX-Video
+0.9.8 2B; `checkpoint`: the file, its repository and the components it holds) takes its
+other components (text encoder, tokenizer, scheduler) from the entry's diffusers `repo`;
+it lives in a folder of its own, named after the file (`engine.models.installed`).
+
 The tiny random-weight test models are in the catalog too, but a model list offers them only
 when asked (`Catalog.offered`): the studio's "Show test models" preference, or
 `GALLOP_SHOW_TEST_MODELS=1` (`=0` hides them) whatever the preference says.
@@ -73,6 +78,20 @@ class ModelEntry:
     # A GGUF file of its transformer (repository, file, quantization type, size) for the
     # `gguf` quantization; None where none was found published.
     gguf: dict[str, Any] | None = field(default=None, hash=False)
+    # A single-file checkpoint holding some of its components (`Checkpoint`); None: every
+    # component is in the diffusers layout of `repo` or `path`.
+    checkpoint: dict[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def single_file(self) -> Checkpoint | None:
+        return Checkpoint.of(self.checkpoint) if self.checkpoint else None
+
+    @property
+    def card_repo(self) -> str | None:
+        """The repository whose model card (and licence) describe the model: its
+        single-file checkpoint's, else its own."""
+        single = self.single_file
+        return single.repo if single is not None and single.repo else self.repo
 
     @property
     def capabilities(self) -> Capabilities:
@@ -106,6 +125,53 @@ class ModelEntry:
             return max(m, int(round(value / m)) * m)
 
         return snap(width), snap(height)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One safetensors file in the original (not diffusers) key layout that holds some of
+    a model's components (LTX-Video's transformer and VAE), loaded with diffusers'
+    `from_single_file`. Its components' `config.json` come from `configs`, a diffusers
+    repository whose `<component>/config.json` describe the file's architecture (diffusers'
+    own choice for such a file), or, when None, from the entry's own repository or folder."""
+
+    repo: str | None  # the Hub repository of the file; None: in the entry's bundled folder
+    file: str
+    components: tuple[str, ...]
+    configs: str | None = None
+    revision: str = "main"
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Checkpoint:
+        return cls(
+            data.get("repo"),
+            str(data["file"]),
+            tuple(data["components"]),
+            data.get("configs"),
+            data.get("revision", "main"),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.file.rsplit("/", 1)[-1]
+
+    @property
+    def url(self) -> str:
+        return f"https://huggingface.co/{self.repo}/blob/{self.revision}/{self.file}"
+
+    def config_files(self) -> list[str]:
+        return [f"{component}/config.json" for component in self.components]
+
+    def missing_text(self, entry: ModelEntry, folder: Path) -> str:
+        """What is missing and how to fetch it, for an error message."""
+        parts = " and ".join(self.components)
+        text = f"the checkpoint {self.name} ({parts} of {entry.name}) is not in {folder}"
+        if self.repo is None:
+            return text + "; the bundled model is incomplete: rebuild it (tools.tiny_models)"
+        return (
+            f"{text}; fetch it with `gallop models download {entry.id}` (Models… > Download), "
+            f"or from {self.url} with `hf download {self.repo} {self.file} --local-dir {folder}`"
+        )
 
 
 def _entry(data: dict[str, Any]) -> ModelEntry:
@@ -224,6 +290,10 @@ def locate(entry: ModelEntry) -> Availability:
     """Where the model is on this machine, offline."""
     if entry.backend == "previz":
         return Availability(True, "built in")
+    if entry.single_file is not None:
+        from engine.models.installed import locate_assembled
+
+        return locate_assembled(entry)
     return _find(entry.repo, entry.path, entry.id)
 
 

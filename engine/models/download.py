@@ -14,6 +14,11 @@ download`).
    connection or a killed process), checks its checksum and moves it into place;
    `model_index.json` comes last, so a folder is never taken for a whole model early.
 
+A model whose own weights are one single-file checkpoint (`ModelEntry.checkpoint`) gathers
+three repositories into its folder: the base pipeline's other components, the configs of
+the components the file holds, and the file itself; one record lists them all, and the
+folder is complete only when every one is there.
+
 Progress arrives as `DownloadProgress` (bytes, speed, time left); `DownloadControl.stop()`
 ends the download between two chunks, keeping what was fetched.
 """
@@ -36,6 +41,7 @@ from engine.models.hub import (
     HubError,
     RemoteFile,
     RemotePlan,
+    fetch_files_plan,
     fetch_part_plan,
     fetch_plan,
     file_url,
@@ -157,7 +163,7 @@ def check_licence(entry: ModelEntry, accept: bool) -> None:
     elif not licence_accepted(entry.id, entry.licence):
         raise LicenceError(
             f"{entry.name} is under the {entry.licence}, which you must read and accept "
-            f"(https://huggingface.co/{entry.repo}) before it downloads"
+            f"(https://huggingface.co/{entry.card_repo}) before it downloads"
         )
 
 
@@ -292,10 +298,19 @@ class _Stage:
 
 
 def _stages(entry: ModelEntry) -> list[_Stage]:
-    """The pipeline, then its optional latent upsampler (another repository's subfolder)."""
+    """The pipeline (with its single-file checkpoint and the configs of the components it
+    holds, into the same folder), then its optional latent upsampler (another repository's
+    subfolder)."""
     folder = model_folder(entry)
     assert folder is not None  # fetch_plan refuses an entry without a repository
     stages = [_Stage(entry.id, fetch_plan(entry), folder)]
+    single = entry.single_file
+    if single is not None and single.repo is not None:
+        if single.configs is not None:
+            configs = fetch_files_plan(single.configs, single.config_files())
+            stages.append(_Stage(entry.id, configs, folder))
+        plan = fetch_files_plan(single.repo, [single.file], single.revision)
+        stages.append(_Stage(entry.id, plan, folder))
     second = getattr(entry, "upsampler", None) or {}
     if second.get("repo"):
         revision = second.get("revision", "main")
@@ -340,21 +355,50 @@ def download(
         )
     meter = _Meter(total, sum(len(st.plan.files) for st in stages), entry, on_progress, clock)
     meter.done = have
-    for stage in stages:
-        plan = stage.plan
-        record = Record(stage.model, plan.repo, plan.revision, plan.commit, plan.files)
-        write_record(stage.folder, record)
+    for target, group in _by_folder(stages).items():
+        record = _record(group)
+        write_record(target, record)
         # model_index.json last: a folder with it is taken for a whole pipeline.
-        files = sorted(plan.files, key=lambda f: f.path == "model_index.json")
-        for file in files:
+        files = [(st.plan, f) for st in group for f in st.plan.files]
+        files.sort(key=lambda item: item[1].path == "model_index.json")
+        for plan, file in files:
             if control is not None and control.stopped:
                 raise DownloadStopped
-            if on_disk(stage.folder, file) == file.size and (stage.folder / file.path).exists():
+            if on_disk(target, file) == file.size and (target / file.path).exists():
                 meter.files_done += 1
                 continue
-            meter.report(file, on_disk(stage.folder, file))
-            _fetch(plan, file, stage.folder / file.path, meter, control)
+            meter.report(file, on_disk(target, file))
+            _fetch(plan, file, target / file.path, meter, control)
             meter.files_done += 1
             meter.report(file, file.size)
-        write_record(stage.folder, replace(record, complete=True))
+        write_record(target, replace(record, complete=True))
     return folder
+
+
+def _by_folder(stages: list[_Stage]) -> dict[Path, list[_Stage]]:
+    groups: dict[Path, list[_Stage]] = {}
+    for stage in stages:
+        groups.setdefault(stage.folder, []).append(stage)
+    return groups
+
+
+def _record(group: list[_Stage]) -> Record:
+    """What a folder will hold: one repository's files, or a pipeline's with the single-file
+    checkpoint and configs of other repositories (`sources`: each with its commit)."""
+    first = group[0].plan
+    files = tuple(f for stage in group for f in stage.plan.files)
+    paths = [f.path for f in files]
+    if len(set(paths)) != len(paths):
+        raise HubError(f"{group[0].model}: two repositories give the same file")
+    extra = {}
+    if len(group) > 1:
+        extra["sources"] = [
+            {
+                "repo": st.plan.repo,
+                "revision": st.plan.revision,
+                "commit": st.plan.commit,
+                "files": [f.path for f in st.plan.files],
+            }
+            for st in group[1:]
+        ]
+    return Record(group[0].model, first.repo, first.revision, first.commit, files, extra=extra)

@@ -139,7 +139,9 @@ def _files(repo: str, siblings: dict[str, Any], names: list[str]) -> tuple[Remot
 
 def fetch_plan(entry: ModelEntry) -> RemotePlan:
     """Ask the Hub for the model's commit, file list and sizes, and its model_index.json;
-    choose the pipeline's files. Raises `HubError`."""
+    choose the pipeline's files (without the weights of the components a single-file
+    checkpoint holds, nor their configs when another repository gives them). Raises
+    `HubError`."""
     if entry.repo is None:
         raise HubError(f"{entry.id} has no Hugging Face repository")
     from huggingface_hub.utils import hf_raise_for_status
@@ -158,10 +160,14 @@ def fetch_plan(entry: ModelEntry) -> RemotePlan:
     except Exception as exc:  # noqa: BLE001
         raise hub_error(repo, revision, exc) from exc
     siblings = {s.rfilename: s for s in info.siblings or []}
+    single = entry.single_file
+    replaced = single.components if single is not None else ()
     try:
-        wanted = pipeline_files(index, siblings)
+        wanted = pipeline_files(index, siblings, only_configs=replaced)
     except SelectionError as exc:
         raise HubError(f"{repo}: {exc}") from None
+    if single is not None and single.configs is not None:
+        wanted = [name for name in wanted if name not in single.config_files()]
     if INDEX not in wanted:
         raise HubError(f"{repo} is not a diffusers pipeline (no {INDEX})")
     return RemotePlan(repo, revision, commit, _files(repo, siblings, wanted))
@@ -179,3 +185,13 @@ def fetch_part_plan(repo: str, subfolder: str, revision: str = "main") -> Remote
     if not any(n.endswith(".safetensors") for n in wanted):
         raise HubError(f"{repo} has no safetensors weights in {subfolder}/")
     return RemotePlan(repo, revision, info.sha or revision, _files(repo, siblings, wanted))
+
+
+def fetch_files_plan(repo: str, names: list[str], revision: str = "main") -> RemotePlan:
+    """Named files of a repository (a single-file checkpoint, its components' configs)."""
+    info = _info(repo, revision)
+    siblings = {s.rfilename: s for s in info.siblings or []}
+    missing = [name for name in names if name not in siblings]
+    if missing:
+        raise HubError(f"{repo} has no {', '.join(missing)}")
+    return RemotePlan(repo, revision, info.sha or revision, _files(repo, siblings, names))

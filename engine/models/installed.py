@@ -107,7 +107,15 @@ def repo_folder(repo: str) -> Path:
 
 
 def model_folder(entry: ModelEntry) -> Path | None:
-    return repo_folder(entry.repo) if entry.repo else None
+    """The folder the model downloads into: its repository's, or for a model whose own
+    weights are a single-file checkpoint, one named after the file (its base repository
+    is another model's, whose folder it must not share)."""
+    if entry.repo is None:
+        return None
+    single = entry.single_file
+    if single is not None:
+        return models_folder() / Path(single.name).stem
+    return repo_folder(entry.repo)
 
 
 def read_record(folder: Path) -> Record | None:
@@ -222,6 +230,27 @@ def in_models_folder(repo: str, marker: str = "model_index.json") -> Availabilit
     return Availability(False, status.detail, status.folder, status.size_on_disk)
 
 
+def _missing_parts(entry: ModelEntry, folder: Path) -> list[str]:
+    """The single-file checkpoint and the configs of its components, when not in `folder`."""
+    single = entry.single_file
+    if single is None:
+        return []
+    wanted = [single.file, *single.config_files()]
+    return [f"{name}: missing" for name in wanted if not (folder / name).is_file()]
+
+
+def _assembled(entry: ModelEntry, status: ModelStatus) -> ModelStatus:
+    """A folder found whole without a record is damaged when it lacks the checkpoint's
+    parts (a record lists them, so `quick_problems` finds those)."""
+    if status.state is not State.INSTALLED or status.folder is None:
+        return status
+    missing = _missing_parts(entry, status.folder)
+    if not missing:
+        return status
+    detail = "damaged: " + "; ".join(missing[:3])
+    return replace(status, state=State.DAMAGED, detail=detail)
+
+
 def model_status(entry: ModelEntry) -> ModelStatus:
     """Where the model is and in what state, offline and without reading the weights."""
     if entry.backend == "previz":
@@ -229,14 +258,18 @@ def model_status(entry: ModelEntry) -> ModelStatus:
     if entry.path is not None:
         folder = assets_dir() / entry.path
         if (folder / "model_index.json").exists():
-            return ModelStatus(State.INSTALLED, "bundled", folder, folder_size(folder), None, "")
+            found = ModelStatus(State.INSTALLED, "bundled", folder, folder_size(folder), None, "")
+            return _assembled(entry, found)
         detail = f"bundled folder {entry.path} is missing"
         return ModelStatus(State.MISSING, "", None, 0, None, detail)
-    if entry.repo is None:
+    folder = model_folder(entry)
+    if folder is None:
         return ModelStatus(State.MISSING, "", None, 0, None, "no repository or folder given")
-    local = _folder_status(repo_folder(entry.repo))
+    local = _folder_status(folder)
     if local is not None:
-        return local
+        return _assembled(entry, local)
+    if entry.single_file is not None:  # assembled from three repositories: downloads only
+        return ModelStatus(State.MISSING, "", None, 0, None, "not downloaded")
     snapshot = _cached_snapshot(entry.repo, entry.revision)
     if snapshot is not None and (snapshot / "model_index.json").exists():
         size = folder_size(snapshot)
@@ -246,21 +279,53 @@ def model_status(entry: ModelEntry) -> ModelStatus:
     return ModelStatus(State.MISSING, "", None, 0, None, "not downloaded")
 
 
+def locate_assembled(entry: ModelEntry) -> Availability:
+    """`locate`'s answer for a model whose own weights are a single-file checkpoint."""
+    status = model_status(entry)
+    if status.available:
+        return Availability(True, status.where, status.folder, status.size_on_disk)
+    detail = status.detail
+    single = entry.single_file
+    if status.state is State.MISSING and single is not None and entry.repo is not None:
+        sources = f"{entry.repo} and {single.repo}/{single.file}"
+        detail = f"not downloaded: run `gallop models download {entry.id}` ({sources})"
+    elif status.state is State.DAMAGED and single is not None and status.folder is not None:
+        if not (status.folder / single.file).is_file():
+            detail = single.missing_text(entry, status.folder)
+        else:
+            detail += f"; download it again to repair it (`gallop models download {entry.id}`)"
+    return Availability(False, detail, status.folder, status.size_on_disk)
+
+
 def provenance(entry: ModelEntry) -> dict[str, Any]:
     """What a take's manifest says of the weights that rendered it: the repository, the
-    revision asked for and the commit it named, or the bundled folder."""
+    revision asked for and the commit it named, or the bundled folder; for a single-file
+    checkpoint also its file, repository and commit."""
     if entry.backend == "previz":
         return {"id": entry.id, "source": "built in"}
+    single = entry.single_file
     if entry.path is not None:
-        return {"id": entry.id, "source": "bundled", "path": entry.path}
+        found = {"id": entry.id, "source": "bundled", "path": entry.path}
+        return {**found, "checkpoint": {"file": single.file}} if single else found
     status = model_status(entry)
-    return {
+    found = {
         "id": entry.id,
         "source": status.where or "not installed",
         "repo": entry.repo,
         "revision": entry.revision,
         "commit": status.commit,
     }
+    if single is not None:
+        record = read_record(status.folder) if status.folder is not None else None
+        sources = (record.extra.get("sources") if record else None) or []
+        commit = next((s.get("commit") for s in sources if s.get("repo") == single.repo), None)
+        found["checkpoint"] = {
+            "repo": single.repo,
+            "file": single.file,
+            "revision": single.revision,
+            "commit": commit,
+        }
+    return found
 
 
 def weights_of(backend: str, model_id: str) -> dict[str, Any] | None:
@@ -332,7 +397,7 @@ def verify(
 
     record = read_record(folder) if status.where == "models folder" else None
     if record is None:
-        return verify_folder(folder)
+        return verify_folder(folder, entry.single_file)
     problems: list[str] = []
     damaged: list[str] = []
     total = sum(f.size for f in record.files)
@@ -357,7 +422,8 @@ def verify(
         if _digest(path, file, read, total, progress, stop) != expected:
             problems.append(f"{file.path}: damaged (its checksum is not the Hub's)")
             damaged.append(file.path)
-    problems += [p for p in verify_folder(folder) if not any(d in p for d in damaged)]
+    found = verify_folder(folder, entry.single_file)
+    problems += [p for p in found if not any(d in p for d in damaged)]
     write_record(folder, replace(record, damaged=tuple(damaged)))
     return problems
 

@@ -13,7 +13,9 @@ From the repository's file list and its `model_index.json`:
 - in a component folder without weights (tokenizer, scheduler, image processor): all of
   its files but pickles, ONNX and Flax weights and Python code (never run from a download).
 
-`_ignore_files` in `model_index.json` drops files, as it does for diffusers.
+`_ignore_files` in `model_index.json` drops files, as it does for diffusers. A component whose
+weights come from elsewhere (a single-file checkpoint, `only_configs`) gets its
+`config.json` alone.
 """
 
 from __future__ import annotations
@@ -66,15 +68,22 @@ def components(index: dict[str, Any]) -> list[str]:
 
 
 def pipeline_files(
-    index: dict[str, Any], filenames: Iterable[str], variant: str | None = None
+    index: dict[str, Any],
+    filenames: Iterable[str],
+    variant: str | None = None,
+    only_configs: Iterable[str] = (),
 ) -> list[str]:
     """The files to download, sorted; raises `SelectionError` when a component has weights
-    but none in safetensors."""
+    but none in safetensors. The components in `only_configs` get their config.json only."""
     ignored = set(index.get("_ignore_files") or [])
     names = sorted({f for f in filenames if f not in ignored})
     plain, plain_index, variant_file, variant_index = _patterns(variant)
     chosen = [f for f in ROOT_FILES if f in names]
+    configs_only = set(only_configs)
     for component in components(index):
+        if component in configs_only:
+            chosen += [f"{component}/config.json"] if f"{component}/config.json" in names else []
+            continue
         inside = [f for f in names if f.startswith(component + "/")]
         direct = [f for f in inside if f.count("/") == 1]
         weights = [f for f in direct if f.endswith(_WEIGHT_EXTENSIONS)]

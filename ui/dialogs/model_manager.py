@@ -195,10 +195,11 @@ class ModelManager(QDialog):
             self._item(row, column, *_vram(entry, profile))
         licence = entry.licence + (" (accept first)" if entry.accept_licence else "")
         self._item(row, LICENCE, "", "")
-        if entry.repo:
-            link = QLabel(f'<a href="https://huggingface.co/{entry.repo}">{licence}</a>')
+        if entry.card_repo:
+            card = f"https://huggingface.co/{entry.card_repo}"
+            link = QLabel(f'<a href="{card}">{licence}</a>')
             link.setOpenExternalLinks(True)
-            link.setToolTip(f"The model card and its licence: https://huggingface.co/{entry.repo}")
+            link.setToolTip(f"The model card and its licence: {card}")
             self.table.setCellWidget(row, LICENCE, link)
         else:
             self.table.removeCellWidget(row, LICENCE)
@@ -315,7 +316,7 @@ class ModelManager(QDialog):
         box.setWindowTitle("Licence")
         box.setIcon(QMessageBox.Question)
         box.setTextFormat(Qt.RichText)
-        url = f"https://huggingface.co/{entry.repo}"
+        url = f"https://huggingface.co/{entry.card_repo}"
         box.setText(
             f"<b>{entry.name}</b> is under the <b>{entry.licence}</b>, which you must read "
             f'and accept before it downloads: <a href="{url}">{url}</a>.'

@@ -174,6 +174,7 @@ def test_the_newer_models_have_their_published_figures_or_say_none():
         "wan2.1-vace-1.3b",
         "wan2.1-vace-14b",
         "ltx-video-0.9.8-13b-distilled",
+        "ltx-video-0.9.8-2b-distilled",
         "skyreels-v2-df-1.3b-540p",
     ):
         entry = CATALOG.get(model_id)

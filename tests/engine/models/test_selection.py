@@ -92,3 +92,17 @@ def test_ignored_files_and_python_code_are_left_out():
     assert "tokenizer/spiece.model" not in chosen
     assert "scheduler/custom_scheduler.py" not in chosen
     assert "tokenizer/sub/added.json" in chosen  # a component's folder, all of it
+
+
+def test_components_of_a_single_file_checkpoint_get_their_config_only():
+    chosen = pipeline_files(INDEX, REPO, only_configs=("transformer", "vae"))
+    assert [f for f in chosen if f.startswith(("transformer/", "vae/"))] == [
+        "transformer/config.json",
+        "vae/config.json",
+    ]
+    assert chosen == [
+        f for f in pipeline_files(INDEX, REPO) if not f.startswith(("transformer/", "vae/"))
+    ] + ["transformer/config.json", "vae/config.json"]
+    # Weights held elsewhere: a component with no safetensors here is not refused.
+    repo = [f for f in REPO if not f.startswith("vae/diffusion_pytorch_model.safetensors")]
+    assert "vae/config.json" in pipeline_files(INDEX, repo, only_configs=("vae",))

@@ -43,6 +43,27 @@ def _description(model_id: str) -> dict:
     return json.loads((MODELS_DIR / model_id / tiny.GALLOP_FILE).read_text(encoding="utf-8"))
 
 
+def _load(model_id: str, class_name: str):
+    """The pipeline from its folder; the parts a single-file checkpoint holds are loaded
+    from that file (original key layout) with diffusers' single-file loader."""
+    folder = MODELS_DIR / model_id
+    parts = {}
+    checkpoint = _description(model_id).get("checkpoint")
+    if checkpoint is not None:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+        for name in checkpoint["components"]:
+            parts[name] = getattr(diffusers, index[name][1]).from_single_file(
+                str(folder / checkpoint["file"]),
+                config=str(folder),
+                subfolder=name,
+                torch_dtype=torch.float32,
+                local_files_only=True,
+            )
+    return getattr(diffusers, class_name).from_pretrained(
+        folder, local_files_only=True, dtype=torch.float32, **parts
+    )
+
+
 def _cases() -> list:
     cases = []
     for model_id in tiny.bundled_ids():
@@ -106,9 +127,7 @@ def test_pipeline_loads_renders_and_reproduces(model_id, role, class_name):
     description = _description(model_id)
     assert description["pipelines"][role] == class_name
     pipeline_class = getattr(diffusers, class_name)
-    pipe = pipeline_class.from_pretrained(
-        MODELS_DIR / model_id, local_files_only=True, dtype=torch.float32
-    )
+    pipe = _load(model_id, class_name)
     pipe.set_progress_bar_config(disable=True)
     assert type(pipe) is pipeline_class
     frames = _fewest_frames(description["frame_rule"])
@@ -135,9 +154,7 @@ def test_description_matches_the_model(model_id):
     index = json.loads((MODELS_DIR / model_id / "model_index.json").read_text(encoding="utf-8"))
     assert index["_class_name"] in description["pipelines"].values()
 
-    pipe = getattr(diffusers, index["_class_name"]).from_pretrained(
-        MODELS_DIR / model_id, local_files_only=True, dtype=torch.float32
-    )
+    pipe = _load(model_id, index["_class_name"])
     spatial = getattr(pipe, "vae_scale_factor_spatial", None) or pipe.vae_spatial_compression_ratio
     temporal = (
         getattr(pipe, "vae_scale_factor_temporal", None) or pipe.vae_temporal_compression_ratio
@@ -213,7 +230,8 @@ def test_hunyuan_image_template_puts_the_image_token_where_the_pipeline_expects_
 
 def test_bundled_models_are_the_catalogs_test_models():
     """Every bundled twin is a test model of the catalog at its folder, with the same
-    pipeline classes; the second stage a catalog entry names is in its folder."""
+    pipeline classes and single-file checkpoint; the second stage a catalog entry names is
+    in its folder (or another twin's: the single-file twin shares the condition twin's)."""
     from engine.models.catalog import Catalog
 
     catalog = Catalog()
@@ -221,10 +239,19 @@ def test_bundled_models_are_the_catalogs_test_models():
         entry = catalog.get(model_id)
         assert entry.test and entry.path == f"models/{model_id}"
         assert entry.pipelines == tiny.MODELS[model_id].pipelines
-        extras = _description(model_id).get("extras", [])
+        description = _description(model_id)
+        checkpoint = description.get("checkpoint")
+        if entry.single_file is None:
+            assert checkpoint is None
+        else:
+            assert checkpoint == {
+                "file": entry.single_file.file,
+                "components": list(entry.single_file.components),
+            }
         if entry.upsampler is not None:
-            assert entry.upsampler["subfolder"] in extras
-            assert (MODELS_DIR / model_id / entry.upsampler["subfolder"] / "config.json").exists()
+            owner = entry.upsampler["path"].removeprefix("models/")
+            assert entry.upsampler["subfolder"] in _description(owner).get("extras", [])
+            assert (MODELS_DIR / owner / entry.upsampler["subfolder"] / "config.json").exists()
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
