@@ -218,7 +218,9 @@ def _gguf_transformer(entry: ModelEntry, folder: Path, dtype: Any, allow_downloa
     if path is None and allow_download and hub.repo is not None:
         from huggingface_hub import hf_hub_download
 
-        path = Path(hf_hub_download(hub.repo, hub.file, local_dir=hub.local_folder()))
+        path = Path(
+            hf_hub_download(hub.repo, hub.file, revision=hub.revision, local_dir=hub.local_folder())
+        )
     if path is None:
         raise RenderError(f"the GGUF transformer of {entry.name}: " + hub.missing_text("the file"))
     import diffusers

@@ -36,10 +36,11 @@ class HubFile:
     repo: str | None
     file: str
     path: str | None = None  # relative to assets/: a bundled file
+    revision: str = "main"  # the commit the catalog pins, where it pins one
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> HubFile:
-        return cls(data.get("repo"), data["file"], data.get("path"))
+        return cls(data.get("repo"), data["file"], data.get("path"), data.get("revision", "main"))
 
     @property
     def name(self) -> str:
@@ -47,7 +48,9 @@ class HubFile:
 
     @property
     def url(self) -> str:
-        return f"https://huggingface.co/{self.repo}/blob/main/{self.file}" if self.repo else ""
+        if not self.repo:
+            return ""
+        return f"https://huggingface.co/{self.repo}/blob/{self.revision}/{self.file}"
 
     def local_folder(self) -> Path | None:
         """Where the models folder keeps this repository's files."""
@@ -65,10 +68,14 @@ class HubFile:
         folder = self.local_folder()
         if folder is not None and (folder / self.file).is_file():
             return folder / self.file
-        snapshot = _cached_snapshot(self.repo) if self.repo else None
+        snapshot = _cached_snapshot(self.repo, self.revision) if self.repo else None
         if snapshot is not None and (snapshot / self.file).is_file():
             return snapshot / self.file
         return None
+
+    @property
+    def _revision_option(self) -> str:
+        return "" if self.revision == "main" else f" --revision {self.revision}"
 
     def missing_text(self, what: str) -> str:
         """How to get the file, for a message that says it is missing."""
@@ -77,7 +84,8 @@ class HubFile:
         folder = self.local_folder()
         return (
             f"{what} {self.name} is not downloaded; fetch it from {self.url} into {folder} "
-            f"(for example `hf download {self.repo} {self.file} --local-dir {folder}`)"
+            f"(for example `hf download {self.repo} {self.file}{self._revision_option} "
+            f"--local-dir {folder}`)"
         )
 
 

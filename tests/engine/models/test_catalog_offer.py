@@ -31,3 +31,32 @@ def test_the_environment_forces_the_test_models_in_or_out(monkeypatch, value, fo
 def test_no_environment_leaves_the_choice_to_the_preference(monkeypatch):
     monkeypatch.delenv(SHOW_TEST_MODELS, raising=False)
     assert forced_test_models() is None
+
+
+def test_hub_models_pin_full_commits_and_the_files_they_name_follow_them():
+    """A revision the catalog pins is a whole commit hash (a branch would move under the
+    take manifests that record it); the extra files a model names (draft LoRA, GGUF,
+    checkpoint, upsampler) are asked for at their own pins."""
+    import re
+
+    from engine.models.catalog import Catalog
+    from engine.models.recipes import draft_lora, gguf_file
+
+    commit = re.compile(r"[0-9a-f]{40}")
+    pinned = 0
+    for entry in Catalog():
+        if entry.repo is None:
+            continue
+        revisions = [entry.revision]
+        revisions += [hub.revision for hub in (draft_lora(entry), gguf_file(entry)) if hub]
+        if entry.single_file is not None:
+            revisions.append(entry.single_file.revision)
+        if entry.upsampler:
+            revisions.append(entry.upsampler.get("revision", "main"))
+        assert all(r == "main" or commit.fullmatch(r) for r in revisions), entry.id
+        pinned += entry.revision != "main"
+    assert pinned >= 15
+    lora = draft_lora(Catalog().get("wan2.1-t2v-14b"))
+    assert lora is not None and commit.fullmatch(lora.revision)
+    assert f"/blob/{lora.revision}/" in lora.url
+    assert f"--revision {lora.revision}" in lora.missing_text("the LoRA")
