@@ -3,8 +3,10 @@ timeline strips ask `get`, paint what is there, and repaint when `ready` names t
 
 A take that lands asks for many pictures at once (its card, a strip of frames along its
 clip, its entry in the takes list). Each repaint of the window costs a few milliseconds,
-so `ready` names a take once the pictures queued for it have all landed, or every
-`HOLD_MS` while more keep coming, rather than once per picture.
+so `ready` names a take once the pictures queued have all landed, or every `HOLD_MS`
+while more keep coming, rather than once per picture. The same holds across takes and
+drawn pictures: a storyboard scrolled far asks for a dozen title cards at once, and the
+cards that land together repaint together.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from engine.render.worker import lower_thread_priority
 from ui.widgets.images import to_qimage
 
 Key = tuple[str, int, int, float]  # path, frame, width, mtime
-HOLD_MS = 100  # the longest a landed picture waits for the rest of its take's pictures
+HOLD_MS = 100  # the longest a landed picture waits for the pictures still to come
+# Drawn pictures (title cards) start this long after they are asked for: a storyboard
+# scrolled far asks for a dozen while the window repaints, and drawing them beside that
+# repaint (Python holding the interpreter's lock in short bursts) made it a third slower.
+DRAW_DELAY_MS = 50
 
 
 class _Signals(QObject):
@@ -113,6 +119,9 @@ class ThumbnailCache(QObject):
         self._capacity = capacity
         self._hold_timer = QTimer(self, singleShot=True, interval=HOLD_MS)
         self._hold_timer.timeout.connect(self._announce_held)
+        self._to_draw: list[_Make] = []  # asked for, to start after the repaint
+        self._draw_timer = QTimer(self, singleShot=True, interval=DRAW_DELAY_MS)
+        self._draw_timer.timeout.connect(self._start_drawing)
         self._signals = _Signals()
         self._signals.done.connect(self._done)
         self.pool = QThreadPool(self)
@@ -140,20 +149,28 @@ class ThumbnailCache(QObject):
 
     def drawn(self, name: str, make: Callable[[], np.ndarray]) -> QImage | None:
         """The picture named `name` (a string no take path can be), drawn by `make` in the
-        background the first time; None until then. `ready(name)` says it landed."""
+        background the first time, from `DRAW_DELAY_MS` on; None until then. `ready(name)`
+        says it landed."""
         key = (name, 0, 0, 0.0)
         if key in self._images:
             self._images.move_to_end(key)
             return self._images[key]
         if key not in self._pending:
             self._pending.add(key)
-            self.pool.start(_Make(key, make, self._signals))
+            self._to_draw.append(_Make(key, make, self._signals))
+            if not self._draw_timer.isActive():
+                self._draw_timer.start()
         return None
+
+    def _start_drawing(self) -> None:
+        jobs, self._to_draw = self._to_draw, []
+        for job in jobs:
+            self.pool.start(job)
 
     def _done(self, key: Key, image: QImage | None) -> None:
         path = key[0]
         self._pending.discard(key)
-        more = any(pending[0] == path for pending in self._pending)  # of this take, to come
+        more = bool(self._pending)  # pictures to come: announced together with them
         self._images[key] = image
         while len(self._images) > self._capacity:
             self._images.popitem(last=False)
@@ -175,5 +192,7 @@ class ThumbnailCache(QObject):
         return not self._pending and not self._held
 
     def wait(self, msecs: int = 30_000) -> bool:
-        """Block until queued decodes finish (tests, shutdown)."""
+        """Block until queued decodes and drawings finish (tests, shutdown)."""
+        self._draw_timer.stop()
+        self._start_drawing()
         return self.pool.waitForDone(msecs)

@@ -97,3 +97,34 @@ def test_pictures_that_landed_do_not_wait_for_a_slow_one(qtbot, tmp_path, monkey
     finally:
         last_frame.set()
         cache.wait()
+
+
+def test_drawn_pictures_start_after_the_repaint(qtbot):
+    """Title cards asked for while the window repaints are drawn from `DRAW_DELAY_MS` on,
+    not beside the repaint; each is announced once and then found in the cache."""
+    cache = ThumbnailCache()
+    drawn: list[str] = []
+
+    def card(name: str):
+        def make():
+            drawn.append(name)
+            return np.full((9, 16, 3), 40, np.uint8)
+
+        return make
+
+    landed: list[str] = []
+    cache.ready.connect(landed.append)
+    for name in ("card:a", "card:b", "card:c"):
+        assert cache.drawn(name, card(name)) is None
+    assert drawn == [] and not cache.idle()  # nothing started beside the repaint
+    qtbot.waitUntil(lambda: len(landed) == 3)
+    assert sorted(drawn) == ["card:a", "card:b", "card:c"]
+    assert all(cache.drawn(name, card(name)) is not None for name in landed)
+    assert cache.idle()
+
+
+def test_waiting_starts_the_drawings_still_held_back(qtbot):
+    cache = ThumbnailCache()
+    cache.drawn("card:x", lambda: np.zeros((9, 16, 3), np.uint8))
+    assert cache.wait(10_000)
+    qtbot.waitUntil(lambda: cache.drawn("card:x", lambda: None) is not None)
