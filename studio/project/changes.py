@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import ne
+from operator import attrgetter, ne
 from typing import Any
 
 from studio.project.model import Project, Shot
@@ -86,7 +86,7 @@ class ProjectSnapshot:
         project = self.project
         shots = project.shots
         changes = ProjectChanges()
-        order = list(map(_shot_id, shots))
+        order = list(map(_shot_id, shots))  # in C: attrgetter
         if order != self._order:
             changes.order = True
             remembered = self._shots
@@ -116,5 +116,4 @@ class ProjectSnapshot:
         return changes
 
 
-def _shot_id(shot: Shot) -> str:
-    return shot.id
+_shot_id = attrgetter("id")
