@@ -39,7 +39,11 @@ from ui.project_life import (
     user_example_copy,
 )
 from ui.system.identity import set_up_application, start_logging
-from ui.system.qt_runtime import freeze_settled_objects
+from ui.system.qt_runtime import (
+    freeze_settled_objects,
+    hold_loaded_objects,
+    release_held_objects,
+)
 from ui.system.settle import (
     SCREENSHOT_LIMIT_S,
     SCREENSHOT_QUIET_MS,
@@ -529,6 +533,7 @@ class StudioWindow(QMainWindow, WindowMenus):
         self.bridge.shutdown()
         self.thumbnails.wait(5000)
         self.session.close()
+        release_held_objects()  # what this project leaves behind is collected again
         event.accept()
 
 
@@ -551,6 +556,7 @@ def open_window(
     if loaded is None:
         return None
     project, recovered = loaded
+    hold_loaded_objects()  # out of the collector's sight while the window is built and used
     session = ProjectSession(folder)
     return StudioWindow(
         project, session, settings=settings, engine_factory=engine_factory, recovered=recovered

@@ -18,9 +18,12 @@ paid that read with the GIL held. The studio switches no features on, so
 instead of at its file.
 
 Python's collector walks every live object on each full collection, with the GIL held:
-the Qt bindings, numpy and the window's own objects made one take 38 ms here. Once the
-window is up, `freeze_settled_objects` moves what exists then out of the collector's
-sight (`gc.freeze`), so later collections walk only what was made since.
+the Qt bindings, numpy and the window's own objects made one take 38 ms here, and a
+project of 10,000 shots adds about 90 ms. A project just read is moved out of the
+collector's sight before its window is built (`hold_loaded_objects`, `gc.freeze`), and
+once the window is up `freeze_settled_objects` does the same with what the window made,
+so later collections walk only what was made since. A window that closes gives them back
+(`release_held_objects`), so that what the closed project leaves is collected.
 """
 
 from __future__ import annotations
@@ -78,14 +81,17 @@ def prepare_interpreter() -> None:
     quiet_feature_checks()
 
 
-_settled = False
-
-
-def freeze_settled_objects() -> bool:
-    """Freeze the objects alive now (see above); once per process, True the first time."""
-    global _settled
-    if _settled:
-        return False
-    _settled = True
+def hold_loaded_objects() -> None:
+    """A project was just read: its objects, and all alive now, leave the collector's
+    sight (see above)."""
     gc.freeze()
-    return True
+
+
+def freeze_settled_objects() -> None:
+    """The window is up: freeze the objects alive now (see above)."""
+    gc.freeze()
+
+
+def release_held_objects() -> None:
+    """A window closed: every frozen object is the collector's again (see above)."""
+    gc.unfreeze()

@@ -67,17 +67,25 @@ def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files
     assert not any(str(tmp_path) in name for name in linecache.cache)
 
 
-def test_objects_alive_once_the_window_is_up_are_frozen_once(monkeypatch):
+def test_objects_are_frozen_while_a_window_lives_and_given_back_when_it_closes(
+    qtbot, tmp_path
+):
     import gc
 
-    from ui.system import qt_runtime
+    from PySide6.QtCore import QSettings
 
-    monkeypatch.setattr(qt_runtime, "_settled", False)
+    from tests.projects import small_project
+    from ui.app import open_window
+
+    gc.unfreeze()
     try:
-        gc.unfreeze()
-        assert gc.get_freeze_count() == 0
-        assert qt_runtime.freeze_settled_objects() is True
-        assert gc.get_freeze_count() > 0  # the objects alive now are out of the collector's sight
-        assert qt_runtime.freeze_settled_objects() is False  # once per process
+        folder = small_project(tmp_path / "Small.gallop")
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+        window = open_window(folder, settings=settings)
+        assert gc.get_freeze_count() > 0  # the project read is out of the collector's sight
+        qtbot.addWidget(window)
+        window._closing_confirmed = True
+        window.close()
+        assert gc.get_freeze_count() == 0  # what the closed project leaves is collected
     finally:
         gc.unfreeze()
