@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from studio.commands import set_field  # noqa: E402
-from studio.project.io import ProjectSession, load_project, save_project  # noqa: E402
+from studio.project.io import load_project, save_project  # noqa: E402
 from studio.project.model import Project  # noqa: E402
 from studio.timeline.timeline import Clip, Timeline  # noqa: E402
 
@@ -39,6 +39,8 @@ OPEN_GOAL_S = 1.0
 ACTION_GOAL_MS = 16.0
 OPENINGS = 3
 ROUNDS = 9
+IDLE_ROUNDS = 5
+IDLE_S = 0.3
 
 
 def long_film(n: int = SHOTS) -> Project:
@@ -74,32 +76,60 @@ def settled(app: QApplication) -> None:
     app.processEvents()
 
 
+def idle(app: QApplication, seconds: float) -> None:
+    """Let the window sit with its event loop running (its timers fire as they would)."""
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def finish_put_off_work(app: QApplication, window) -> None:
+    """Do now what the last actions put off (the camera's picture read again, the player's
+    reload, pictures being drawn), so that the next action is timed alone."""
+    window.document.later.flush()
+    while window.camera_panel.source_pending or not window.thumbnails.idle():
+        app.processEvents()
+    settled(app)
+
+
 def main() -> int:
     app = QApplication([])
-    from ui.app import StudioWindow, apply_dark_theme
+    from ui.app import apply_dark_theme, open_window
 
     apply_dark_theme(app)  # the studio's own style, as `gallop` runs it
-    openings: list[tuple[float, float]] = []  # (load, window) seconds
-    actions: dict[str, list[float]] = {"select a shot": [], "prompt edit": [], "undo": []}
+    openings: list[float] = []  # seconds from asking to open to the window painted
+    loads: list[float] = []  # seconds to read the project alone
+    actions: dict[str, list[float]] = {
+        "select a shot": [],
+        "prompt edit": [],
+        "undo": [],
+        "select a shot after 0.3 s idle": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "Long film.gallop"
         save_project(long_film(), folder)
         for opening in range(OPENINGS):
             settings = QSettings(str(Path(tmp) / f"settings{opening}.ini"), QSettings.IniFormat)
             start = time.perf_counter()
-            project = load_project(folder)
-            loaded = time.perf_counter()
-            window = StudioWindow(project, ProjectSession(folder), settings=settings)
+            read = load_project(folder)  # the reading alone, for the record
+            loads.append(time.perf_counter() - start)
+            del read
+            start = time.perf_counter()
+            window = open_window(folder, settings=settings)  # as File > Open does
             window.show()
             settled(app)
-            openings.append((loaded - start, time.perf_counter() - loaded))
+            openings.append(time.perf_counter() - start)
             if opening + 1 < OPENINGS:
                 window._closing_confirmed = True
                 window.close()
                 window.deleteLater()
+                # Gone as in the running studio, whose event loop deletes it: processEvents
+                # alone leaves deferred deletes to a loop that is not running here.
+                QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
                 settled(app)
 
         document = window.document
+        project = document.project
 
         def timed(name: str, action) -> None:
             begin = time.perf_counter()
@@ -110,19 +140,29 @@ def main() -> int:
         for i in range(ROUNDS):
             shot = project.shots[(SHOTS // 2 + i * 1237) % SHOTS]  # far from the one before
             timed("select a shot", lambda shot=shot: window.storyboard.show_shot(shot.id))
-            while window.camera_panel.source_pending:  # its picture lands before the edit
-                app.processEvents()
+            finish_put_off_work(app, window)  # its picture landed before the edit
             edit = set_field(shot, "prompt", shot.prompt + ", at dusk")
             timed("prompt edit", lambda edit=edit: document.push(edit))
             timed("undo", document.undo_stack.undo)
+            finish_put_off_work(app, window)
+        # The same click after the window sat still: the processor of a virtual machine
+        # slows down when idle and takes a while to come back, which is the machine's
+        # doing, not the window's, and is reported apart.
+        for i in range(IDLE_ROUNDS):
+            shot = project.shots[(SHOTS // 3 + i * 1237) % SHOTS]
+            idle(app, IDLE_S)
+            timed(
+                "select a shot after 0.3 s idle",
+                lambda shot=shot: window.storyboard.show_shot(shot.id),
+            )
+            finish_put_off_work(app, window)
         window._closing_confirmed = True
         window.close()
 
-    load, shown = (statistics.median(times) for times in zip(*openings, strict=True))
-    total = statistics.median(load_s + window_s for load_s, window_s in openings)
+    total, load = statistics.median(openings), statistics.median(loads)
     print(
-        f"open {SHOTS} shots (median of {OPENINGS}): {total:.2f} s (load {load:.2f} s, window "
-        f"{shown:.2f} s); goal < {OPEN_GOAL_S:.0f} s; ratio {total / OPEN_GOAL_S:.2f}"
+        f"open {SHOTS} shots (median of {OPENINGS}): {total:.2f} s (reading the project "
+        f"alone {load:.2f} s); goal < {OPEN_GOAL_S:.0f} s; ratio {total / OPEN_GOAL_S:.2f}"
     )
     for name, times in actions.items():
         middle = statistics.median(times)
