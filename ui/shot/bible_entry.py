@@ -39,7 +39,7 @@ from studio.project.model import BibleEntry, Style
 from ui.shot.lora_list import LoraTable
 from ui.shot.prompt_panel import BURST_IDLE_MS
 from ui.widgets.images import to_pixmap
-from ui.widgets.keyframe_drop import import_image
+from ui.widgets.keyframe_drop import FileDrops, import_image
 
 if TYPE_CHECKING:
     from ui.document import Document
@@ -67,7 +67,7 @@ class BibleLoras(LoraTable):
         return f"the LoRAs of {owner.name}"
 
 
-class ReferenceList(QListWidget):
+class ReferenceList(FileDrops, QListWidget):
     """The entry's reference pictures as thumbnails; image files dropped on it are added."""
 
     filesDropped = Signal(list)  # noqa: N815 - local paths
@@ -85,29 +85,6 @@ class ReferenceList(QListWidget):
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
         self.setFixedHeight(THUMB.height() + 56)
-
-    @staticmethod
-    def _paths(event) -> list[str]:
-        data = event.mimeData()
-        urls = data.urls() if data.hasUrls() else []
-        return [u.toLocalFile() for u in urls if u.isLocalFile()]
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self._paths(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        paths = self._paths(event)
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.filesDropped.emit(paths)
 
 
 class BibleEntryForm(QWidget):

@@ -29,16 +29,21 @@ def import_image(folder: Path, source: Path) -> str:
 
 
 class FileDrops:
-    """Mixed into a widget with a `fileDropped(str)` signal: it takes a dropped local file
-    (any file, so that a wrong one is answered with a reason by whoever listens)."""
+    """Mixed into a widget with a `fileDropped(str)` signal, or a `filesDropped(list)` one
+    for several at once: it takes dropped local files (any file, so that a wrong one is
+    answered with a reason by whoever listens)."""
+
+    @staticmethod
+    def local_files(event) -> list[str]:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return [u.toLocalFile() for u in urls if u.isLocalFile()]
 
     @staticmethod
     def local_file(event) -> str | None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        return next((u.toLocalFile() for u in urls if u.isLocalFile()), None)
+        return next(iter(FileDrops.local_files(event)), None)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self.local_file(event):
+        if self.local_files(event):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -47,12 +52,16 @@ class FileDrops:
         self.dragEnterEvent(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = self.local_file(event)
-        if path is None:
+        paths = self.local_files(event)
+        if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
-        self.fileDropped.emit(path)
+        several = getattr(self, "filesDropped", None)
+        if several is not None:
+            several.emit(paths)
+        else:
+            self.fileDropped.emit(paths[0])
 
 
 class KeyframeDrop(FileDrops, QLabel):
