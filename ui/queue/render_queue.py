@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine.render.reporter import eta_text
 from studio.errors import StudioError
 from ui.bridge import CANCELLED, DONE, FAILED, QUEUED, RUNNING, WAITING, EngineBridge, JobInfo
+from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.images import to_qimage
 from ui.widgets.theme import warning_colour
 
@@ -63,7 +64,7 @@ class JobRow(QWidget):
         self.thumb.setBackgroundRole(QPalette.Base)
         self.thumb.setToolTip("The last live preview of the render")
 
-        self.title = QLabel()
+        self.title = ElidedLabel()  # "The tower (seed 1…" in a narrow dock, never clipped
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)

@@ -273,3 +273,19 @@ def test_cancelling_a_waiting_shot_leaves_its_upstream_rendering(qtbot, held_bri
     assert finished.args[0] == ship_job
     assert bridge.jobs[dawn_job].state == CANCELLED and bridge.jobs[dawn_job].request is None
     assert bridge.document.project.shot("dawn").takes == []
+
+
+def test_a_long_title_in_a_narrow_queue_ends_in_an_ellipsis(qtbot, held_bridge):
+    bridge = held_bridge
+    panel = make_panel(qtbot, bridge)
+    shot = bridge.document.project.shots[0]
+    shot.title = "The lighthouse keeper climbs the spiral staircase by lantern light"
+    job = bridge.render_shot(shot.id, backend="previz")[0]
+    panel.resize(300, 480)
+    qtbot.waitUntil(lambda: panel.row_widget(job).title.width() < 200)
+    row = panel.row_widget(job)
+    shown = row.title.elided_text()
+    assert shown.endswith("…") and shown != row.title.text()
+    assert row.remove_button.isVisible() or row.cancel_button.isVisible()
+    panel.cancel_all_action.trigger()
+    qtbot.waitUntil(lambda: not bridge.busy, timeout=WAIT)
