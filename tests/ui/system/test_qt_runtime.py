@@ -67,9 +67,7 @@ def test_the_window_interpreter_switches_threads_often_and_reads_no_module_files
     assert not any(str(tmp_path) in name for name in linecache.cache)
 
 
-def test_objects_are_frozen_while_a_window_lives_and_given_back_when_it_closes(
-    qtbot, tmp_path
-):
+def test_objects_are_frozen_while_a_window_lives_and_given_back_when_it_closes(qtbot, tmp_path):
     import gc
 
     from PySide6.QtCore import QSettings
