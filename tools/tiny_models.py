@@ -18,12 +18,18 @@ whose image-to-video model needs other weights gets a second folder, `<id>-i2v`.
 stage (LTX-Video's latent upsampler) is saved in a subfolder that `gallop.json` names under
 `extras`.
 
-The builders of the newer pipeline classes (Wan 2.2 A14B, Wan FLF2V and VACE, the LTX-Video
-condition pipeline, HunyuanVideo 1.5, SkyReels-V2 diffusion forcing) are in
-`tools.tiny_recent`; the twin of a model published as one single-file checkpoint
-(LTX-Video 0.9.8 2B: its transformer and VAE in one file, in the original key layout) is in
-`tools.tiny_single_file`. The HunyuanVideo 1.5 twins are too large to ship (see there): they are
-built on demand, and `bundled_ids` leaves them out.
+Every twin is one row of `MODELS`: its id, family, builder and pipeline classes, the rest
+of `gallop.json` coming from its family's row of `FAMILIES` unless the row says otherwise.
+Every builder makes its models one way (`tools.tiny_parts.seeded`, from the configurations
+there that several twins share), and `build_model` saves every twin. The builders of the
+HunyuanVideo twins are in `tools.tiny_hunyuan`; those of the newer pipeline classes (Wan 2.2
+A14B, Wan FLF2V and VACE, the LTX-Video condition pipeline, HunyuanVideo 1.5, SkyReels-V2
+diffusion forcing) in `tools.tiny_recent`, of HunyuanVideo Framepack in
+`tools.tiny_framepack`; the twin of a model published as one single-file checkpoint
+(LTX-Video 0.9.8 2B: its transformer and VAE in one file, in the original key layout) is
+written by `tools.tiny_single_file`. The HunyuanVideo 1.5 twins (too large to ship) and
+the Framepack twin (see `tools.tiny_framepack`) are built on demand: `bundled_ids` leaves
+them out.
 
     python -m tools.tiny_models [--out assets/models] [--only tiny-wan ...]
 """
@@ -41,13 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools import tiny_framepack, tiny_recent, tiny_single_file
+from tools import tiny_recent, tiny_single_file
+from tools.tiny_framepack import build_framepack
 from tools.tiny_hunyuan import build_hunyuan, build_hunyuan_i2v
-from tools.tiny_text import (
-    _seed,
-    _t5_encoder,
-    t5_tokenizer,
-)
+from tools.tiny_parts import diffusers_model, ltx_parts, wan_parts, wan_transformer
+from tools.tiny_text import t5_encoder, t5_tokenizer
 
 GALLOP_FILE = "gallop.json"
 
@@ -105,45 +109,39 @@ class TinyModel:
         }
 
 
-def _wan_vae():
-    from diffusers import AutoencoderKLWan
+# The CogVideoX VAE decodes latent frames in pairs after an odd first batch: an even count of
+# latent frames comes back as 4k frames, not 4k+1. So 9, 17, ..., 49 frames, not 5 or 13.
+COGVIDEOX_FRAME_RULE = "8n+1"
 
-    _seed()
-    return AutoencoderKLWan(
-        base_dim=4,
-        z_dim=16,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        attn_scales=[],
-        temperal_downsample=[False, True, True],
-    )
-
-
-def _wan_transformer(in_channels: int):
-    from diffusers import WanTransformer3DModel
-
-    _seed()
-    return WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=in_channels,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=32,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-    )
+# What `gallop.json` says of every model of a family, unless the model says otherwise.
+_FAMILY_FIELDS = (
+    "frame_rule",
+    "vae_scale_spatial",
+    "vae_scale_temporal",
+    "size_multiple",
+    "default_fps",
+)
+FAMILIES: dict[str, dict[str, Any]] = {
+    family: dict(zip(_FAMILY_FIELDS, row, strict=True))
+    for family, row in {
+        "wan": ("4n+1", 8, 4, 16, 16),
+        "ltx": ("8n+1", 32, 8, 32, 24),
+        "cogvideox": (COGVIDEOX_FRAME_RULE, 8, 4, 16, 8),
+        "hunyuan": ("4n+1", 8, 4, 16, 24),
+    }.items()
+}
 
 
-def _wan_scheduler():
-    from diffusers import UniPCMultistepScheduler
+def _model(
+    model_id: str, family: str, build: Callable[[], Any], pipelines: dict[str, str], **fields: Any
+) -> TinyModel:
+    """One row of `MODELS`: `fields` are the `TinyModel` fields that differ from the family's."""
+    return TinyModel(model_id, family, build, pipelines, **{**FAMILIES[family], **fields})
 
-    return UniPCMultistepScheduler(
-        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
-    )
+
+def _every_mode(pipeline: str) -> dict[str, str]:
+    """One pipeline class for text, image and video to video."""
+    return dict.fromkeys(("t2v", "i2v", "v2v"), pipeline)
 
 
 def build_wan():
@@ -154,15 +152,7 @@ def build_wan():
     """
     from diffusers import WanPipeline
 
-    tokenizer = t5_tokenizer(model_max_length=512)
-    return WanPipeline(
-        tokenizer=tokenizer,
-        text_encoder=_t5_encoder(tokenizer, umt5=True),
-        vae=_wan_vae(),
-        scheduler=_wan_scheduler(),
-        transformer=_wan_transformer(in_channels=16),
-        expand_timesteps=True,
-    )
+    return WanPipeline(**wan_parts(transformer=wan_transformer()), expand_timesteps=True)
 
 
 def build_wan_i2v():
@@ -172,121 +162,48 @@ def build_wan_i2v():
     """
     from diffusers import WanImageToVideoPipeline
 
-    tokenizer = t5_tokenizer(model_max_length=512)
-    return WanImageToVideoPipeline(
-        tokenizer=tokenizer,
-        text_encoder=_t5_encoder(tokenizer, umt5=True),
-        vae=_wan_vae(),
-        scheduler=_wan_scheduler(),
-        transformer=_wan_transformer(in_channels=36),
-    )
+    return WanImageToVideoPipeline(**wan_parts(transformer=wan_transformer(in_channels=36)))
 
 
 def build_ltx():
-    from diffusers import (
-        AutoencoderKLLTXVideo,
-        FlowMatchEulerDiscreteScheduler,
-        LTXPipeline,
-        LTXVideoTransformer3DModel,
-    )
+    from diffusers import LTXPipeline
 
-    tokenizer = t5_tokenizer(model_max_length=128)
-    text_encoder = _t5_encoder(tokenizer)
-    _seed()
-    # Every decoder argument is spelled out: the defaults are those of the 2B model.
-    vae = AutoencoderKLLTXVideo(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=8,
-        block_out_channels=(8, 8, 8, 8),
-        down_block_types=("LTXVideoDownBlock3D",) * 4,
-        decoder_block_out_channels=(8, 8, 8, 8),
-        layers_per_block=(1, 1, 1, 1, 1),
-        decoder_layers_per_block=(1, 1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, True, False),
-        decoder_spatio_temporal_scaling=(True, True, True, False),
-        decoder_inject_noise=(False, False, False, False, False),
-        downsample_type=("conv", "conv", "conv", "conv"),
-        upsample_residual=(False, False, False, False),
-        upsample_factor=(1, 1, 1, 1),
-        timestep_conditioning=False,
-        patch_size=4,
-        patch_size_t=1,
-        encoder_causal=True,
-        decoder_causal=False,
-    )
-    _seed()
-    transformer = LTXVideoTransformer3DModel(
-        in_channels=8,
-        out_channels=8,
-        patch_size=1,
-        patch_size_t=1,
-        num_attention_heads=2,
-        attention_head_dim=12,
-        cross_attention_dim=24,
-        num_layers=2,
-        caption_channels=32,
-    )
-    # As in LTX-Video 0.9.5 and later: `LTXConditionPipeline` passes its own timesteps and no
-    # `mu`, so dynamic shifting must be off.
-    scheduler = FlowMatchEulerDiscreteScheduler(
-        base_image_seq_len=1024,
-        base_shift=0.95,
-        max_image_seq_len=4096,
-        max_shift=2.05,
-        shift=1.0,
-        shift_terminal=0.1,
-        use_dynamic_shifting=False,
-    )
-    return LTXPipeline(
-        scheduler=scheduler,
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        transformer=transformer,
-    )
+    return LTXPipeline(**ltx_parts(timestep_conditioning=False))
 
 
 def _cogvideox_parts(in_channels: int):
-    from diffusers import (
-        AutoencoderKLCogVideoX,
-        CogVideoXDDIMScheduler,
-        CogVideoXTransformer3DModel,
-    )
+    from diffusers import CogVideoXDDIMScheduler
 
     tokenizer = t5_tokenizer(model_max_length=226)
-    text_encoder = _t5_encoder(tokenizer)
-    _seed()
-    vae = AutoencoderKLCogVideoX(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("CogVideoXDownBlock3D",) * 4,
-        up_block_types=("CogVideoXUpBlock3D",) * 4,
-        block_out_channels=(8, 8, 8, 8),
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=2,
-        temporal_compression_ratio=4,
-        sample_height=64,
-        sample_width=64,
-    )
-    _seed()
-    transformer = CogVideoXTransformer3DModel(
-        num_attention_heads=2,
-        attention_head_dim=16,
-        in_channels=in_channels,
-        out_channels=4,
-        time_embed_dim=8,
-        text_embed_dim=32,
-        num_layers=2,
-        sample_width=8,
-        sample_height=8,
-        sample_frames=9,
-        patch_size=2,
-        temporal_compression_ratio=4,
-        max_text_seq_length=226,
-        use_rotary_positional_embeddings=True,
-    )
+    vae = {
+        "in_channels": 3,
+        "out_channels": 3,
+        "down_block_types": ("CogVideoXDownBlock3D",) * 4,
+        "up_block_types": ("CogVideoXUpBlock3D",) * 4,
+        "block_out_channels": (8, 8, 8, 8),
+        "latent_channels": 4,
+        "layers_per_block": 1,
+        "norm_num_groups": 2,
+        "temporal_compression_ratio": 4,
+        "sample_height": 64,
+        "sample_width": 64,
+    }
+    transformer = {
+        "num_attention_heads": 2,
+        "attention_head_dim": 16,
+        "in_channels": in_channels,
+        "out_channels": 4,
+        "time_embed_dim": 8,
+        "text_embed_dim": 32,
+        "num_layers": 2,
+        "sample_width": 8,
+        "sample_height": 8,
+        "sample_frames": 9,
+        "patch_size": 2,
+        "temporal_compression_ratio": 4,
+        "max_text_seq_length": 226,
+        "use_rotary_positional_embeddings": True,
+    }
     scheduler = CogVideoXDDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -301,9 +218,9 @@ def _cogvideox_parts(in_channels: int):
     )
     return {
         "tokenizer": tokenizer,
-        "text_encoder": text_encoder,
-        "vae": vae,
-        "transformer": transformer,
+        "text_encoder": t5_encoder(tokenizer),
+        "vae": diffusers_model("AutoencoderKLCogVideoX", vae),
+        "transformer": diffusers_model("CogVideoXTransformer3DModel", transformer),
         "scheduler": scheduler,
     }
 
@@ -321,111 +238,94 @@ def build_cogvideox_i2v():
     return CogVideoXImageToVideoPipeline(**_cogvideox_parts(in_channels=8))
 
 
-# The CogVideoX VAE decodes latent frames in pairs after an odd first batch: an even count of
-# latent frames comes back as 4k frames, not 4k+1. So 9, 17, ..., 49 frames, not 5 or 13.
-COGVIDEOX_FRAME_RULE = "8n+1"
+_WAN = {"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline", "v2v": "WanVideoToVideoPipeline"}
+_WAN_I2V = {"i2v": "WanImageToVideoPipeline"}
+_LTX = {"t2v": "LTXPipeline", "i2v": "LTXImageToVideoPipeline", "v2v": "LTXConditionPipeline"}
+_SKYREELS = {
+    "t2v": "SkyReelsV2DiffusionForcingPipeline",
+    "i2v": "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+}
 
+# Every tiny model, in catalog order; the HunyuanVideo 1.5 twins' 2048-wide glyph (ByT5)
+# projection makes 17 MB whatever the configuration says, so they are built on demand.
 MODELS: dict[str, TinyModel] = {
     m.id: m
     for m in [
-        TinyModel(
-            id="tiny-wan",
-            family="wan",
-            build=build_wan,
-            pipelines={
-                "t2v": "WanPipeline",
-                "i2v": "WanImageToVideoPipeline",
-                "v2v": "WanVideoToVideoPipeline",
-            },
-            frame_rule="4n+1",
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=16,
-            last_image=False,
+        _model("tiny-wan", "wan", build_wan, _WAN),
+        _model("tiny-wan-i2v", "wan", build_wan_i2v, _WAN_I2V, last_image=True),
+        _model("tiny-ltx", "ltx", build_ltx, _LTX),
+        _model(
+            "tiny-cogvideox",
+            "cogvideox",
+            build_cogvideox,
+            {"t2v": "CogVideoXPipeline", "v2v": "CogVideoXVideoToVideoPipeline"},
         ),
-        TinyModel(
-            id="tiny-wan-i2v",
-            family="wan",
-            build=build_wan_i2v,
-            pipelines={"i2v": "WanImageToVideoPipeline"},
-            frame_rule="4n+1",
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=16,
+        _model(
+            "tiny-cogvideox-i2v",
+            "cogvideox",
+            build_cogvideox_i2v,
+            {"i2v": "CogVideoXImageToVideoPipeline"},
+        ),
+        _model("tiny-hunyuan", "hunyuan", build_hunyuan, {"t2v": "HunyuanVideoPipeline"}),
+        _model(
+            "tiny-hunyuan-i2v",
+            "hunyuan",
+            build_hunyuan_i2v,
+            {"i2v": "HunyuanVideoImageToVideoPipeline"},
+        ),
+        _model("tiny-wan22-a14b", "wan", tiny_recent.build_wan22_a14b, _WAN_I2V, last_image=True),
+        _model("tiny-wan-flf2v", "wan", tiny_recent.build_wan_flf2v, _WAN_I2V, last_image=True),
+        _model("tiny-wan-vace", "wan", tiny_recent.build_wan_vace, _every_mode("WanVACEPipeline")),
+        _model(
+            "tiny-ltx-condition",
+            "ltx",
+            tiny_recent.build_ltx_condition,
+            _every_mode("LTXConditionPipeline"),
+            extras=(("latent_upsampler", tiny_recent.build_latent_upsampler),),
+        ),
+        _model(
+            "tiny-skyreels-df",
+            "wan",
+            tiny_recent.build_skyreels_df,
+            _SKYREELS,
+            default_fps=24,
             last_image=True,
         ),
-        TinyModel(
-            id="tiny-ltx",
-            family="ltx",
-            build=build_ltx,
-            pipelines={
-                "t2v": "LTXPipeline",
-                "i2v": "LTXImageToVideoPipeline",
-                "v2v": "LTXConditionPipeline",
-            },
-            frame_rule="8n+1",
-            vae_scale_spatial=32,
-            vae_scale_temporal=8,
-            size_multiple=32,
-            default_fps=24,
+        _model(
+            "tiny-hunyuan15",
+            "hunyuan",
+            tiny_recent.build_hunyuan15,
+            {"t2v": "HunyuanVideo15Pipeline"},
+            vae_scale_spatial=16,
+            bundled=False,
         ),
-        TinyModel(
-            id="tiny-cogvideox",
-            family="cogvideox",
-            build=build_cogvideox,
-            pipelines={
-                "t2v": "CogVideoXPipeline",
-                "v2v": "CogVideoXVideoToVideoPipeline",
-            },
-            frame_rule=COGVIDEOX_FRAME_RULE,
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=8,
+        _model(
+            "tiny-hunyuan15-i2v",
+            "hunyuan",
+            tiny_recent.build_hunyuan15_i2v,
+            {"i2v": "HunyuanVideo15ImageToVideoPipeline"},
+            vae_scale_spatial=16,
+            bundled=False,
         ),
-        TinyModel(
-            id="tiny-cogvideox-i2v",
-            family="cogvideox",
-            build=build_cogvideox_i2v,
-            pipelines={"i2v": "CogVideoXImageToVideoPipeline"},
-            frame_rule=COGVIDEOX_FRAME_RULE,
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=8,
+        # LTX-Video 0.9.8 2B's single-file checkpoint: the condition twin, the same weights.
+        _model(
+            "tiny-ltx-single-file",
+            "ltx",
+            tiny_recent.build_ltx_condition,
+            _every_mode("LTXConditionPipeline"),
+            checkpoint=(tiny_single_file.CHECKPOINT, tiny_single_file.PARTS),
         ),
-        TinyModel(
-            id="tiny-hunyuan",
-            family="hunyuan",
-            build=build_hunyuan,
-            pipelines={"t2v": "HunyuanVideoPipeline"},
-            frame_rule="4n+1",
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=24,
-        ),
-        TinyModel(
-            id="tiny-hunyuan-i2v",
-            family="hunyuan",
-            build=build_hunyuan_i2v,
-            pipelines={"i2v": "HunyuanVideoImageToVideoPipeline"},
-            frame_rule="4n+1",
-            vae_scale_spatial=8,
-            vae_scale_temporal=4,
-            size_multiple=16,
-            default_fps=24,
+        _model(
+            "tiny-framepack",
+            "hunyuan",
+            build_framepack,
+            {"i2v": "HunyuanVideoFramepackPipeline"},
+            default_fps=30,
+            last_image=True,
+            bundled=False,
         ),
     ]
 }
-# The newer pipeline classes (tools.tiny_recent), in catalog order after these.
-MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_recent.SPECS)
-# LTX-Video 0.9.8 2B's single-file checkpoint (tools.tiny_single_file).
-MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_single_file.SPECS)
-# HunyuanVideo Framepack (tools.tiny_framepack), built where it is needed.
-MODELS.update((spec["id"], TinyModel(**spec)) for spec in tiny_framepack.SPECS)
 
 
 def default_out_dir() -> Path:

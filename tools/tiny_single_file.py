@@ -30,8 +30,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tools import tiny_recent
-
 CHECKPOINT = "tiny-ltxv-0.9.8-distilled.safetensors"
 PARTS = ("transformer", "vae")
 
@@ -135,24 +133,3 @@ def drop_weights(folder: Path, parts: tuple[str, ...]) -> None:
         for path in (folder / part).iterdir():
             if path.name != "config.json":
                 path.unlink()
-
-
-# What `tools.tiny_models.TinyModel` says of it (its fields, by name).
-SPECS: list[dict[str, Any]] = [
-    dict(
-        id="tiny-ltx-single-file",
-        family="ltx",
-        build=tiny_recent.build_ltx_condition,
-        pipelines={
-            "t2v": "LTXConditionPipeline",
-            "i2v": "LTXConditionPipeline",
-            "v2v": "LTXConditionPipeline",
-        },
-        frame_rule="8n+1",
-        vae_scale_spatial=32,
-        vae_scale_temporal=8,
-        size_multiple=32,
-        default_fps=24,
-        checkpoint=(CHECKPOINT, PARTS),
-    ),
-]

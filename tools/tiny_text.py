@@ -1,6 +1,7 @@
 """The text side of the tiny models: a film-vocabulary corpus, tokenizers trained on it
 offline (T5/UMT5, Llama, CLIP, in canonical order so builds are byte-identical), and tiny
-random text encoders for them. Used by `tools.tiny_models` and the builders beside it.
+random text encoders for them, made with `tools.tiny_parts.seeded`. Used by
+`tools.tiny_models` and the builders beside it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-SEED = 0
-
-
-def _seed() -> None:
-    import torch
-
-    torch.manual_seed(SEED)
-
+from tools.tiny_parts import seeded
 
 # Prompts in the register of the storyboard, and the words of the HunyuanVideo prompt template,
 # so that real prompts tokenize into a few pieces each rather than into single letters.
@@ -67,8 +61,6 @@ ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 "quotes" #hash 
 & * + = ? [ ] { } < > | ~ ^ ` _ \\ / -- 'a' "b" -- what? yes! no... INT. DAY - EXT. NIGHT
 """
 
-# Fixed seed for every random weight.
-
 # HunyuanVideo's prompt template marks system and user turns with these tokens.
 HUNYUAN_TEMPLATE_TOKENS = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 LLAVA_IMAGE_TOKEN = "<image>"
@@ -77,6 +69,18 @@ LLAVA_TEMPLATE_WORDS = ["system", "user", "assistant", "\n\n"]
 
 def corpus_lines() -> list[str]:
     return [line.strip() for line in CORPUS.splitlines() if line.strip()]
+
+
+def train(backend, trainer) -> dict[str, Any]:
+    """Train a `tokenizers` backend on the corpus; its model, as JSON."""
+    with _single_threaded_tokenizers():
+        backend.train_from_iterator(corpus_lines(), trainer=trainer)
+    return json.loads(backend.to_str())["model"]
+
+
+def bpe_merges(model: dict[str, Any]) -> list[tuple[str, ...]]:
+    """A trained BPE model's merges, as the transformers tokenizer classes take them."""
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
 
 
 @contextlib.contextmanager
@@ -115,9 +119,7 @@ def t5_tokenizer(vocab_size: int = 512, model_max_length: int = 512):
         max_piece_length=12,
         show_progress=False,
     )
-    with _single_threaded_tokenizers():
-        backend.train_from_iterator(corpus_lines(), trainer=trainer)
-    vocab = [(str(piece), float(score)) for piece, score in _model_json(backend)["vocab"]]
+    vocab = [(str(piece), float(score)) for piece, score in train(backend, trainer)["vocab"]]
     vocab = vocab[:3] + _canonical_unigram(vocab[3:])
     # The T5 class rebuilds its backend from this vocabulary, on creation and on loading.
     return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=model_max_length)
@@ -161,14 +163,11 @@ def llama_tokenizer(vocab_size: int = 640, model_max_length: int = 2048, *, llav
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=specials, show_progress=False
     )
-    with _single_threaded_tokenizers():
-        backend.train_from_iterator(corpus_lines(), trainer=trainer)
-    model = _model_json(backend)
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    model = train(backend, trainer)
     special = [*HUNYUAN_TEMPLATE_TOKENS, *([LLAVA_IMAGE_TOKEN] if llava else [])]
     tokenizer = LlamaTokenizer(
         vocab=dict(model["vocab"]),
-        merges=merges,
+        merges=bpe_merges(model),
         pad_token="<pad>",
         add_bos_token=True,
         additional_special_tokens=special,
@@ -213,17 +212,14 @@ def clip_tokenizer(vocab_size: int = 800):
         end_of_word_suffix="</w>",
         show_progress=False,
     )
-    with _single_threaded_tokenizers():
-        backend.train_from_iterator(corpus_lines(), trainer=trainer)
-    model = _model_json(backend)
+    model = train(backend, trainer)
     vocab = dict(model["vocab"])
     # Every byte gets a token too, so that no text falls to the unknown token.
     for symbol in alphabet:
         vocab.setdefault(symbol, len(vocab))
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     return CLIPTokenizer(
         vocab=vocab,
-        merges=merges,
+        merges=bpe_merges(model),
         unk_token=eos,
         bos_token=bos,
         eos_token=eos,
@@ -232,14 +228,21 @@ def clip_tokenizer(vocab_size: int = 800):
     )
 
 
-def _model_json(backend) -> dict[str, Any]:
-    return json.loads(backend.to_str())["model"]
-
-
 # --------------------------------------------------------------------------------- text encoders
 
 
-def _t5_encoder(tokenizer, *, umt5: bool = False, d_model: int = 32):
+def _vocabulary(tokenizer) -> dict[str, Any]:
+    """What a Llama or CLIP text model's configuration takes from its tokenizer."""
+    return {
+        "vocab_size": len(tokenizer),
+        "max_position_embeddings": tokenizer.model_max_length,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+
+def t5_encoder(tokenizer, *, umt5: bool = False, d_model: int = 32):
     from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
 
     config_class, model_class = (
@@ -260,45 +263,43 @@ def _t5_encoder(tokenizer, *, umt5: bool = False, d_model: int = 32):
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
     )
-    _seed()
-    return model_class(config).eval()
+    return seeded(model_class, config)
 
 
-def _llama_encoder(tokenizer, hidden_size: int = 16):
-    from transformers import LlamaConfig, LlamaModel
+# The layers of the tiny decoder-only text encoders (Llama, Qwen2.5-VL).
+DECODER_LAYERS: dict[str, Any] = {
+    "intermediate_size": 32,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
 
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=tokenizer.model_max_length,
-        rms_norm_eps=1e-5,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+
+def llama_config(tokenizer, hidden_size: int = 16):
+    """The Llama text model of HunyuanVideo's text encoder (alone, or inside LLaVA)."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        **_vocabulary(tokenizer), **DECODER_LAYERS, hidden_size=hidden_size, rms_norm_eps=1e-5
     )
-    _seed()
-    return LlamaModel(config).eval()
 
 
-def _clip_encoder(tokenizer, hidden_size: int = 8):
+def llama_encoder(tokenizer, hidden_size: int = 16):
+    from transformers import LlamaModel
+
+    return seeded(LlamaModel, llama_config(tokenizer, hidden_size))
+
+
+def clip_encoder(tokenizer, hidden_size: int = 8):
     from transformers import CLIPTextConfig, CLIPTextModel
 
     config = CLIPTextConfig(
-        vocab_size=len(tokenizer),
+        **_vocabulary(tokenizer),
         hidden_size=hidden_size,
         intermediate_size=16,
         projection_dim=hidden_size,
         num_hidden_layers=2,
         num_attention_heads=2,
-        max_position_embeddings=tokenizer.model_max_length,
         hidden_act="quick_gelu",
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
     )
-    _seed()
-    return CLIPTextModel(config).eval()
+    return seeded(CLIPTextModel, config)
