@@ -65,6 +65,8 @@ class HubServer:
         self.repos: dict[str, Repo] = {}
         self.log = Log()
         self._lock = threading.Lock()
+        self._sending = 0  # responses still writing their content
+        self._quiet = threading.Condition(self._lock)
         self._hold: dict[str, int] = {}
         self.held = threading.Event()  # set when a held file stopped at its point
         self._release = threading.Event()
@@ -95,8 +97,14 @@ class HubServer:
         self._hold.clear()
         self._release.set()
 
-    def reset_log(self) -> None:
-        self.log = Log()
+    def reset_log(self, timeout: float = 60.0) -> None:
+        """A clean log, once every response under way has finished writing: a response to a
+        client that is gone (killed, stalled and closed) may still be counting the bytes it
+        pushes into the socket, and those belong to the log before."""
+        with self._quiet:
+            if not self._quiet.wait_for(lambda: self._sending == 0, timeout):
+                raise AssertionError(f"{self._sending} responses still sending after {timeout} s")
+            self.log = Log()
 
     def start(self) -> HubServer:
         self.thread.start()
@@ -234,6 +242,8 @@ class HubServer:
 
             def _send(self, name: str, data: bytes) -> None:
                 hold = server._hold.get(name)
+                with server._lock:
+                    server._sending += 1
                 try:
                     if hold is not None:
                         self._write(name, data[:hold])
@@ -244,6 +254,10 @@ class HubServer:
                     self._write(name, data)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+                finally:
+                    with server._quiet:
+                        server._sending -= 1
+                        server._quiet.notify_all()
 
             def _write(self, name: str, data: bytes) -> None:
                 step = 4096
