@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import attrgetter, ne
+from operator import ne
 from typing import Any
 
-from studio.project.model import Project, Shot
+from studio.project.model import Project, Shot, shot_id_of
 
 # Fields that hold lists: remembered as copies, since an edit may change them in place.
 _LIST_FIELDS = ("takes", "references", "characters")
@@ -86,7 +86,7 @@ class ProjectSnapshot:
         project = self.project
         shots = project.shots
         changes = ProjectChanges()
-        order = list(map(_shot_id, shots))  # in C: attrgetter
+        order = list(map(shot_id_of, shots))
         if order != self._order:
             changes.order = True
             remembered = self._shots
@@ -114,6 +114,3 @@ class ProjectSnapshot:
         if settings != self._settings:
             changes.settings, self._settings = True, settings
         return changes
-
-
-_shot_id = attrgetter("id")

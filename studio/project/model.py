@@ -11,18 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from studio.camera.adherence import Adherence
 from studio.camera.rig import CameraRig, rig_from_dict, rig_to_dict
 from studio.errors import ProjectError
-from studio.ids import new_id
+from studio.ids import Places, new_id
 from studio.jobs import CameraMode, GenerationRequest, Profile, Quantization
 from studio.project import validate as v
 from studio.project.keyframes import ShotKeyframe, keyframes_to_json, read_keyframes
 from studio.project.loras import Lora, loras_to_json, read_loras
 from studio.timeline.timeline import Timeline, timeline_from_dict, timeline_to_dict
 
+shot_id_of = attrgetter("id")  # a shot's id, in C (long storyboards are scanned with it)
 DEFAULT_MODEL = "previz"
 TAKE_ID = re.compile(r"^[0-9a-f]{64}$")
 SHOT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -381,9 +383,9 @@ class Project:
     timeline: Timeline = field(default_factory=Timeline)
     audio: list[AudioMedia] = field(default_factory=list)
     notes: str = ""
-    # Where each shot id was last found in `shots`: a hint, checked on every use, so that
-    # finding a shot in a long storyboard does not scan it while the list is unchanged.
-    _places: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Where each shot id was last found in `shots` (`studio.ids.Places`), so that finding a
+    # shot in a long storyboard does not scan it while the list is unchanged.
+    _places: Places = field(default_factory=Places, init=False, repr=False, compare=False)
 
     def shot(self, shot_id: str) -> Shot | None:
         i = self._find(shot_id)
@@ -397,14 +399,7 @@ class Project:
 
     def _find(self, shot_id: str) -> int:
         """The index of the shot with this id in `shots`, -1 when there is none."""
-        shots, hint = self.shots, self._places.get(shot_id, -1)
-        if 0 <= hint < len(shots) and shots[hint].id == shot_id:
-            return hint
-        # The list changed (or this id is new to it): every place is read again in one
-        # pass, so that the next lookups of other shots do not each scan the list. (From the
-        # end, so that of two shots with one id the first is found, as a scan would.)
-        self._places = {shots[i].id: i for i in range(len(shots) - 1, -1, -1)}
-        return self._places.get(shot_id, -1)
+        return self._places.find(self.shots, shot_id, shot_id_of)
 
     def character(self, char_id: str) -> Character | None:
         return next((c for c in self.characters if c.id == char_id), None)

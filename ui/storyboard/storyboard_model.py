@@ -27,6 +27,7 @@ from engine.backends.title_card import title_card
 from studio.camera import rig as camera
 from studio.commands import move_shot
 from studio.errors import StudioError
+from studio.ids import Places
 from studio.project.model import Shot
 from ui.bridge import FAILED, QUEUED, RUNNING, WAITING, EngineBridge
 from ui.document import Document
@@ -68,7 +69,7 @@ class StoryboardModel(QAbstractListModel):
         self.bridge = bridge
         self.thumbnails = thumbnails if thumbnails is not None else ThumbnailCache(parent=self)
         self._ids = [s.id for s in document.project.shots]
-        self._rows: dict[str, int] = {}  # where each id was last seen in `_ids`: a hint
+        self._rows = Places()  # where each id was last seen in `_ids`
         self._stills_awaited: defaultdict[str, set[str]] = defaultdict(set)  # name -> shots
         self._moves: dict[tuple, str] = {}  # camera move text by (rig, duration)
         self._awaiting: set[str] = set()  # shots whose card waits for its take's picture
@@ -88,13 +89,7 @@ class StoryboardModel(QAbstractListModel):
         return self._ids[row]
 
     def row_of(self, shot_id: str) -> int:
-        ids, hint = self._ids, self._rows.get(shot_id, -1)
-        if 0 <= hint < len(ids) and ids[hint] == shot_id:
-            return hint
-        # The rows moved (or the id is new): all are read again in one pass, so that a
-        # long storyboard is not scanned once per card asked for.
-        self._rows = {ids[i]: i for i in range(len(ids) - 1, -1, -1)}
-        return self._rows.get(shot_id, -1)
+        return self._rows.find(self._ids, shot_id)
 
     def index_of(self, shot_id: str) -> QModelIndex:
         row = self.row_of(shot_id)
