@@ -82,13 +82,13 @@ class CameraPanel(QWidget):
         self._source_work = ("previz source", id(self))
         self._reader = Background(self)
         self._asked_key: tuple | None = None
-        self._groups: list[QGroupBox] | None = None
         self._gestures = itertools.count(1)
         self._shot = None
         self._source_key: tuple | None = None
         self._focus_t: float | None = None  # the moment our own edit wants on screen
         self._duration_gesture: int | None = None
         self._build()
+        self._groups = self.findChildren(QGroupBox)  # enabled with a current shot
         document.shotChanged.connect(self._fields_changed)
         document.currentShotChanged.connect(self._shot_changed)
         self._shot_changed()
@@ -309,8 +309,6 @@ class CameraPanel(QWidget):
             self._shot_changed()
             return
         enabled = shot is not None
-        if self._groups is None:
-            self._groups = self.findChildren(QGroupBox)  # built once, in _build
         for child in self._groups:
             child.setEnabled(enabled)
         if shot is None:
